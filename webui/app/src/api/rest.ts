@@ -1,0 +1,243 @@
+// rest.ts is the one place that talks HTTP to the node. It keeps the access
+// token in memory only (the refresh token lives in the HttpOnly cookie
+// hearth_refresh), refreshes it silently a minute before it expires, and
+// retries a request once after a 401 with a fresh token.
+import type { Message, NodeInfo, Receipt, Room, Session, User } from './types';
+
+const BASE = '/api/v1';
+
+/** ApiError is a non-2xx answer, carrying the contract's error code. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly retryAfter?: number;
+  constructor(status: number, code: string, message: string, retryAfter?: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** describeError turns anything thrown by the API layer into a sentence for people. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'rate_limited' && err.retryAfter) {
+      return `${err.message} (try again in ${err.retryAfter}s)`;
+    }
+    return err.message;
+  }
+  if (err instanceof TypeError) return 'Cannot reach the node. Check your connection.';
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+type SessionListener = (s: Session | null) => void;
+
+export interface ApiOptions {
+  fetch?: typeof fetch;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (t: unknown) => void;
+}
+
+export class Api {
+  private token: string | null = null;
+  private expiresAt = 0;
+  private timer: unknown = null;
+  private refreshing: Promise<Session> | null = null;
+  private listeners = new Set<SessionListener>();
+  private readonly f: typeof fetch;
+  private readonly now: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (t: unknown) => void;
+
+  constructor(opts: ApiOptions = {}) {
+    this.f = opts.fetch ?? ((...a) => fetch(...a));
+    this.now = opts.now ?? Date.now;
+    this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = opts.clearTimer ?? ((t) => clearTimeout(t as ReturnType<typeof setTimeout>));
+  }
+
+  /** onSession registers a listener for new sessions (login, refresh) and logout (null). */
+  onSession(fn: SessionListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  accessToken(): string | null {
+    return this.token;
+  }
+
+  private setSession(s: Session | null) {
+    if (this.timer) this.clearTimer(this.timer);
+    this.timer = null;
+    if (s) {
+      this.token = s.accessToken;
+      const ttl = Math.max(1, s.expiresIn) * 1000;
+      this.expiresAt = this.now() + ttl;
+      // Refresh a minute early (or at 80% of short lifetimes).
+      const lead = Math.min(60_000, ttl * 0.2);
+      this.timer = this.setTimer(() => {
+        this.refresh().catch(() => {
+          /* a failed silent refresh is reported through onSession(null) */
+        });
+      }, ttl - lead);
+    } else {
+      this.token = null;
+      this.expiresAt = 0;
+    }
+    for (const l of this.listeners) l(s);
+  }
+
+  /**
+   * refresh spends the refresh cookie for a new session. Concurrent callers
+   * share one request: the refresh token is single-use, and spending it twice
+   * would revoke the whole session.
+   */
+  refresh(): Promise<Session> {
+    if (!this.refreshing) {
+      const run = async () => {
+        try {
+          const s = await this.raw<Session>('POST', '/auth/refresh', {}, false);
+          this.setSession(s);
+          return s;
+        } catch (err) {
+          if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+            this.setSession(null);
+          }
+          throw err;
+        }
+      };
+      const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+      // Serialise across tabs too: they share the cookie.
+      const p = locks ? locks.request('hearth-refresh', run) : run();
+      this.refreshing = p.finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async raw<T>(method: string, path: string, body: unknown, auth: boolean): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (auth && this.token) headers.Authorization = `Bearer ${this.token}`;
+    const res = await this.f(BASE + path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let data: unknown = undefined;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = undefined;
+      }
+    }
+    if (!res.ok) {
+      const e = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const ra = Number(res.headers.get('Retry-After'));
+      throw new ApiError(
+        res.status,
+        e?.code ?? (res.status >= 500 ? 'internal' : 'http_' + res.status),
+        e?.message ?? `${res.status} ${res.statusText || 'error'}`,
+        Number.isFinite(ra) && ra > 0 ? ra : undefined,
+      );
+    }
+    return data as T;
+  }
+
+  /** request makes an authenticated call, refreshing the token once on 401. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    if (this.token && this.expiresAt && this.now() > this.expiresAt - 5_000) {
+      await this.refresh().catch(() => undefined);
+    }
+    try {
+      return await this.raw<T>(method, path, body, true);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && this.token) {
+        await this.refresh();
+        return this.raw<T>(method, path, body, true);
+      }
+      throw err;
+    }
+  }
+
+  // Accounts and sessions.
+  async register(username: string, password: string, displayName?: string): Promise<Session> {
+    const s = await this.raw<Session>('POST', '/auth/register', { username, password, displayName: displayName || undefined }, false);
+    this.setSession(s);
+    return s;
+  }
+  async login(username: string, password: string): Promise<Session> {
+    const s = await this.raw<Session>('POST', '/auth/login', { username, password }, false);
+    this.setSession(s);
+    return s;
+  }
+  async logout(): Promise<void> {
+    try {
+      if (this.token) await this.raw<void>('POST', '/auth/logout', undefined, true);
+    } finally {
+      this.setSession(null);
+    }
+  }
+  me = () => this.request<User>('GET', '/me');
+  updateMe = (patch: { displayName?: string; password?: { old: string; new: string } }) =>
+    this.request<User>('PATCH', '/me', patch);
+
+  // Node.
+  node = () => this.raw<NodeInfo>('GET', '/node', undefined, false);
+
+  // Users.
+  searchUsers = (q: string) =>
+    this.request<{ users: User[] }>('GET', `/users?q=${encodeURIComponent(q)}`).then((r) => r.users ?? []);
+  user = (id: string) => this.request<User>('GET', `/users/${encodeURIComponent(id)}`);
+
+  // Rooms.
+  rooms = () => this.request<{ rooms: Room[] }>('GET', '/rooms').then((r) => r.rooms ?? []);
+  publicRooms = () => this.request<{ rooms: Room[] }>('GET', '/rooms/public').then((r) => r.rooms ?? []);
+  room = (id: string) => this.request<Room>('GET', `/rooms/${encodeURIComponent(id)}`);
+  createRoom = (name: string, visibility: 'public' | 'private', topic?: string) =>
+    this.request<Room>('POST', '/rooms', { name, topic: topic || undefined, visibility });
+  joinRoom = (id: string) => this.request<Room>('POST', `/rooms/${encodeURIComponent(id)}/join`, {});
+  leaveRoom = (id: string) => this.request<void>('POST', `/rooms/${encodeURIComponent(id)}/leave`, {});
+  invite = (room: string, userId: string) =>
+    this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/invite`, { userId });
+  dm = (userId: string) => this.request<Room>('POST', '/dm', { userId });
+  members = (room: string) =>
+    this.request<{ members: User[] }>('GET', `/rooms/${encodeURIComponent(room)}/members`).then((r) => r.members ?? []);
+  receipts = (room: string) =>
+    this.request<{ receipts: Receipt[] }>('GET', `/rooms/${encodeURIComponent(room)}/receipts`).then((r) => r.receipts ?? []);
+
+  // Messages.
+  messages = (room: string, opts: { before?: string; limit?: number; thread?: string } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.thread) q.set('thread', opts.thread);
+    if (opts.before) q.set('before', opts.before);
+    q.set('limit', String(opts.limit ?? 50));
+    return this.request<{ messages: Message[]; more: boolean }>(
+      'GET',
+      `/rooms/${encodeURIComponent(room)}/messages?${q}`,
+    ).then((r) => ({ messages: r.messages ?? [], more: !!r.more }));
+  };
+  editMessage = (room: string, id: string, body: string) =>
+    this.request<Message>('PATCH', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`, { body });
+  deleteMessage = (room: string, id: string) =>
+    this.request<void>('DELETE', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`);
+  react = (room: string, id: string, emoji: string, on: boolean) =>
+    this.request<void>(
+      on ? 'PUT' : 'DELETE',
+      `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`,
+    );
+  markRead = (room: string, upTo: string) =>
+    this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/read`, { upTo });
+}
+
+/** api is the app's one client; tests build their own Api. */
+export const api = new Api();

@@ -1,0 +1,106 @@
+// The v1 client contract (shared/spec/API.md) plus Hearth's additions
+// (docs/api.md). Field names match the wire format exactly.
+
+export type UserID = string;
+export type RoomID = string;
+export type MessageID = string;
+export type Presence = 'online' | 'offline';
+
+export interface User {
+  id: UserID;
+  username: string;
+  displayName: string;
+  avatar?: string;
+  node: string;
+  presence?: Presence;
+  lastSeen?: number;
+}
+
+export interface Session {
+  user: User;
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn: number;
+}
+
+export interface Message {
+  id: MessageID;
+  room: RoomID;
+  sender: UserID;
+  body: string;
+  ts: number;
+  replyTo?: MessageID;
+  thread?: MessageID;
+  clientId?: string;
+  editedAt?: number;
+  deleted?: boolean;
+  attachments?: unknown[];
+  reactions?: Record<string, UserID[]>;
+  threadCount?: number;
+}
+
+export interface Room {
+  id: RoomID;
+  name: string;
+  topic?: string;
+  kind: 'group' | 'dm';
+  visibility: 'public' | 'private';
+  members: UserID[];
+  createdBy: UserID;
+  createdAt: number;
+  lastMessage?: Message;
+  unread?: number;
+  historyComplete?: boolean;
+}
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  addrs: string[];
+  version: string;
+  peers?: number | string[];
+}
+
+export interface Receipt {
+  user: UserID;
+  upTo: MessageID;
+  kind: 'read' | 'delivered';
+  ts?: number;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+// Client → server frames.
+export type ClientFrame =
+  | { type: 'auth'; token: string }
+  | SendFrame
+  | { type: 'typing'; room: RoomID; typing: boolean }
+  | { type: 'read'; room: RoomID; upTo: MessageID }
+  | { type: 'edit'; id?: string; room: RoomID; message: MessageID; body: string }
+  | { type: 'delete'; id?: string; room: RoomID; message: MessageID }
+  | { type: 'react'; id?: string; room: RoomID; message: MessageID; emoji: string; on: boolean }
+  | { type: 'ping' };
+
+export interface SendFrame {
+  type: 'send';
+  id: string;
+  room: RoomID;
+  body: string;
+  replyTo?: MessageID;
+  thread?: MessageID;
+}
+
+// Server → client frames.
+export type ServerFrame =
+  | { type: 'ready'; user: User }
+  | { type: 'ack'; id: string; message: Message }
+  | { type: 'message'; message: Message }
+  | { type: 'update'; message: Message }
+  | { type: 'presence'; user: UserID; presence: Presence; lastSeen?: number }
+  | { type: 'typing'; room: RoomID; user: UserID; typing: boolean }
+  | { type: 'receipt'; room: RoomID; user: UserID; upTo: MessageID; kind: 'delivered' | 'read' }
+  | { type: 'room'; room: Room }
+  | { type: 'error'; id?: string; code: string; message: string }
+  | { type: 'pong' };

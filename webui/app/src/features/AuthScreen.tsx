@@ -1,0 +1,100 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { api, describeError } from '../api/app';
+
+/** AuthScreen is the log-in and sign-up form. */
+export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const signup = mode === 'signup';
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (signup) await api.register(username.trim(), password, displayName.trim());
+      else await api.login(username.trim(), password);
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="min-h-full flex items-center justify-center p-4 bg-base-200">
+      <form onSubmit={submit} className="card bg-base-100 w-full max-w-sm shadow-md" aria-labelledby="auth-title">
+        <div className="card-body gap-3">
+          <h1 id="auth-title" className="card-title text-2xl">
+            <span aria-hidden="true">🔥</span> {signup ? 'Create your Hearth account' : 'Log in to Hearth'}
+          </h1>
+          <label className="form-control w-full">
+            <span className="label-text mb-1 block">Username</span>
+            <input
+              className="input input-bordered w-full"
+              name="username"
+              autoComplete="username"
+              autoCapitalize="none"
+              required
+              minLength={3}
+              maxLength={32}
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+            />
+          </label>
+          {signup && (
+            <label className="form-control w-full">
+              <span className="label-text mb-1 block">Display name</span>
+              <input
+                className="input input-bordered w-full"
+                name="displayName"
+                autoComplete="nickname"
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+              />
+            </label>
+          )}
+          <label className="form-control w-full">
+            <span className="label-text mb-1 block">Password</span>
+            <input
+              className="input input-bordered w-full"
+              type="password"
+              name="password"
+              autoComplete={signup ? 'new-password' : 'current-password'}
+              required
+              minLength={signup ? 8 : 1}
+              maxLength={72}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </label>
+          {error && (
+            <div role="alert" className="alert alert-error text-sm py-2">
+              {error}
+            </div>
+          )}
+          <button type="submit" className="btn btn-primary w-full" disabled={busy}>
+            {signup ? 'Sign up' : 'Log in'}
+          </button>
+          <p className="text-sm text-center">
+            {signup ? (
+              <>
+                Have an account? <Link className="link" to="/">Log in instead</Link>
+              </>
+            ) : (
+              <>
+                New here? <Link className="link" to="/signup">Create an account</Link>
+              </>
+            )}
+          </p>
+          <p className="text-xs text-center opacity-70">
+            <Link className="link" to="/node">About this node</Link>
+          </p>
+        </div>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,19 @@
+import { useEffect } from 'react';
+import { closeRoom } from '../api/app';
+import { useStore } from '../store';
+
+export function Home() {
+  const active = useStore((s) => s.rooms.active);
+  useEffect(() => {
+    if (active) closeRoom(active);
+  }, [active]);
+  return (
+    <div className="flex flex-1 items-center justify-center p-8 text-center opacity-70">
+      <div>
+        <p className="text-5xl mb-3" aria-hidden="true">🔥</p>
+        <h1 className="text-xl font-semibold">Welcome to Hearth</h1>
+        <p>Pick a room on the left, create one, or start a direct message.</p>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,126 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { Avatar } from '../components/Avatar';
+import { formatAgo } from '../components/format';
+import { api, describeError, loadThread } from '../api/app';
+import { displayName, useShallow, useStore } from '../store';
+import { Composer } from './Composer';
+import { MessageRow } from './MessageRow';
+
+function SidePanel({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
+  return (
+    <aside
+      aria-label={title}
+      className="fixed inset-0 z-20 bg-base-100 flex flex-col md:static md:z-auto md:w-80 md:border-l md:border-base-300 min-h-0"
+    >
+      <div className="flex items-center justify-between px-3 py-2 border-b border-base-300">
+        <h2 className="font-semibold">{title}</h2>
+        <button type="button" className="btn btn-ghost btn-sm btn-circle" aria-label={`Close ${title.toLowerCase()}`} onClick={onClose}>
+          ✕
+        </button>
+      </div>
+      {children}
+    </aside>
+  );
+}
+
+export function MembersPanel({ room, members, onClose }: { room: string; members: string[]; onClose(): void }) {
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .members(room)
+      .then((m) => useStore.getState().addUsers(m))
+      .catch((e) => setError(describeError(e)));
+  }, [room]);
+  const rows = useStore(
+    useShallow((s) =>
+      members.map((id) => {
+        const p = s.presence.presence[id];
+        return `${id}\u0000${displayName(s.presence, id)}\u0000${p?.presence ?? 'offline'}\u0000${p?.lastSeen ?? ''}`;
+      }),
+    ),
+  );
+  const list = rows
+    .map((r) => {
+      const [id, name, presence, lastSeen] = r.split('\u0000');
+      return { id, name, presence: presence as 'online' | 'offline', lastSeen: lastSeen ? Number(lastSeen) : undefined };
+    })
+    .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1));
+  return (
+    <SidePanel title="Members" onClose={onClose}>
+      {error && (
+        <p role="alert" className="text-error text-sm p-2">
+          {error}
+        </p>
+      )}
+      <ul className="flex-1 overflow-y-auto p-2 flex flex-col gap-1">
+        {list.map((u) => (
+          <li key={u.id} className="flex items-center gap-2 p-1" data-member={u.id} data-presence={u.presence}>
+            <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
+            <span className="min-w-0 flex-1">
+              <span className="block truncate">{u.name}</span>
+              <span className="block truncate text-xs opacity-60">
+                {u.presence === 'online' ? 'Online' : u.lastSeen ? `Last seen ${formatAgo(u.lastSeen)}` : 'Offline'}
+              </span>
+            </span>
+          </li>
+        ))}
+      </ul>
+    </SidePanel>
+  );
+}
+
+const EMPTY: string[] = [];
+
+export function ThreadPanel({
+  room,
+  root,
+  me,
+  canWrite,
+  onClose,
+}: {
+  room: string;
+  root: string;
+  me?: string;
+  canWrite: boolean;
+  onClose(): void;
+}) {
+  const ids = useStore((s) => s.messages.rooms[room]?.threads[root] ?? EMPTY);
+  const hasRoot = useStore((s) => !!s.messages.rooms[room]?.byId[root]);
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  useEffect(() => {
+    loadThread(room, root).catch((e) => setError(describeError(e)));
+  }, [room, root]);
+  return (
+    <SidePanel title="Thread" onClose={onClose}>
+      <div className="flex-1 overflow-y-auto min-h-0" role="log" aria-label="Thread messages">
+        {hasRoot ? (
+          <div className="border-b border-base-300 pb-2">
+            <MessageRow room={room} id={root} me={me} editing={editing === root} setEditing={setEditing} inThread onError={setError} />
+          </div>
+        ) : (
+          <p className="p-3 text-sm opacity-70">The first message of this thread is further back in history.</p>
+        )}
+        {error && (
+          <p role="alert" className="text-error text-sm p-2">
+            {error}
+          </p>
+        )}
+        {ids.map((id, i) => (
+          <MessageRow
+            key={id}
+            room={room}
+            id={id}
+            prevId={i > 0 ? ids[i - 1] : undefined}
+            me={me}
+            editing={editing === id}
+            setEditing={setEditing}
+            inThread
+            onError={setError}
+          />
+        ))}
+      </div>
+      <Composer room={room} thread={root} disabled={!canWrite} label="Reply in thread" />
+    </SidePanel>
+  );
+}

@@ -1,0 +1,134 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { api, describeError, updateProfile } from '../api/app';
+import { useSession } from './session';
+import { useTheme, type ThemePref } from './theme';
+
+function Status({ ok, error }: { ok?: string | null; error?: string | null }) {
+  if (error)
+    return (
+      <p role="alert" className="text-error text-sm">
+        {error}
+      </p>
+    );
+  if (ok)
+    return (
+      <p role="status" className="text-success text-sm">
+        {ok}
+      </p>
+    );
+  return null;
+}
+
+export function SettingsPage() {
+  const { user } = useSession();
+  const { pref, setPref } = useTheme();
+  const [name, setName] = useState(user?.displayName ?? '');
+  const [nameMsg, setNameMsg] = useState<{ ok?: string; error?: string }>({});
+  const [oldPw, setOldPw] = useState('');
+  const [newPw, setNewPw] = useState('');
+  const [pwMsg, setPwMsg] = useState<{ ok?: string; error?: string }>({});
+
+  const saveName = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await updateProfile(name.trim());
+      setNameMsg({ ok: 'Display name saved.' });
+    } catch (err) {
+      setNameMsg({ error: describeError(err) });
+    }
+  };
+  const savePw = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await api.updateMe({ password: { old: oldPw, new: newPw } });
+      setOldPw('');
+      setNewPw('');
+      setPwMsg({ ok: 'Password changed.' });
+    } catch (err) {
+      setPwMsg({ error: describeError(err) });
+    }
+  };
+
+  return (
+    <div className="flex-1 overflow-y-auto">
+      <div className="max-w-xl mx-auto p-4 flex flex-col gap-6">
+        <header className="flex items-center gap-2">
+          <Link to="/" className="btn btn-ghost btn-sm md:hidden" aria-label="Back to rooms">
+            ←
+          </Link>
+          <h1 className="text-2xl font-bold">Settings</h1>
+        </header>
+
+        <form onSubmit={saveName} className="card bg-base-200">
+          <div className="card-body gap-3">
+            <h2 className="card-title text-lg">Profile</h2>
+            <p className="text-sm opacity-70">
+              Signed in as <code>{user?.id}</code>
+            </p>
+            <label className="form-control">
+              <span className="label-text mb-1 block">Display name</span>
+              <input className="input input-bordered w-full" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+            </label>
+            <Status {...nameMsg} />
+            <div className="card-actions">
+              <button type="submit" className="btn btn-primary btn-sm">
+                Save
+              </button>
+            </div>
+          </div>
+        </form>
+
+        <form onSubmit={savePw} className="card bg-base-200">
+          <div className="card-body gap-3">
+            <h2 className="card-title text-lg">Password</h2>
+            <label className="form-control">
+              <span className="label-text mb-1 block">Current password</span>
+              <input className="input input-bordered w-full" type="password" autoComplete="current-password" required value={oldPw} onChange={(e) => setOldPw(e.target.value)} />
+            </label>
+            <label className="form-control">
+              <span className="label-text mb-1 block">New password</span>
+              <input
+                className="input input-bordered w-full"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+                maxLength={72}
+                value={newPw}
+                onChange={(e) => setNewPw(e.target.value)}
+              />
+            </label>
+            <Status {...pwMsg} />
+            <div className="card-actions">
+              <button type="submit" className="btn btn-primary btn-sm">
+                Change password
+              </button>
+            </div>
+          </div>
+        </form>
+
+        <fieldset className="card bg-base-200">
+          <div className="card-body gap-2">
+            <legend className="card-title text-lg">Theme</legend>
+            {(['system', 'light', 'dark'] as ThemePref[]).map((p) => (
+              <label key={p} className="flex items-center gap-2">
+                <input type="radio" className="radio radio-sm" name="theme" checked={pref === p} onChange={() => setPref(p)} />
+                {p === 'system' ? 'Follow system' : p === 'light' ? 'Light' : 'Dark'}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+
+        <div className="flex gap-2">
+          <Link to="/node" className="btn btn-ghost btn-sm">
+            About this node
+          </Link>
+          <button type="button" className="btn btn-outline btn-sm" onClick={() => api.logout().catch(() => undefined)}>
+            Log out
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,127 @@
+import { memo, useMemo, useState } from 'react';
+import { Link, NavLink, useNavigate } from 'react-router';
+import { Avatar, PresenceDot } from '../components/Avatar';
+import type { Room } from '../api/types';
+import { api, describeError, startDm } from '../api/app';
+import { displayName, sortedRooms, useStore } from '../store';
+import { DirectoryDialog, NewRoomDialog } from './RoomDialogs';
+import { UserSearchDialog } from './UserSearch';
+import { dmPartner, useRoomTitle } from './rooms';
+import { useSession } from './session';
+
+type DialogKind = 'new' | 'browse' | 'dm' | null;
+
+export function Sidebar({ className }: { className: string }) {
+  const byId = useStore((s) => s.rooms.byId);
+  const loaded = useStore((s) => s.rooms.loaded);
+  const rooms = useMemo(() => sortedRooms(byId), [byId]);
+  const { user } = useSession();
+  const [dialog, setDialog] = useState<DialogKind>(null);
+  const [error, setError] = useState<string | null>(null);
+  const navigate = useNavigate();
+
+  return (
+    <nav aria-label="Rooms" className={`${className} shrink-0 flex-col bg-base-200 border-r border-base-300 min-h-0`}>
+      <div className="flex items-center justify-between px-4 py-3 border-b border-base-300">
+        <Link to="/" className="text-lg font-bold">
+          <span aria-hidden="true">🔥</span> Hearth
+        </Link>
+      </div>
+      <div className="flex gap-1 p-2 flex-wrap">
+        <button type="button" className="btn btn-primary btn-sm" onClick={() => setDialog('new')}>
+          New room
+        </button>
+        <button type="button" className="btn btn-ghost btn-sm" onClick={() => setDialog('browse')}>
+          Browse
+        </button>
+        <button type="button" className="btn btn-ghost btn-sm" onClick={() => setDialog('dm')}>
+          New message
+        </button>
+      </div>
+      {error && (
+        <div role="alert" className="alert alert-error mx-2 text-sm py-1">
+          {error}
+        </div>
+      )}
+      <ul className="menu menu-sm w-full flex-1 overflow-y-auto flex-nowrap min-h-0">
+        {!loaded && (
+          <li className="p-2">
+            <span className="loading loading-dots loading-sm" aria-label="Loading rooms" />
+          </li>
+        )}
+        {loaded && rooms.length === 0 && <li className="p-2 opacity-70 text-sm">No rooms yet. Create or browse one.</li>}
+        {rooms.map((r) => (
+          <RoomEntry key={r.id} room={r} />
+        ))}
+      </ul>
+      <div className="border-t border-base-300 p-2 flex items-center gap-2">
+        {user && <Avatar id={user.id} name={user.displayName || user.username} size="sm" />}
+        <div className="min-w-0 flex-1">
+          <div className="text-sm font-semibold truncate">{user?.displayName || user?.username}</div>
+          <div className="text-xs opacity-60 truncate">@{user?.username}</div>
+        </div>
+        <Link to="/settings" className="btn btn-ghost btn-xs">
+          Settings
+        </Link>
+        <button type="button" className="btn btn-ghost btn-xs" onClick={() => api.logout().catch(() => undefined)}>
+          Log out
+        </button>
+      </div>
+      {dialog === 'new' && <NewRoomDialog onClose={() => setDialog(null)} onCreated={(r) => navigate(`/r/${encodeURIComponent(r.id)}`)} />}
+      {dialog === 'browse' && <DirectoryDialog onClose={() => setDialog(null)} onOpen={(id) => navigate(`/r/${encodeURIComponent(id)}`)} />}
+      {dialog === 'dm' && (
+        <UserSearchDialog
+          title="New direct message"
+          action="Message"
+          onClose={() => setDialog(null)}
+          onPick={async (u) => {
+            setDialog(null);
+            try {
+              const r = await startDm(u);
+              navigate(`/r/${encodeURIComponent(r.id)}`);
+            } catch (err) {
+              setError(describeError(err));
+            }
+          }}
+        />
+      )}
+    </nav>
+  );
+}
+
+const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
+  const title = useRoomTitle(room);
+  const partner = useStore((s) => dmPartner(room, s.session.user?.id));
+  const presence = useStore((s) => (partner ? (s.presence.presence[partner]?.presence ?? 'offline') : undefined));
+  const preview = useStore((s) => {
+    const m = room.lastMessage;
+    if (!m) return room.topic ?? '';
+    const who = m.sender === s.session.user?.id ? 'You' : displayName(s.presence, m.sender);
+    return `${who}: ${m.deleted ? 'message deleted' : m.body}`;
+  });
+  const unread = room.unread ?? 0;
+  return (
+    <li>
+      <NavLink
+        to={`/r/${encodeURIComponent(room.id)}`}
+        className={({ isActive }) => `flex items-center gap-2 py-2 ${isActive ? 'menu-active' : ''}`}
+        aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
+        data-room-id={room.id}
+      >
+        {room.kind === 'dm' && partner ? (
+          <Avatar id={partner} name={title} size="sm" presence={presence} />
+        ) : (
+          <span className="w-7 h-7 rounded-md bg-base-300 inline-flex items-center justify-center font-bold" aria-hidden="true">
+            #
+          </span>
+        )}
+        <span className="min-w-0 flex-1">
+          <span className={`block truncate ${unread ? 'font-bold' : ''}`}>{title}</span>
+          <span className="block truncate text-xs opacity-60">{preview}</span>
+        </span>
+        {unread > 0 && <span className="badge badge-primary badge-sm">{unread}</span>}
+        {room.kind === 'dm' && !partner && <PresenceDot />}
+      </NavLink>
+    </li>
+  );
+});

@@ -1,0 +1,99 @@
+// The one Zustand store, built from the slices in this directory. Only
+// src/store imports zustand; the rest of the app uses the hooks and the
+// actions exported here.
+import { create } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
+import type { Message, Receipt, Room, ServerFrame, User } from '../api/types';
+import * as conn from './connection';
+import { DRAFTS_KEY, loadDrafts, setDraft } from './drafts';
+import * as msgs from './messages';
+import * as pres from './presence';
+import * as rcpt from './receipts';
+import { initialData, mergeMessages, reduceFrame, type AppData } from './reduce';
+import * as rooms from './rooms';
+import * as sess from './session';
+import * as typ from './typing';
+
+export interface Actions {
+  applyFrame(f: ServerFrame): void;
+  signedIn(user: User): void;
+  signedOut(): void;
+  setRooms(list: Room[]): void;
+  upsertRoom(r: Room): void;
+  removeRoom(id: string): void;
+  setActiveRoom(id: string | null): void;
+  mergePage(room: string, list: Message[], opts: { more?: boolean; newest?: boolean; thread?: string }): void;
+  mergeMessages(list: Message[]): void;
+  addPending(p: msgs.PendingSend): void;
+  failSend(clientId: string, error: string): void;
+  retrySend(clientId: string): void;
+  discardSend(clientId: string): void;
+  addUsers(users: User[]): void;
+  applyReceipts(room: string, list: Receipt[]): void;
+  connecting(): void;
+  dropped(retryAt: number | null, error?: string): void;
+  setDraft(key: string, text: string): void;
+  pruneTyping(now: number): void;
+}
+
+export type AppState = AppData & Actions;
+
+const storage = typeof sessionStorage !== 'undefined' ? sessionStorage : undefined;
+
+export const useStore = create<AppState>()((set) => ({
+  ...initialData(loadDrafts(storage)),
+  applyFrame: (f) => set((s) => reduceFrame(s, f, Date.now())),
+  signedIn: (user) =>
+    set((s) => ({ session: sess.signedIn(s.session, user), presence: pres.addUsers(s.presence, [user]) })),
+  // Logging out forgets everything but the drafts of this tab.
+  signedOut: () => set((s) => ({ ...initialData(s.drafts), session: sess.signedOut() })),
+  setRooms: (list) => set((s) => ({ rooms: rooms.setRooms(s.rooms, list) })),
+  upsertRoom: (r) => set((s) => ({ rooms: rooms.upsertRoom(s.rooms, r) })),
+  removeRoom: (id) => set((s) => ({ rooms: rooms.removeRoom(s.rooms, id) })),
+  setActiveRoom: (id) => set((s) => ({ rooms: rooms.setActive(s.rooms, id) })),
+  mergePage: (room, list, opts) =>
+    set((s) => {
+      const merged = mergeMessages(s, list);
+      return { ...merged, messages: msgs.mergePage(merged.messages, room, [], opts) };
+    }),
+  mergeMessages: (list) => set((s) => mergeMessages(s, list)),
+  addPending: (p) => set((s) => ({ messages: msgs.addPending(s.messages, p) })),
+  failSend: (id, error) => set((s) => ({ messages: msgs.failSend(s.messages, id, error) })),
+  retrySend: (id) => set((s) => ({ messages: msgs.retrySend(s.messages, id) })),
+  discardSend: (id) => set((s) => ({ messages: msgs.discardSend(s.messages, id) })),
+  addUsers: (users) => set((s) => ({ presence: pres.addUsers(s.presence, users) })),
+  applyReceipts: (room, list) => set((s) => ({ receipts: rcpt.applyReceipts(s.receipts, room, list) })),
+  connecting: () => set((s) => ({ connection: conn.connecting(s.connection) })),
+  dropped: (retryAt, error) => set((s) => ({ connection: conn.dropped(s.connection, retryAt, error) })),
+  setDraft: (key, text) => set((s) => ({ drafts: setDraft(s.drafts, key, text) })),
+  pruneTyping: (now) =>
+    set((s) => {
+      const t = typ.pruneTyping(s.typing, now);
+      return t === s.typing ? s : { typing: t };
+    }),
+}));
+
+useStore.subscribe((s, prev) => {
+  if (s.drafts !== prev.drafts && storage) {
+    try {
+      storage.setItem(DRAFTS_KEY, JSON.stringify(s.drafts));
+    } catch {
+      /* storage full or disabled: drafts stay in memory */
+    }
+  }
+});
+
+export const store = {
+  get: useStore.getState,
+  subscribe: useStore.subscribe,
+};
+
+export { useShallow };
+export type { AppData };
+export { draftKey } from './drafts';
+export type { ChatMessage, Timeline } from './messages';
+export { newestConfirmed, oldestConfirmed } from './messages';
+export { sortedRooms } from './rooms';
+export { displayName } from './presence';
+export { typingUsers } from './typing';
+export { summarize } from './receipts';

@@ -1,0 +1,241 @@
+// The messages slice: one timeline per room, kept sorted, with the user's
+// own unconfirmed sends (keyed by clientId) at the end until their ack.
+import type { Message } from '../api/types';
+
+export type SendStatus = 'pending' | 'failed';
+
+/** ChatMessage is a Message as the UI holds it: confirmed, or a local send. */
+export interface ChatMessage extends Message {
+  status?: SendStatus;
+  error?: string;
+}
+
+export interface Timeline {
+  byId: Record<string, ChatMessage>;
+  /** ids of messages outside threads, oldest first; local sends last. */
+  main: string[];
+  /** thread root id → ids of its replies, oldest first. */
+  threads: Record<string, string[]>;
+  /** the server has older history than main[0]. */
+  more: boolean;
+  /** the newest page has been fetched at least once. */
+  loaded: boolean;
+  threadLoaded: Record<string, boolean>;
+}
+
+export interface MessagesState {
+  rooms: Record<string, Timeline>;
+}
+
+export const initialMessages: MessagesState = { rooms: {} };
+
+export function emptyTimeline(): Timeline {
+  return { byId: {}, main: [], threads: {}, more: true, loaded: false, threadLoaded: {} };
+}
+
+function isLocal(m: ChatMessage): boolean {
+  return m.status !== undefined;
+}
+
+/** before orders confirmed messages by (ts, id) and puts local sends after them. */
+function before(a: ChatMessage, b: ChatMessage): boolean {
+  const la = isLocal(a);
+  const lb = isLocal(b);
+  if (la !== lb) return lb;
+  if (a.ts !== b.ts) return a.ts < b.ts;
+  return a.id < b.id;
+}
+
+function insertSorted(ids: string[], byId: Record<string, ChatMessage>, m: ChatMessage): string[] {
+  const out = ids.slice();
+  // Fast path: most messages arrive newest.
+  let i = out.length;
+  while (i > 0 && before(m, byId[out[i - 1]])) i--;
+  out.splice(i, 0, m.id);
+  return out;
+}
+
+function listKey(m: Message): string | null {
+  return m.thread ? m.thread : null;
+}
+
+function removeId(ids: string[], id: string): string[] {
+  const i = ids.indexOf(id);
+  if (i < 0) return ids;
+  const out = ids.slice();
+  out.splice(i, 1);
+  return out;
+}
+
+/** upsertOne adds or replaces one message in a timeline; it returns whether it was new. */
+function upsertOne(t: Timeline, m: ChatMessage): { t: Timeline; added: boolean } {
+  let byId = t.byId;
+  let main = t.main;
+  let threads = t.threads;
+  // A confirmed copy of one of our local sends replaces it.
+  if (!isLocal(m) && m.clientId && m.clientId !== m.id) {
+    const local = byId[m.clientId];
+    if (local && isLocal(local)) {
+      byId = { ...byId };
+      delete byId[m.clientId];
+      const k = listKey(local);
+      if (k) threads = { ...threads, [k]: removeId(threads[k] ?? [], local.id) };
+      else main = removeId(main, local.id);
+    }
+  }
+  const prev = byId[m.id];
+  if (prev) {
+    // A confirmed message is never downgraded back to a local one.
+    if (!isLocal(prev) && isLocal(m)) return { t, added: false };
+    const next = { ...byId, [m.id]: m };
+    let nmain = main;
+    let nthreads = threads;
+    if (isLocal(prev) !== isLocal(m) || prev.ts !== m.ts) {
+      const k = listKey(m);
+      if (k) nthreads = { ...threads, [k]: insertSorted(removeId(threads[k] ?? [], m.id), next, m) };
+      else nmain = insertSorted(removeId(main, m.id), next, m);
+    }
+    return { t: { ...t, byId: next, main: nmain, threads: nthreads }, added: false };
+  }
+  byId = { ...byId, [m.id]: m };
+  const k = listKey(m);
+  if (k) {
+    threads = { ...threads, [k]: insertSorted(threads[k] ?? [], byId, m) };
+    const root = byId[k];
+    if (root && !isLocal(m)) byId[k] = { ...root, threadCount: (root.threadCount ?? 0) + 1 };
+  } else {
+    main = insertSorted(main, byId, m);
+  }
+  return { t: { ...t, byId, main, threads }, added: true };
+}
+
+/** upsertMessages merges messages (any order, duplicates allowed) into their rooms. */
+export function upsertMessages(
+  s: MessagesState,
+  msgs: ChatMessage[],
+): { state: MessagesState; added: ChatMessage[] } {
+  if (msgs.length === 0) return { state: s, added: [] };
+  const rooms = { ...s.rooms };
+  const added: ChatMessage[] = [];
+  // Oldest first keeps the insertion fast path hot.
+  const sorted = msgs.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  for (const m of sorted) {
+    const t = rooms[m.room] ?? emptyTimeline();
+    const r = upsertOne(t, m);
+    rooms[m.room] = r.t;
+    if (r.added) added.push(m);
+  }
+  return { state: { rooms }, added };
+}
+
+/** mergePage merges one page of history fetched over REST. */
+export function mergePage(
+  s: MessagesState,
+  room: string,
+  msgs: Message[],
+  opts: { more?: boolean; newest?: boolean; thread?: string },
+): MessagesState {
+  const { state } = upsertMessages(s, msgs);
+  const t = state.rooms[room] ?? emptyTimeline();
+  const next: Timeline = { ...t };
+  if (opts.thread) {
+    next.threadLoaded = { ...t.threadLoaded, [opts.thread]: true };
+  } else {
+    if (opts.newest) next.loaded = true;
+    if (opts.more !== undefined) next.more = opts.more;
+  }
+  return { rooms: { ...state.rooms, [room]: next } };
+}
+
+export interface PendingSend {
+  clientId: string;
+  room: string;
+  sender: string;
+  body: string;
+  replyTo?: string;
+  thread?: string;
+  ts: number;
+}
+
+export function addPending(s: MessagesState, p: PendingSend): MessagesState {
+  const m: ChatMessage = {
+    id: p.clientId,
+    clientId: p.clientId,
+    room: p.room,
+    sender: p.sender,
+    body: p.body,
+    ts: p.ts,
+    replyTo: p.replyTo,
+    thread: p.thread,
+    status: 'pending',
+  };
+  return upsertMessages(s, [m]).state;
+}
+
+/** findLocal finds the room of a local send by its clientId. */
+export function findLocal(s: MessagesState, clientId: string): ChatMessage | undefined {
+  for (const t of Object.values(s.rooms)) {
+    const m = t.byId[clientId];
+    if (m && isLocal(m)) return m;
+  }
+  return undefined;
+}
+
+/** ack confirms a local send: the stored message replaces the pending one. */
+export function ack(s: MessagesState, clientId: string, msg: Message): MessagesState {
+  return upsertMessages(s, [{ ...msg, clientId }]).state;
+}
+
+function setLocalStatus(s: MessagesState, clientId: string, status: SendStatus, error?: string): MessagesState {
+  const m = findLocal(s, clientId);
+  if (!m) return s;
+  const t = s.rooms[m.room];
+  return {
+    rooms: { ...s.rooms, [m.room]: { ...t, byId: { ...t.byId, [clientId]: { ...m, status, error } } } },
+  };
+}
+
+export const failSend = (s: MessagesState, clientId: string, error: string) =>
+  setLocalStatus(s, clientId, 'failed', error);
+export const retrySend = (s: MessagesState, clientId: string) => setLocalStatus(s, clientId, 'pending');
+
+/** discardSend drops a failed local send. */
+export function discardSend(s: MessagesState, clientId: string): MessagesState {
+  const m = findLocal(s, clientId);
+  if (!m) return s;
+  const t = s.rooms[m.room];
+  const byId = { ...t.byId };
+  delete byId[clientId];
+  const k = listKey(m);
+  return {
+    rooms: {
+      ...s.rooms,
+      [m.room]: {
+        ...t,
+        byId,
+        main: k ? t.main : removeId(t.main, clientId),
+        threads: k ? { ...t.threads, [k]: removeId(t.threads[k] ?? [], clientId) } : t.threads,
+      },
+    },
+  };
+}
+
+/** newestConfirmed is the id of the room's newest stored message outside threads. */
+export function newestConfirmed(t: Timeline | undefined): ChatMessage | undefined {
+  if (!t) return undefined;
+  for (let i = t.main.length - 1; i >= 0; i--) {
+    const m = t.byId[t.main[i]];
+    if (!isLocal(m)) return m;
+  }
+  return undefined;
+}
+
+/** oldestConfirmed is the cursor for the next page of older history. */
+export function oldestConfirmed(t: Timeline | undefined): ChatMessage | undefined {
+  if (!t) return undefined;
+  for (const id of t.main) {
+    const m = t.byId[id];
+    if (!isLocal(m)) return m;
+  }
+  return undefined;
+}

@@ -1,0 +1,92 @@
+// reduceFrame applies one server frame to the whole app state. It is pure:
+// the socket calls it through the store, tests call it directly.
+import type { ServerFrame } from '../api/types';
+import * as conn from './connection';
+import type { ConnectionState } from './connection';
+import type { DraftsState } from './drafts';
+import * as msgs from './messages';
+import type { MessagesState } from './messages';
+import * as pres from './presence';
+import type { PresenceState } from './presence';
+import * as rcpt from './receipts';
+import type { ReceiptsState } from './receipts';
+import * as rooms from './rooms';
+import type { RoomsState } from './rooms';
+import * as sess from './session';
+import type { SessionState } from './session';
+import * as typ from './typing';
+import type { TypingState } from './typing';
+
+export interface AppData {
+  session: SessionState;
+  rooms: RoomsState;
+  messages: MessagesState;
+  presence: PresenceState;
+  typing: TypingState;
+  receipts: ReceiptsState;
+  connection: ConnectionState;
+  drafts: DraftsState;
+}
+
+export function initialData(drafts: DraftsState = {}): AppData {
+  return {
+    session: sess.initialSession,
+    rooms: rooms.initialRooms,
+    messages: msgs.initialMessages,
+    presence: pres.initialPresence,
+    typing: typ.initialTyping,
+    receipts: rcpt.initialReceipts,
+    connection: conn.initialConnection,
+    drafts,
+  };
+}
+
+/** mergeMessages upserts messages and keeps room previews and unread counts in step. */
+export function mergeMessages(s: AppData, list: msgs.ChatMessage[]): AppData {
+  const { state, added } = msgs.upsertMessages(s.messages, list);
+  if (state === s.messages) return s;
+  let r = s.rooms;
+  const me = s.session.user?.id;
+  for (const m of added) if (!m.status) r = rooms.noteMessage(r, m, me);
+  return { ...s, messages: state, rooms: r };
+}
+
+export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
+  const me = s.session.user?.id;
+  switch (f.type) {
+    case 'ready':
+      return {
+        ...s,
+        session: sess.signedIn(s.session, f.user),
+        presence: pres.addUsers(s.presence, [f.user]),
+        connection: conn.ready(s.connection),
+      };
+    case 'ack':
+      return mergeMessages(s, [{ ...f.message, clientId: f.id }]);
+    case 'message': {
+      const next = mergeMessages(s, [f.message]);
+      // A message ends its sender's typing.
+      return { ...next, typing: typ.applyTyping(next.typing, f.message.room, f.message.sender, false, now) };
+    }
+    case 'update': {
+      const next = mergeMessages(s, [f.message]);
+      return { ...next, rooms: rooms.noteUpdate(next.rooms, f.message) };
+    }
+    case 'presence':
+      return { ...s, presence: pres.applyPresence(s.presence, f.user, f.presence, f.lastSeen) };
+    case 'typing':
+      if (f.user === me) return s;
+      return { ...s, typing: typ.applyTyping(s.typing, f.room, f.user, f.typing, now) };
+    case 'receipt':
+      return { ...s, receipts: rcpt.applyReceipt(s.receipts, f.room, f.user, f.upTo, f.kind) };
+    case 'room':
+      return { ...s, rooms: rooms.upsertRoom(s.rooms, f.room) };
+    case 'error':
+      if (f.id && msgs.findLocal(s.messages, f.id)) {
+        return { ...s, messages: msgs.failSend(s.messages, f.id, f.message || f.code) };
+      }
+      return s;
+    default:
+      return s;
+  }
+}

@@ -1,0 +1,73 @@
+// The rooms slice: the user's rooms with last message and unread count, and
+// which room is open.
+import type { Message, Room } from '../api/types';
+
+export interface RoomsState {
+  byId: Record<string, Room>;
+  /** the room on screen, whose new messages do not count as unread. */
+  active: string | null;
+  /** rooms fetched at least once. */
+  loaded: boolean;
+}
+
+export const initialRooms: RoomsState = { byId: {}, active: null, loaded: false };
+
+export function setRooms(s: RoomsState, rooms: Room[]): RoomsState {
+  const byId: Record<string, Room> = {};
+  for (const r of rooms) {
+    byId[r.id] = s.active === r.id ? { ...r, unread: 0 } : r;
+  }
+  return { ...s, byId, loaded: true };
+}
+
+export function upsertRoom(s: RoomsState, r: Room): RoomsState {
+  const prev = s.byId[r.id];
+  const next: Room = { ...prev, ...r };
+  // A room frame without lastMessage must not hide the one we know.
+  if (!r.lastMessage && prev?.lastMessage) next.lastMessage = prev.lastMessage;
+  if (r.unread === undefined && prev) next.unread = prev.unread;
+  if (s.active === r.id) next.unread = 0;
+  return { ...s, byId: { ...s.byId, [r.id]: next } };
+}
+
+export function removeRoom(s: RoomsState, id: string): RoomsState {
+  if (!s.byId[id]) return s;
+  const byId = { ...s.byId };
+  delete byId[id];
+  return { ...s, byId, active: s.active === id ? null : s.active };
+}
+
+/**
+ * noteMessage records a newly seen message: the room's preview, and one more
+ * unread when it is someone else's message in a room that is not open.
+ * Thread replies update neither.
+ */
+export function noteMessage(s: RoomsState, m: Message, me: string | undefined): RoomsState {
+  const r = s.byId[m.room];
+  if (!r || m.thread) return s;
+  const newer = !r.lastMessage || r.lastMessage.ts <= m.ts || r.lastMessage.id === m.id;
+  const unread = m.sender !== me && s.active !== m.room ? (r.unread ?? 0) + 1 : r.unread;
+  return {
+    ...s,
+    byId: { ...s.byId, [m.room]: { ...r, lastMessage: newer ? m : r.lastMessage, unread } },
+  };
+}
+
+/** noteUpdate refreshes the preview when the last message was edited or deleted. */
+export function noteUpdate(s: RoomsState, m: Message): RoomsState {
+  const r = s.byId[m.room];
+  if (!r || r.lastMessage?.id !== m.id) return s;
+  return { ...s, byId: { ...s.byId, [m.room]: { ...r, lastMessage: m } } };
+}
+
+export function setActive(s: RoomsState, id: string | null): RoomsState {
+  let byId = s.byId;
+  if (id && byId[id]?.unread) byId = { ...byId, [id]: { ...byId[id], unread: 0 } };
+  return { ...s, active: id, byId };
+}
+
+/** sortedRooms orders rooms by latest activity, newest first. */
+export function sortedRooms(byId: Record<string, Room>): Room[] {
+  const activity = (r: Room) => r.lastMessage?.ts ?? r.createdAt ?? 0;
+  return Object.values(byId).sort((a, b) => activity(b) - activity(a) || a.id.localeCompare(b.id));
+}
