@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// wsDialer keeps per-connection memory small: the tool holds thousands of
+// connections that mostly read small frames, and writes share a pool.
+var wsDialer = &websocket.Dialer{
+	HandshakeTimeout: 10 * time.Second,
+	ReadBufferSize:   2048,
+	WriteBufferSize:  1024,
+	WriteBufferPool:  &sync.Pool{},
+}
+
+// dialWS opens a WebSocket to u without an Origin header (which the
+// contract accepts: an absent Origin is not a cross-site browser).
+func dialWS(ctx context.Context, u string) (*websocket.Conn, error) {
+	c, resp, err := wsDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", u, err, resp.Status)
+		}
+		return nil, fmt.Errorf("dial %s: %w", u, err)
+	}
+	c.SetReadLimit(1 << 20)
+	return c, nil
+}
+
+// wsURL turns an http(s) base URL (as given to --url) into the ws(s) URL
+// of path with query q.
+func wsURL(base, path string, q url.Values) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("url %q: %w", base, err)
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("url %q: scheme must be http or https", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// readText reads one whole message (handshakes only: it allocates).
+func readText(c *websocket.Conn) ([]byte, error) {
+	_, p, err := c.ReadMessage()
+	return p, err
+}
+
+// handshakeDeadline bounds a handshake by ctx's deadline or 15 s, and
+// returns the function that lifts the bound.
+func handshakeDeadline(ctx context.Context, c *websocket.Conn) func() {
+	d := time.Now().Add(15 * time.Second)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	c.SetReadDeadline(d)
+	return func() { c.SetReadDeadline(time.Time{}) }
+}
+
+// readInto reads the next message of c into *buf, growing it as needed,
+// and returns the message. Unlike ReadMessage it reuses the buffer, so a
+// steady stream of frames costs no allocation per frame once the buffer
+// has grown to the largest frame.
+func readInto(c *websocket.Conn, buf *[]byte) ([]byte, error) {
+	_, r, err := c.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*buf = b
+			return b, nil
+		}
+		if err != nil {
+			*buf = b
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// urlList is a repeatable string flag.
+type urlList []string
+
+func (u *urlList) String() string { return strings.Join(*u, ",") }
+func (u *urlList) Set(s string) error {
+	*u = append(*u, s)
+	return nil
+}
+
+// Main is `hearth bench`: it parses args (the flags after the subcommand),
+// runs, and prints the result to stdout as a table, or as JSON with
+// --json. Progress goes to stderr.
+func Main(ctx context.Context, args []string, stdout io.Writer) error {
+	var (
+		cfg     Config
+		urls    urlList
+		asJSON  bool
+		quiet   bool
+		jsonOut string
+	)
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: hearth bench [flags]
+
+Workload F: --receivers connections in one room, one sender sending
+--messages messages of --size bytes at --rate per second; reports latency
+(due time to receipt), deliveries per second, lost and duplicated
+messages, and with --pid the server's CPU time and peak RSS.
+With --idle N: open N idle authenticated connections and report the
+server's RSS growth per connection (needs --pid).
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.Var(&urls, "url", "server base URL; repeat for several federated nodes (default http://127.0.0.1:8080)")
+	fs.StringVar(&cfg.Target, "target", "hearth", "protocol: hearth, socketio or centrifugo")
+	fs.IntVar(&cfg.Receivers, "receivers", 100, "N: receiving connections")
+	fs.Float64Var(&cfg.Rate, "rate", 200, "R: messages per second")
+	fs.IntVar(&cfg.Messages, "messages", 2000, "messages to send")
+	fs.IntVar(&cfg.Size, "size", 100, "message body size in bytes")
+	fs.IntVar(&cfg.PID, "pid", 0, "server process ID, to sample /proc/PID for CPU and memory (local server only)")
+	fs.IntVar(&cfg.Idle, "idle", 0, "open this many idle authenticated connections and report server memory per connection")
+	fs.StringVar(&cfg.UsersPrefix, "users-prefix", "bench", "Hearth usernames are PREFIX0, PREFIX1, … and PREFIX-sender; reused across runs")
+	fs.StringVar(&cfg.Password, "password", "bench-password", "password of the Hearth users")
+	fs.IntVar(&cfg.ConnsPerUser, "conns-per-user", 0, "receiving connections per Hearth user (default: at most 100 users per node)")
+	fs.StringVar(&cfg.Channel, "channel", "bench", "room or channel name for socketio and centrifugo")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "pause between connecting and sending")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "how long after the last message is due to wait for deliveries")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connections opened at once")
+	fs.DurationVar(&cfg.RateLimitWait, "rate-limit-wait", 3*time.Minute, "total time to wait out HTTP 429s before failing")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
+	fs.StringVar(&jsonOut, "json-out", "", "also write the result as JSON to this file")
+	fs.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg.URLs = urls
+	level := slog.LevelInfo
+	if quiet {
+		level = slog.LevelWarn
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return WriteTable(stdout, res)
+}
+
+// WriteTable prints res for people.
+func WriteTable(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, f string, a ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, a...)...) }
+	row("target", "%s  %s", r.Target, strings.Join(r.URLs, " "))
+	if r.Idle != nil {
+		i := r.Idle
+		row("idle connections", "%d (%d users), opened in %.1f s", i.Conns, i.Users, i.DialSeconds)
+		row("server RSS", "%s -> %s", mib(i.RSSBefore), mib(i.RSSAfter))
+		row("per connection", "%.1f KiB server, %.1f KiB load tool", i.BytesPerConn/1024, i.ToolBytesPerConn/1024)
+		return tw.Flush()
+	}
+	users := ""
+	if r.ConnsPerUser > 0 {
+		users = fmt.Sprintf(" (%d per user)", r.ConnsPerUser)
+	}
+	row("receivers", "%d%s", r.Receivers, users)
+	row("load", "%d messages of %d B at %g/s", r.Messages, r.Size, r.Rate)
+	row("sent", "%d in %.2f s (acks %d, refused %d, max sender lag %.1f ms)", r.Sent, r.SendSeconds, r.Acks, r.SendErrors, r.SenderLagMax)
+	if r.FirstError != "" {
+		row("first refusal", "%.200s", r.FirstError)
+	}
+	row("deliveries", "%d of %d: lost %d, duplicated %d, disconnected receivers %d", r.Received, r.Expected, r.Lost, r.Duplicates, r.Disconnected)
+	row("throughput", "%.0f deliveries/s over %.2f s", r.DeliveriesPerSec, r.Seconds)
+	l := r.Latency
+	row("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (worst receiver p99 %s)", ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), ms(r.WorstReceiverP99))
+	if a := r.AckLatency; a != nil {
+		row("ack latency", "p50 %s  p99 %s  max %s", ms(a.P50), ms(a.P99), ms(a.Max))
+	}
+	for _, n := range r.Nodes {
+		row("  node", "%s: %d receivers, lost %d, p50 %s p99 %s", n.URL, n.Receivers, n.Lost, ms(n.Latency.P50), ms(n.Latency.P99))
+	}
+	if s := r.Server; s != nil {
+		row("server", "pid %d: %.2f CPU s (%.0f deliveries per CPU s), peak RSS %s (lifetime %s)", s.PID, s.CPUSeconds, s.DeliveriesPerCPUSecond, mib(s.PeakRSS), mib(s.HWM))
+	}
+	row("load tool", "%.2f CPU s", r.ToolCPUSeconds)
+	return tw.Flush()
+}
+
+func ms(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2f ms", v)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
