@@ -1,0 +1,170 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Server is one server process under test, started by the suite.
+type Server struct {
+	Target string // bench target name: hearth, socketio, centrifugo
+	URL    string // HTTP base URL
+	cmd    *exec.Cmd
+	exited chan error
+	log    *os.File
+}
+
+// PID returns the server's process ID, for /proc sampling.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Stop asks the server to shut down (SIGTERM) and kills it if it has not
+// exited after 10 s.
+func (s *Server) Stop() error {
+	defer s.log.Close()
+	select {
+	case err := <-s.exited:
+		return fmt.Errorf("%s exited early: %v", s.Target, err)
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("%s did not stop in 10s; killed", s.Target)
+	}
+}
+
+// Peers says where the servers' programs are.
+type Peers struct {
+	// Root is the bench directory (holding peers/ and .bin/).
+	Root string
+	// Hearth is the hearth binary; empty skips Hearth.
+	Hearth string
+	// Node is the node binary for the Socket.io peer (default "node").
+	Node string
+	// Centrifugo is the centrifugo binary (default Root/.bin/centrifugo).
+	Centrifugo string
+	// LogDir receives one log file per server start (default a temp dir).
+	LogDir string
+}
+
+func (p *Peers) fill() error {
+	if p.Root == "" {
+		return errors.New("peers: no root")
+	}
+	if p.Node == "" {
+		p.Node = "node"
+	}
+	if p.Centrifugo == "" {
+		p.Centrifugo = filepath.Join(p.Root, ".bin", "centrifugo")
+	}
+	if p.LogDir == "" {
+		d, err := os.MkdirTemp("", "hearth-bench-logs-")
+		if err != nil {
+			return err
+		}
+		p.LogDir = d
+	}
+	return nil
+}
+
+// Start starts a fresh server of target on a free loopback port and waits
+// until it is ready. dataDir is Hearth's --data (reused across starts so
+// that bench users survive).
+func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, error) {
+	if err := p.fill(); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var cmd *exec.Cmd
+	health := "/healthz"
+	switch target {
+	case "hearth":
+		if p.Hearth == "" {
+			return nil, errors.New("no hearth binary")
+		}
+		health = "/readyz"
+		cmd = exec.Command(p.Hearth, "serve", "--data", dataDir, "--http", addr,
+			"--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "bench")
+		cmd.Env = append(os.Environ(), "HEARTH_BENCH=1")
+	case "socketio":
+		cmd = exec.Command(p.Node, filepath.Join(p.Root, "peers", "socketio", "server.js"), "--port", strconv.Itoa(port))
+	case "centrifugo":
+		health = "/health"
+		cmd = exec.Command(p.Centrifugo, "-c", filepath.Join(p.Root, "peers", "centrifugo", "config.json"))
+		cmd.Env = append(os.Environ(), "CENTRIFUGO_HTTP_SERVER_PORT="+strconv.Itoa(port))
+	default:
+		return nil, fmt.Errorf("unknown target %q", target)
+	}
+	logf, err := os.CreateTemp(p.LogDir, target+"-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", target, err)
+	}
+	s := &Server{Target: target, URL: "http://" + addr, cmd: cmd, exited: make(chan error, 1), log: logf}
+	go func() { s.exited <- cmd.Wait() }()
+	if err := s.waitReady(ctx, health, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%s (log %s): %w", target, logf.Name(), err)
+	}
+	return s, nil
+}
+
+// waitReady polls path until it answers 200.
+func (s *Server) waitReady(ctx context.Context, path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	c := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			return fmt.Errorf("exited before ready: %v", err)
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+path, nil)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %v", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

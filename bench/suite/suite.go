@@ -1,0 +1,318 @@
+// Package suite runs the benchmark suite behind `make bench`: it starts
+// each server under test (Hearth, the Socket.io peer, Centrifugo) as a
+// child process on a loopback port, drives workload F through package
+// bench at several sizes, sweeps the rate to find the highest one each
+// server sustains within a latency bound, measures Hearth's memory per
+// idle connection, and collects every result for the report.
+package suite
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hearth-chat/hearth/bench"
+)
+
+// Config says what to run. Zero fields take the defaults noted.
+type Config struct {
+	Peers Peers
+	// Targets to run (default hearth, socketio, centrifugo; hearth is
+	// skipped when Peers.Hearth is empty).
+	Targets []string
+	// Ns are the receiver counts of workload F (default 100, 1000, 5000).
+	Ns []int
+	// Rate of workload F (default 200).
+	Rate float64
+	// Messages per workload F run (default 2000).
+	Messages int
+	// Size of a message body (default 100).
+	Size int
+	// SweepN is the receiver count of the rate sweep (default 100; -1
+	// skips the sweep).
+	SweepN int
+	// SweepP99 is the latency bound of the sweep (default 50 ms).
+	SweepP99 time.Duration
+	// SweepMax caps the swept rate (default 25600).
+	SweepMax float64
+	// Idle is the number of idle connections for Hearth's memory figure
+	// (default 10000; -1 skips it).
+	Idle int
+	// HearthConnsPerUser is passed to bench for Hearth runs (default 0:
+	// bench's choice). Fewer users mean fewer registrations.
+	HearthConnsPerUser int
+	// DataDir is Hearth's data directory, kept across runs so that the
+	// bench users are registered once (default a temp dir).
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// Results is everything one suite run measured.
+type Results struct {
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	Rate    float64   `json:"rate"`
+	// F holds workload F runs in the order run.
+	F []Run `json:"f"`
+	// Sweeps holds one rate sweep per target.
+	Sweeps []Sweep `json:"sweeps"`
+	// Idle is Hearth's idle-connection run.
+	Idle *Run `json:"idle,omitempty"`
+	// SweepP99Ms is the sweep's latency bound.
+	SweepP99Ms float64 `json:"sweep_p99_ms"`
+}
+
+// Run is one bench run, or the error that stopped it.
+type Run struct {
+	Target    string        `json:"target"`
+	Receivers int           `json:"receivers"`
+	Rate      float64       `json:"rate"`
+	Result    *bench.Result `json:"result,omitempty"`
+	Error     string        `json:"error,omitempty"`
+}
+
+// Sweep is the rate sweep of one target: every step, and the highest
+// rate that passed.
+type Sweep struct {
+	Target    string  `json:"target"`
+	Receivers int     `json:"receivers"`
+	Best      float64 `json:"best_rate"`
+	BestP99   float64 `json:"best_p99_ms"`
+	Steps     []Run   `json:"steps"`
+}
+
+// Machine describes where the suite ran.
+type Machine struct {
+	CPU   string `json:"cpu"`
+	Cores int    `json:"cores"`
+	OS    string `json:"os"`
+	Go    string `json:"go"`
+	Node  string `json:"node,omitempty"`
+}
+
+func (c *Config) setDefaults() {
+	if len(c.Targets) == 0 {
+		c.Targets = []string{"hearth", "socketio", "centrifugo"}
+	}
+	if len(c.Ns) == 0 {
+		c.Ns = []int{100, 1000, 5000}
+	}
+	if c.Rate == 0 {
+		c.Rate = 200
+	}
+	if c.Messages == 0 {
+		c.Messages = 2000
+	}
+	if c.Size == 0 {
+		c.Size = 100
+	}
+	if c.SweepN == 0 {
+		c.SweepN = 100
+	}
+	if c.SweepP99 == 0 {
+		c.SweepP99 = 50 * time.Millisecond
+	}
+	if c.SweepMax == 0 {
+		c.SweepMax = 25600
+	}
+	if c.Idle == 0 {
+		c.Idle = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// RunSuite runs the whole suite. A run that fails is recorded with its
+// error and the suite goes on; only setup failures are returned.
+func RunSuite(ctx context.Context, cfg Config) (*Results, error) {
+	cfg.setDefaults()
+	if err := cfg.Peers.fill(); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir == "" {
+		d, err := os.MkdirTemp("", "hearth-bench-data-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		cfg.DataDir = d
+	}
+	log := cfg.Logger
+	res := &Results{Date: time.Now().UTC(), Machine: machine(cfg.Peers.Node), Rate: cfg.Rate, SweepP99Ms: float64(cfg.SweepP99) / 1e6}
+	var targets []string
+	for _, t := range cfg.Targets {
+		if t == "hearth" && cfg.Peers.Hearth == "" {
+			log.Warn("skipping hearth: no binary")
+			continue
+		}
+		targets = append(targets, t)
+	}
+
+	for _, t := range targets {
+		for _, n := range cfg.Ns {
+			run := cfg.one(ctx, t, n, cfg.Rate, cfg.Messages)
+			res.F = append(res.F, run)
+		}
+	}
+	if cfg.SweepN > 0 {
+		for _, t := range targets {
+			res.Sweeps = append(res.Sweeps, cfg.sweep(ctx, t))
+		}
+	}
+	if cfg.Idle > 0 && cfg.Peers.Hearth != "" && contains(targets, "hearth") {
+		run := cfg.idle(ctx)
+		res.Idle = &run
+	}
+	return res, ctx.Err()
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// one starts a fresh server of target, runs workload F once against it
+// and stops it.
+func (c *Config) one(ctx context.Context, target string, n int, rate float64, messages int) Run {
+	run := Run{Target: target, Receivers: n, Rate: rate}
+	c.Logger.Info("run", "target", target, "receivers", n, "rate", rate, "messages", messages)
+	srv, err := c.Peers.Start(ctx, target, c.DataDir)
+	if err != nil {
+		run.Error = err.Error()
+		c.Logger.Error("start server", "target", target, "err", err)
+		return run
+	}
+	r, err := bench.Run(ctx, bench.Config{
+		URLs: []string{srv.URL}, Target: target, Receivers: n, Rate: rate,
+		Messages: messages, Size: c.Size, PID: srv.PID(),
+		ConnsPerUser: c.connsPerUser(target, n), Logger: c.Logger,
+	})
+	if stopErr := srv.Stop(); stopErr != nil && err == nil {
+		// A server that died during the run invalidates it.
+		err = stopErr
+	}
+	if err != nil {
+		run.Error = err.Error()
+		c.Logger.Error("run failed", "target", target, "receivers", n, "rate", rate, "err", err)
+	}
+	run.Result = r
+	if r != nil {
+		c.Logger.Info("result", "target", target, "receivers", n, "rate", rate,
+			"p50_ms", r.Latency.P50, "p99_ms", r.Latency.P99, "lost", r.Lost, "refused", r.SendErrors)
+	}
+	return run
+}
+
+func (c *Config) connsPerUser(target string, n int) int {
+	if target != "hearth" {
+		return 0
+	}
+	return c.HearthConnsPerUser
+}
+
+// sweep finds the highest rate at which target, with SweepN receivers,
+// keeps p99 under SweepP99 with nothing lost or refused: it doubles the
+// rate from the workload's rate until a step fails, then bisects between
+// the last pass and the first failure three times (to a multiple of 25).
+func (c *Config) sweep(ctx context.Context, target string) Sweep {
+	sw := Sweep{Target: target, Receivers: c.SweepN}
+	bound := float64(c.SweepP99) / 1e6
+	step := func(rate float64) bool {
+		run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages))
+		sw.Steps = append(sw.Steps, run)
+		r := run.Result
+		ok := run.Error == "" && r != nil && r.Lost == 0 && r.SendErrors == 0 && r.Latency.P99 < bound
+		if ok && rate > sw.Best {
+			sw.Best, sw.BestP99 = rate, r.Latency.P99
+		}
+		return ok
+	}
+	lo, hi := 0.0, 0.0
+	for rate := c.Rate; rate <= c.SweepMax && ctx.Err() == nil; rate *= 2 {
+		if !step(rate) {
+			hi = rate
+			break
+		}
+		lo = rate
+	}
+	if hi == 0 { // never failed up to the cap
+		return sw
+	}
+	// If the first rate failed, lo is 0 and the bisection searches below it.
+	for range 3 {
+		mid := float64(int((lo+hi)/2/25) * 25)
+		if mid <= lo || mid >= hi || ctx.Err() != nil {
+			break
+		}
+		if step(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return sw
+}
+
+// sweepMessages sends at least the workload's count and at least 5 s
+// worth at the rate, at most 30000.
+func sweepMessages(rate float64, base int) int {
+	return min(max(base, int(rate*5)), 30000)
+}
+
+// idle measures Hearth's RSS per idle authenticated connection.
+func (c *Config) idle(ctx context.Context) Run {
+	run := Run{Target: "hearth", Receivers: c.Idle}
+	c.Logger.Info("idle run", "conns", c.Idle)
+	srv, err := c.Peers.Start(ctx, "hearth", c.DataDir)
+	if err != nil {
+		run.Error = err.Error()
+		return run
+	}
+	r, err := bench.Run(ctx, bench.Config{
+		URLs: []string{srv.URL}, Target: "hearth", Idle: c.Idle, PID: srv.PID(),
+		ConnsPerUser: c.HearthConnsPerUser, Warmup: 2 * time.Second, DialConcurrency: 32, Logger: c.Logger,
+	})
+	if stopErr := srv.Stop(); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	if err != nil {
+		run.Error = err.Error()
+		c.Logger.Error("idle run failed", "err", err)
+	}
+	run.Result = r
+	return run
+}
+
+func machine(nodeBin string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.Command(nodeBin, "--version").Output(); err == nil {
+		m.Node = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+// String is a one-line description of a run for logs.
+func (r Run) String() string {
+	if r.Error != "" {
+		return fmt.Sprintf("%s N=%d R=%g: %s", r.Target, r.Receivers, r.Rate, r.Error)
+	}
+	return fmt.Sprintf("%s N=%d R=%g: p99 %.1f ms", r.Target, r.Receivers, r.Rate, r.Result.Latency.P99)
+}
