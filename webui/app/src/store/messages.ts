@@ -46,15 +46,6 @@ function before(a: ChatMessage, b: ChatMessage): boolean {
   return a.id < b.id;
 }
 
-function insertSorted(ids: string[], byId: Record<string, ChatMessage>, m: ChatMessage): string[] {
-  const out = ids.slice();
-  // Fast path: most messages arrive newest.
-  let i = out.length;
-  while (i > 0 && before(m, byId[out[i - 1]])) i--;
-  out.splice(i, 0, m.id);
-  return out;
-}
-
 function listKey(m: Message): string | null {
   return m.thread ? m.thread : null;
 }
@@ -67,46 +58,73 @@ function removeId(ids: string[], id: string): string[] {
   return out;
 }
 
-/** upsertOne adds or replaces one message in a timeline; it returns whether it was new. */
-function upsertOne(t: Timeline, m: ChatMessage): { t: Timeline; added: boolean } {
-  let byId = t.byId;
+/**
+ * applyBatch merges messages of one room into its timeline, copying the
+ * timeline once per batch (a page of history is one batch), and re-sorting
+ * only the lists whose order the batch may have broken.
+ */
+function applyBatch(t: Timeline, list: ChatMessage[]): { t: Timeline; added: ChatMessage[] } {
+  const byId = { ...t.byId };
+  const lists = new Map<string | null, string[]>();
+  const dirty = new Set<string | null>();
+  const removed = new Set<string>();
+  const added: ChatMessage[] = [];
+  const get = (k: string | null): string[] => {
+    let l = lists.get(k);
+    if (!l) {
+      l = (k === null ? t.main : (t.threads[k] ?? [])).slice();
+      lists.set(k, l);
+    }
+    return l;
+  };
+  const append = (k: string | null, m: ChatMessage) => {
+    const l = get(k);
+    const last = l.length ? byId[l[l.length - 1]] : undefined;
+    if (last && !before(last, m)) dirty.add(k);
+    l.push(m.id);
+  };
+  for (const m of list) {
+    // A confirmed copy of one of our local sends replaces it.
+    if (!isLocal(m) && m.clientId && m.clientId !== m.id) {
+      const local = byId[m.clientId];
+      if (local && isLocal(local)) {
+        delete byId[m.clientId];
+        removed.add(m.clientId);
+        get(listKey(local));
+        dirty.add(listKey(local));
+      }
+    }
+    const prev = byId[m.id];
+    if (prev) {
+      // A confirmed message is never downgraded back to a local one.
+      if (!isLocal(prev) && isLocal(m)) continue;
+      byId[m.id] = m;
+      if (isLocal(prev) !== isLocal(m) || prev.ts !== m.ts) {
+        get(listKey(m));
+        dirty.add(listKey(m));
+      }
+      continue;
+    }
+    if (removed.delete(m.id)) {
+      // Re-added within the batch: it is still in its list.
+      byId[m.id] = m;
+      continue;
+    }
+    byId[m.id] = m;
+    const k = listKey(m);
+    append(k, m);
+    added.push(m);
+    if (k && !isLocal(m) && byId[k]) byId[k] = { ...byId[k], threadCount: (byId[k].threadCount ?? 0) + 1 };
+  }
   let main = t.main;
   let threads = t.threads;
-  // A confirmed copy of one of our local sends replaces it.
-  if (!isLocal(m) && m.clientId && m.clientId !== m.id) {
-    const local = byId[m.clientId];
-    if (local && isLocal(local)) {
-      byId = { ...byId };
-      delete byId[m.clientId];
-      const k = listKey(local);
-      if (k) threads = { ...threads, [k]: removeId(threads[k] ?? [], local.id) };
-      else main = removeId(main, local.id);
-    }
+  for (const [k, l0] of lists) {
+    let l = removed.size ? l0.filter((id) => !removed.has(id)) : l0;
+    if (dirty.has(k)) l = l.sort((a, b) => (before(byId[a], byId[b]) ? -1 : before(byId[b], byId[a]) ? 1 : 0));
+    if (k === null) main = l;
+    else threads = { ...threads, [k]: l };
   }
-  const prev = byId[m.id];
-  if (prev) {
-    // A confirmed message is never downgraded back to a local one.
-    if (!isLocal(prev) && isLocal(m)) return { t, added: false };
-    const next = { ...byId, [m.id]: m };
-    let nmain = main;
-    let nthreads = threads;
-    if (isLocal(prev) !== isLocal(m) || prev.ts !== m.ts) {
-      const k = listKey(m);
-      if (k) nthreads = { ...threads, [k]: insertSorted(removeId(threads[k] ?? [], m.id), next, m) };
-      else nmain = insertSorted(removeId(main, m.id), next, m);
-    }
-    return { t: { ...t, byId: next, main: nmain, threads: nthreads }, added: false };
-  }
-  byId = { ...byId, [m.id]: m };
-  const k = listKey(m);
-  if (k) {
-    threads = { ...threads, [k]: insertSorted(threads[k] ?? [], byId, m) };
-    const root = byId[k];
-    if (root && !isLocal(m)) byId[k] = { ...root, threadCount: (root.threadCount ?? 0) + 1 };
-  } else {
-    main = insertSorted(main, byId, m);
-  }
-  return { t: { ...t, byId, main, threads }, added: true };
+  return { t: { ...t, byId, main, threads }, added };
 }
 
 /** upsertMessages merges messages (any order, duplicates allowed) into their rooms. */
@@ -115,15 +133,20 @@ export function upsertMessages(
   msgs: ChatMessage[],
 ): { state: MessagesState; added: ChatMessage[] } {
   if (msgs.length === 0) return { state: s, added: [] };
+  const byRoom = new Map<string, ChatMessage[]>();
+  for (const m of msgs) {
+    const l = byRoom.get(m.room);
+    if (l) l.push(m);
+    else byRoom.set(m.room, [m]);
+  }
   const rooms = { ...s.rooms };
   const added: ChatMessage[] = [];
-  // Oldest first keeps the insertion fast path hot.
-  const sorted = msgs.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-  for (const m of sorted) {
-    const t = rooms[m.room] ?? emptyTimeline();
-    const r = upsertOne(t, m);
-    rooms[m.room] = r.t;
-    if (r.added) added.push(m);
+  for (const [room, list] of byRoom) {
+    // Oldest first keeps appends in order, so most batches need no sort.
+    list.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const r = applyBatch(rooms[room] ?? emptyTimeline(), list);
+    rooms[room] = r.t;
+    added.push(...r.added);
   }
   return { state: { rooms }, added };
 }
