@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hearth-chat/hearth/node"
+	"github.com/hearth-chat/hearth/p2p"
+	"github.com/hearth-chat/hearth/store"
+	"github.com/hearth-chat/hearth/token"
+	"github.com/hearth-chat/hearth/webui"
+)
+
+// Config is everything `hearth serve` can be told (API.md §1).
+type Config struct {
+	Data      string
+	HTTP      string
+	P2P       []string
+	Peers     []string
+	Name      string
+	MDNS      bool
+	LogLevel  string
+	LogFormat string
+	Origins   []string
+	UserRate  float64
+}
+
+// Main is a running node: the wiring of every package. Tests run it
+// in-process with ParseFlags, Run and Close.
+type Main struct {
+	Config Config
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+
+	lock  *os.File
+	db    *store.DB
+	node  *node.Node
+	hub   *webui.Hub
+	web   *webui.Server
+	host  *p2p.Host
+	http  *http.Server
+	ln    net.Listener
+	stopP context.CancelFunc
+	p2pD  chan struct{}
+}
+
+// NewMain returns a Main with default configuration.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{stdout: stdout, stderr: stderr}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// ParseFlags reads flags, with HEARTH_<FLAG> environment variables as
+// defaults (a flag on the command line wins; list flags take
+// comma-separated values from the environment).
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("hearth serve", flag.ContinueOnError)
+	fs.SetOutput(m.stderr)
+	c := &m.Config
+	host, _ := os.Hostname()
+	var p2pAddrs, peers, origins listFlag
+	fs.StringVar(&c.Data, "data", "./hearth-data", "directory for all state: database, node key, media")
+	fs.StringVar(&c.HTTP, "http", "127.0.0.1:8080", "HTTP + WebSocket listen address (port 0 picks a free port)")
+	fs.Var(&p2pAddrs, "p2p", "libp2p listen multiaddr; repeatable (default /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1)")
+	fs.Var(&peers, "peer", "peer multiaddr ending in /p2p/<id> to dial at start; repeatable")
+	fs.StringVar(&c.Name, "name", host, "a human label for this node")
+	fs.BoolVar(&c.MDNS, "mdns", true, "discover nodes on the local network")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.Var(&origins, "allow-origin", "extra browser origin allowed to use the API (scheme://host:port); repeatable")
+	fs.Float64Var(&c.UserRate, "user-rate", 50, "API requests and WebSocket frames per second per user; negative disables")
+
+	// Environment first, so that flags given on the command line win. A
+	// list flag given on the command line replaces the environment's list.
+	envLists := map[string][]string{}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "HEARTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(env)
+		if v == "" {
+			return
+		}
+		if _, ok := f.Value.(*listFlag); ok {
+			envLists[f.Name] = splitList(v)
+			return
+		}
+		if err := f.Value.Set(v); err != nil && envErr == nil {
+			envErr = fmt.Errorf("%s: %w", env, err)
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	onCLI := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCLI[f.Name] = true })
+	for name, vals := range envLists {
+		if !onCLI[name] {
+			*(fs.Lookup(name).Value.(*listFlag)) = vals
+		}
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.P2P, c.Peers, c.Origins = p2pAddrs, peers, origins
+	if len(c.P2P) == 0 {
+		c.P2P = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+	}
+	for _, p := range c.Peers {
+		if _, err := p2p.ParsePeer(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (m *Main) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.Config.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if m.Config.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(m.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(m.stderr, opts))
+}
+
+// Run opens the data directory and starts serving. It returns once the
+// node is ready; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	m.log = m.logger()
+	c := m.Config
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if err := m.lockData(); err != nil {
+		return err
+	}
+	key, err := loadOrCreateKey(filepath.Join(c.Data, "node.key"))
+	if err != nil {
+		return err
+	}
+	secret, err := loadOrCreateSecret(filepath.Join(c.Data, "token.key"))
+	if err != nil {
+		return err
+	}
+	m.db, err = store.Open(filepath.Join(c.Data, "db"), store.Options{Logger: m.log.With("component", "store")})
+	if err != nil {
+		return err
+	}
+	m.hub = webui.NewHub(m.log.With("component", "hub"))
+	m.node, err = node.New(ctx, node.Config{
+		Store: m.db, Key: key, Name: c.Name, Version: version,
+		Logger: m.log.With("component", "node"), Notifier: m.hub,
+	})
+	if err != nil {
+		return err
+	}
+	m.hub.OnDelivered(m.node.Delivered)
+	m.host, err = p2p.New(ctx, p2p.Config{
+		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Node: m.node,
+		Logger: m.log.With("component", "p2p"),
+	})
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	m.stopP, m.p2pD = cancel, make(chan struct{})
+	go func() {
+		defer close(m.p2pD)
+		if err := m.host.Run(pctx); err != nil {
+			m.log.Error("p2p stopped", "err", err)
+		}
+	}()
+	tokens, err := token.NewIssuer(secret, string(m.node.ID()), token.MaxTTL, nil)
+	if err != nil {
+		return err
+	}
+	m.web, err = webui.New(webui.Config{
+		Node: m.node, Hub: m.hub, Tokens: tokens, Logger: m.log.With("component", "http"),
+		AllowedOrigins: c.Origins, UserRate: c.UserRate,
+		Peers: m.host.PeerCount, Addrs: m.host.Addrs,
+	})
+	if err != nil {
+		return err
+	}
+	m.ln, err = net.Listen("tcp", c.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+	}
+	m.http = &http.Server{
+		Handler:           m.web,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.log.With("component", "http").Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("http server stopped", "err", err)
+		}
+	}()
+	m.log.Info("hearth ready", "http", m.ln.Addr().String(), "url", "http://"+m.ln.Addr().String(), "node", m.node.ID(), "name", c.Name, "p2p", strings.Join(m.host.Addrs(), ","))
+	return nil
+}
+
+// HTTPAddr is the address the HTTP server listens on.
+func (m *Main) HTTPAddr() string { return m.ln.Addr().String() }
+
+// Close shuts down in order: stop taking requests, close WebSockets with
+// 1001 and let in-flight sends finish, stop federation, close the node and
+// the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		cancel()
+	}
+	if m.hub != nil {
+		m.hub.Shutdown()
+	}
+	if m.web != nil {
+		m.web.Close()
+	}
+	if m.stopP != nil {
+		m.stopP()
+		<-m.p2pD
+	}
+	if m.host != nil {
+		if err := m.host.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.node != nil {
+		errs = append(errs, m.node.Close())
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	if m.lock != nil {
+		m.lock.Close()
+	}
+	if m.log != nil {
+		m.log.Info("hearth stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// lockData takes an exclusive lock on the data directory, so a second
+// process on the same --data fails at once with a clear message.
+func (m *Main) lockData() error {
+	path := filepath.Join(m.Config.Data, "hearth.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("data directory %s is in use by another hearth process", m.Config.Data)
+	}
+	_ = f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	m.lock = f
+	return nil
+}
+
+func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != ed25519.SeedSize {
+			return nil, fmt.Errorf("node key %s is corrupt (%d bytes)", path, len(b))
+		}
+		return ed25519.NewKeyFromSeed(b), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read node key: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate node key: %w", err)
+	}
+	if err := writeSecretFile(path, priv.Seed()); err != nil {
+		return nil, err
+	}
+	return priv, nil
+}
+
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("token secret %s is corrupt", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read token secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, writeSecretFile(path, b)
+}
+
+// writeSecretFile writes a key durably: temp file, fsync, rename.
+func writeSecretFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,496 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxDisplayNameLen bounds display names, in bytes.
+const MaxDisplayNameLen = 64
+
+// hash runs a password hash under the node's concurrency bound.
+func (n *Node) withHashSlot(ctx context.Context, fn func()) error {
+	select {
+	case n.hashes <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-n.hashes }()
+	fn()
+	return nil
+}
+
+func validDisplayName(s string) error {
+	if len(s) > MaxDisplayNameLen || !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\n\r") {
+		return errorf(ErrInvalid, fmt.Sprintf("display name must be at most %d bytes of text on one line", MaxDisplayNameLen))
+	}
+	return nil
+}
+
+// Register creates a local account and its profile.
+func (n *Node) Register(ctx context.Context, username, password, displayName string) (*User, error) {
+	username = NormalizeUsername(username)
+	if err := ValidUsername(username); err != nil {
+		return nil, err
+	}
+	if err := validPassword(password); err != nil {
+		return nil, err
+	}
+	displayName = strings.TrimSpace(displayName)
+	if err := validDisplayName(displayName); err != nil {
+		return nil, err
+	}
+	if displayName == "" {
+		displayName = username
+	}
+	var hash string
+	if err := n.withHashSlot(ctx, func() { hash = hashPassword(password) }); err != nil {
+		return nil, err
+	}
+	u := &User{ID: NewUserID(username, n.ID()), Username: username, DisplayName: displayName, Node: n.ID()}
+	err := n.store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Account(username); err == nil {
+			return errorf(ErrConflict, "username is taken")
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := tx.PutAccount(&Account{Username: username, PasswordHash: hash, CreatedAt: n.now()}); err != nil {
+			return err
+		}
+		return tx.PutProfile(u)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", username, err)
+	}
+	if err := n.sync(ctx); err != nil {
+		return nil, err
+	}
+	n.publishProfile(u)
+	return n.withPresence(u), nil
+}
+
+// sync waits until every write made so far is durable.
+func (n *Node) sync(ctx context.Context) error {
+	done := make(chan error, 1)
+	n.store.Durable(func(err error) { done <- err })
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errBadLogin is the one answer for an unknown user and a wrong password.
+var errBadLogin = errorf(ErrUnauthenticated, "wrong username or password")
+
+// Login checks a username and password. Unknown users cost the same hash
+// as known ones, so timing does not reveal which usernames exist.
+func (n *Node) Login(ctx context.Context, username, password string) (*User, error) {
+	username = NormalizeUsername(username)
+	var acct *Account
+	if ValidUsername(username) == nil {
+		err := n.store.View(ctx, func(tx Tx) error {
+			var err error
+			acct, err = tx.Account(username)
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+	}
+	encoded := n.dummy
+	if acct != nil {
+		encoded = acct.PasswordHash
+	}
+	var ok bool
+	if err := n.withHashSlot(ctx, func() { ok = checkPassword(encoded, password) }); err != nil {
+		return nil, err
+	}
+	if acct == nil || !ok || len(password) > MaxPasswordLen {
+		return nil, errBadLogin
+	}
+	return n.User(ctx, NewUserID(username, n.ID()))
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return b64.EncodeToString(b)
+}
+
+func tokenHash(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// NewSession starts a session for a local user and returns it with its
+// first refresh token. Only the token's hash is stored.
+func (n *Node) NewSession(ctx context.Context, u UserID) (*Session, string, error) {
+	now := n.now()
+	s := &Session{ID: newToken()[:22], User: u, CreatedAt: now, ExpiresAt: now.Add(n.cfg.SessionTTL)}
+	tok := newToken()
+	s.Refresh = tokenHash(tok)
+	err := n.store.Update(ctx, func(tx Tx) error {
+		if err := tx.PutSession(s); err != nil {
+			return err
+		}
+		return tx.PutRefresh(s.Refresh, &RefreshRecord{Session: s.ID, Expires: s.ExpiresAt})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("new session: %w", err)
+	}
+	return s, tok, n.sync(ctx)
+}
+
+var errBadRefresh = errorf(ErrUnauthenticated, "refresh token is invalid or expired")
+
+// Refresh spends a refresh token and returns the session with a new one.
+// A token that was already spent revokes the whole session: either the
+// client or a thief holds a copy, and only the session's end is safe.
+func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, error) {
+	if token == "" || len(token) > 256 {
+		return nil, "", errBadRefresh
+	}
+	n.authMu.Lock()
+	defer n.authMu.Unlock()
+	h := tokenHash(token)
+	now := n.now()
+	var s *Session
+	next := newToken()
+	err := n.store.Update(ctx, func(tx Tx) error {
+		rec, err := tx.Refresh(h)
+		if err != nil {
+			return err
+		}
+		if rec.Used {
+			n.log.Warn("refresh token reused; revoking session", "session", rec.Session)
+			if err := tx.DeleteSession(rec.Session); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return errReuse
+		}
+		if s, err = tx.Session(rec.Session); err != nil {
+			return err
+		}
+		if now.After(s.ExpiresAt) || s.Refresh != h {
+			return errBadRefresh
+		}
+		rec.Used = true
+		if err := tx.PutRefresh(h, rec); err != nil {
+			return err
+		}
+		s.Refresh = tokenHash(next)
+		s.ExpiresAt = now.Add(n.cfg.SessionTTL)
+		if err := tx.PutRefresh(s.Refresh, &RefreshRecord{Session: s.ID, Expires: s.ExpiresAt}); err != nil {
+			return err
+		}
+		return tx.PutSession(s)
+	})
+	if errors.Is(err, errReuse) {
+		// The revocation must stick: commit it, then refuse.
+		if err := n.sync(ctx); err != nil {
+			return nil, "", err
+		}
+		return nil, "", errBadRefresh
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, errBadRefresh) {
+		return nil, "", errBadRefresh
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("refresh: %w", err)
+	}
+	return s, next, n.sync(ctx)
+}
+
+// errReuse marks the reuse path inside Refresh's transaction. The store
+// commits a transaction whose function returns an error wrapping
+// ErrCommitAnyway, so the revocation is saved.
+var errReuse = fmt.Errorf("refresh token reuse: %w", ErrCommitAnyway)
+
+// ErrCommitAnyway, wrapped in the error a Store.Update function returns,
+// asks the store to commit the transaction's writes before returning the
+// error.
+var ErrCommitAnyway = errors.New("commit anyway")
+
+// CheckSession reports whether a session is live and belongs to u. Access
+// tokens name their session, so a logout or a password change ends them
+// at once rather than at expiry.
+func (n *Node) CheckSession(ctx context.Context, sid string, u UserID) error {
+	var s *Session
+	err := n.store.View(ctx, func(tx Tx) error {
+		var err error
+		s, err = tx.Session(sid)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return errorf(ErrUnauthenticated, "session has ended")
+	}
+	if err != nil {
+		return fmt.Errorf("check session: %w", err)
+	}
+	if s.User != u || n.now().After(s.ExpiresAt) {
+		return errorf(ErrUnauthenticated, "session has ended")
+	}
+	return nil
+}
+
+// Logout ends a session.
+func (n *Node) Logout(ctx context.Context, sid string) error {
+	err := n.store.Update(ctx, func(tx Tx) error { return tx.DeleteSession(sid) })
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return n.sync(ctx)
+}
+
+// ProfileChange is a partial update of the caller's profile.
+type ProfileChange struct {
+	DisplayName *string
+	Avatar      *string
+	OldPassword string
+	NewPassword *string
+	// KeepSession survives a password change; every other session of the
+	// user is revoked.
+	KeepSession string
+}
+
+// UpdateMe changes a local user's profile or password.
+func (n *Node) UpdateMe(ctx context.Context, u UserID, c ProfileChange) (*User, error) {
+	username, _, _ := u.Split()
+	if c.DisplayName != nil {
+		v := strings.TrimSpace(*c.DisplayName)
+		if err := validDisplayName(v); err != nil {
+			return nil, err
+		}
+		if v == "" {
+			return nil, errorf(ErrInvalid, "display name is empty")
+		}
+		c.DisplayName = &v
+	}
+	if c.Avatar != nil && *c.Avatar != "" && !ValidOpaqueID(*c.Avatar) {
+		return nil, errorf(ErrInvalid, "avatar must be a media id")
+	}
+	var newHash string
+	if c.NewPassword != nil {
+		if err := validPassword(*c.NewPassword); err != nil {
+			return nil, err
+		}
+		var acct *Account
+		if err := n.store.View(ctx, func(tx Tx) error {
+			var err error
+			acct, err = tx.Account(username)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("update me: %w", err)
+		}
+		var ok bool
+		if err := n.withHashSlot(ctx, func() {
+			ok = checkPassword(acct.PasswordHash, c.OldPassword)
+			if ok {
+				newHash = hashPassword(*c.NewPassword)
+			}
+		}); err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errorf(ErrForbidden, "old password is wrong")
+		}
+	}
+	var prof *User
+	err := n.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if prof, err = tx.Profile(u); err != nil {
+			return err
+		}
+		if c.DisplayName != nil {
+			prof.DisplayName = *c.DisplayName
+		}
+		if c.Avatar != nil {
+			prof.Avatar = *c.Avatar
+		}
+		if err := tx.PutProfile(prof); err != nil {
+			return err
+		}
+		if newHash == "" {
+			return nil
+		}
+		acct, err := tx.Account(username)
+		if err != nil {
+			return err
+		}
+		acct.PasswordHash = newHash
+		if err := tx.PutAccount(acct); err != nil {
+			return err
+		}
+		var revoke []string
+		if err := tx.EachSessionOf(u, func(s *Session) bool {
+			if s.ID != c.KeepSession {
+				revoke = append(revoke, s.ID)
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, id := range revoke {
+			if err := tx.DeleteSession(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update me: %w", err)
+	}
+	if err := n.sync(ctx); err != nil {
+		return nil, err
+	}
+	if c.DisplayName != nil || c.Avatar != nil {
+		n.publishProfile(prof)
+	}
+	return n.withPresence(prof), nil
+}
+
+// publishProfile signs a profile event for federation.
+func (n *Node) publishProfile(u *User) {
+	content, err := jsonContent(ProfileContent{DisplayName: u.DisplayName, Avatar: u.Avatar})
+	if err != nil {
+		return
+	}
+	e := &Event{Type: EventProfile, Sender: u.ID, Content: content}
+	st := n.clock.Now()
+	e.TS, e.LC = st.Wall, st.Logical
+	if err := n.signer.Seal(e); err != nil {
+		n.log.Error("seal profile", "err", err)
+		return
+	}
+	n.federation().Publish(e)
+}
+
+// ProfileEvent returns a signed profile event for a local user, for
+// federation to announce to newly met peers.
+func (n *Node) ProfileEvent(ctx context.Context, u UserID) (*Event, error) {
+	prof, err := n.User(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	content, err := jsonContent(ProfileContent{DisplayName: prof.DisplayName, Avatar: prof.Avatar})
+	if err != nil {
+		return nil, err
+	}
+	e := &Event{Type: EventProfile, Sender: u, Content: content}
+	st := n.clock.Now()
+	e.TS, e.LC = st.Wall, st.Logical
+	return e, n.signer.Seal(e)
+}
+
+// ingestProfile stores a remote user's profile; profiles are not kept as
+// events, only the newest view.
+func (n *Node) ingestProfile(ctx context.Context, e *Event) error {
+	if n.IsLocal(e.Sender) {
+		return ErrDuplicate
+	}
+	c, err := decodeContent[ProfileContent](e)
+	if err != nil {
+		return err
+	}
+	if validDisplayName(c.DisplayName) != nil {
+		return errorf(ErrInvalid, "bad display name")
+	}
+	username, node, _ := e.Sender.Split()
+	return n.store.Update(ctx, func(tx Tx) error {
+		prev, err := tx.Profile(e.Sender)
+		if err == nil && prev.LastSeen > e.TS && prev.DisplayName == c.DisplayName {
+			return nil
+		}
+		u := &User{ID: e.Sender, Username: username, Node: node, DisplayName: c.DisplayName, Avatar: c.Avatar}
+		if u.DisplayName == "" {
+			u.DisplayName = username
+		}
+		return tx.PutProfile(u)
+	})
+}
+
+// LearnUser records a remote user seen in a room when no profile has
+// arrived yet, so the user shows in search and member lists.
+func (n *Node) learnUserTx(tx Tx, u UserID) error {
+	if n.IsLocal(u) {
+		return nil
+	}
+	if _, err := tx.Profile(u); err == nil {
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	username, node, ok := u.Split()
+	if !ok {
+		return nil
+	}
+	return tx.PutProfile(&User{ID: u, Username: username, DisplayName: username, Node: node})
+}
+
+// User returns a user's public view with presence.
+func (n *Node) User(ctx context.Context, id UserID) (*User, error) {
+	var u *User
+	err := n.store.View(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.Profile(id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, errorf(ErrNotFound, "no such user")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	return n.withPresence(u), nil
+}
+
+func (n *Node) withPresence(u *User) *User {
+	c := *u
+	c.Presence, c.LastSeen = n.Presence(u.ID)
+	if c.LastSeen == 0 {
+		c.LastSeen = u.LastSeen
+	}
+	if c.Presence == Online {
+		c.LastSeen = 0
+	}
+	return &c
+}
+
+// SearchUsers finds local and known remote users whose username or display
+// name contains q (case-insensitive), at most limit of them.
+func (n *Node) SearchUsers(ctx context.Context, q string, limit int) ([]*User, error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	var out []*User
+	err := n.store.View(ctx, func(tx Tx) error {
+		return tx.EachProfile(func(u *User) bool {
+			if q == "" || strings.Contains(u.Username, q) || strings.Contains(strings.ToLower(u.DisplayName), q) || strings.Contains(string(u.ID), q) {
+				out = append(out, n.withPresence(u))
+			}
+			return len(out) < limit
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	if out == nil {
+		out = []*User{}
+	}
+	return out, nil
+}
+
+// SessionTTL is how long a session lives without a refresh.
+func (n *Node) SessionTTL() time.Duration { return n.cfg.SessionTTL }

@@ -1,0 +1,365 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// clientIDTTL is how long a (user, clientId) pair is remembered for
+// idempotent retries.
+const clientIDTTL = 7 * 24 * time.Hour
+
+// maxReceiptNotifyMembers bounds the rooms in which per-recipient delivered
+// receipts are computed; in larger rooms they would cost more than they say.
+const maxReceiptNotifyMembers = 64
+
+// applyOneLocked authorises e against the room, writes it and its derived
+// state in one transaction, and updates the in-memory state. r.mu must be
+// held. It returns the notifications to send once the write is durable.
+func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event, local bool) (*result, []note, error) {
+	if err := r.state.Authorize(e); err != nil {
+		return nil, nil, err
+	}
+	s := r.state
+	var (
+		res       = &result{}
+		notes     []note
+		stateCopy *RoomState // set when the room snapshot changes
+		indexed   bool
+	)
+	err := n.store.Update(ctx, func(tx Tx) error {
+		if ok, err := tx.HasEvent(e.ID); err != nil {
+			return err
+		} else if ok {
+			return ErrDuplicate
+		}
+		switch e.Type {
+		case EventCreate, EventMember, EventUpdate:
+			next := cloneState(s)
+			wasMembers := s.Members()
+			if !next.Apply(e) {
+				break
+			}
+			if e.Type == EventCreate && !s.Created() {
+				// Holding the create event means holding the room from
+				// its start; federation clears this for windowed joins.
+				next.Complete = true
+			}
+			if err := tx.PutRoomState(next); err != nil {
+				return err
+			}
+			stateCopy = next
+			indexed = true
+			view := next.View()
+			res.room = view
+			to := unionUsers(n.localOnly(wasMembers), n.localMembers(next))
+			if e.Type == EventMember {
+				if c, err := decodeContent[MemberContent](e); err == nil && n.IsLocal(c.User) {
+					to = unionUsers(to, []UserID{c.User})
+				}
+			}
+			if e.Type == EventCreate && next.Kind == KindDM {
+				for _, m := range next.Members() {
+					if n.IsLocal(m) {
+						to = unionUsers(to, []UserID{m})
+					}
+				}
+			}
+			notes = append(notes, note{to: to, n: &Notification{Kind: NoteRoom, Room: view}})
+		case EventMessage:
+			m, err := n.applyMessage(tx, s, e)
+			if err != nil {
+				return err
+			}
+			res.msg = m
+			members := n.localMembers(s)
+			notes = append(notes, note{to: members, n: &Notification{
+				Kind: NoteMessage, Message: m, Delivered: len(s.History) <= maxReceiptNotifyMembers,
+			}})
+			if m.Thread != "" {
+				if root, err := n.bumpThread(tx, m); err == nil && root != nil {
+					notes = append(notes, note{to: members, n: &Notification{Kind: NoteUpdate, Message: root}})
+				}
+			}
+		case EventEdit, EventDelete, EventReaction:
+			m, err := n.applyChange(tx, s, e)
+			if err != nil {
+				return err
+			}
+			res.msg = m
+			if m != nil {
+				notes = append(notes, note{to: n.localMembers(s), n: &Notification{Kind: NoteUpdate, Message: m}})
+			}
+		case EventReceipt:
+			rc, err := n.applyReceipt(tx, e)
+			if err != nil {
+				return err
+			}
+			if rc != nil {
+				notes = append(notes, note{to: n.localMembers(s), n: &Notification{
+					Kind: NoteReceipt, RoomID: s.ID, User: rc.User, UpTo: rc.UpTo, Receipt: "read",
+				}})
+			}
+		case EventRoomKey:
+			// Stored and relayed; the p2p layer reads room keys from the
+			// event log when it needs them.
+		default:
+			return errorf(ErrInvalid, "unknown event type "+string(e.Type))
+		}
+		return tx.PutEvent(e)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
+	}
+	if stateCopy != nil {
+		r.state = stateCopy
+		s = stateCopy
+	}
+	if res.msg != nil && e.Type == EventMessage {
+		if s.LastMessage == nil || bytes.Compare(res.msg.Order, s.LastMessage.Order) > 0 {
+			s.LastMessage = res.msg
+		}
+		s.LastActivity = max(s.LastActivity, res.msg.TS)
+	}
+	if res.msg != nil && s.LastMessage != nil && s.LastMessage.ID == res.msg.ID {
+		s.LastMessage = res.msg
+	}
+	if indexed {
+		n.mu.Lock()
+		n.indexRoomLocked(s)
+		n.mu.Unlock()
+		n.federation().RoomsChanged()
+	}
+	return res, notes, nil
+}
+
+func (n *Node) localOnly(us []UserID) []UserID {
+	var out []UserID
+	for _, u := range us {
+		if n.IsLocal(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func unionUsers(a, b []UserID) []UserID {
+	out := slices.Clone(a)
+	for _, u := range b {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func cloneState(s *RoomState) *RoomState {
+	c := *s
+	c.History = make(map[UserID][]MemberChange, len(s.History))
+	for u, h := range s.History {
+		c.History[u] = slices.Clone(h)
+	}
+	return &c
+}
+
+// validBody checks a message body: UTF-8, no NUL, at most 16 KiB.
+func validBody(body string, allowEmpty bool) error {
+	switch {
+	case len(body) > MaxBodyBytes:
+		return errorf(ErrTooLarge, "message body is over 16 KiB")
+	case !utf8.ValidString(body):
+		return errorf(ErrInvalid, "message body is not valid UTF-8")
+	case !allowEmpty && len(bytes.TrimSpace([]byte(body))) == 0:
+		return errorf(ErrInvalid, "message body is empty")
+	case bytes.IndexByte([]byte(body), 0) >= 0:
+		return errorf(ErrInvalid, "message body contains a NUL character")
+	}
+	return nil
+}
+
+func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
+	c, err := decodeContent[MessageContent](e)
+	if err != nil {
+		return nil, err
+	}
+	if c.Sealed == nil {
+		if err := validBody(c.Body, len(c.Attachments) > 0); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.ClientID) > MaxIDLen {
+		return nil, errorf(ErrInvalid, "clientId is over 128 characters")
+	}
+	m := &Message{
+		ID: e.ID, Room: e.Room, Sender: e.Sender, Body: c.Body, TS: e.TS,
+		ReplyTo: c.ReplyTo, Thread: c.Thread, ClientID: c.ClientID,
+		Attachments: c.Attachments, Order: e.Order(),
+	}
+	if err := tx.PutMessage(m); err != nil {
+		return nil, err
+	}
+	if c.ClientID != "" && n.IsLocal(e.Sender) {
+		if err := tx.PutClientMessage(e.Sender, c.ClientID, e.ID, clientIDTTL); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// bumpThread counts a reply on its thread root.
+func (n *Node) bumpThread(tx Tx, reply *Message) (*Message, error) {
+	root, err := tx.Message(reply.Thread)
+	if err != nil || root.Room != reply.Room {
+		return nil, err
+	}
+	root.ThreadCount++
+	return root, tx.PutMessage(root)
+}
+
+// applyChange applies an edit, deletion or reaction to its target message.
+// A change whose target has not arrived yet is stored as an event only; the
+// target's later arrival does not replay it (history sync delivers targets
+// before changes in room order, so this is rare).
+func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
+	var target EventID
+	switch e.Type {
+	case EventEdit:
+		c, err := decodeContent[EditContent](e)
+		if err != nil {
+			return nil, err
+		}
+		if c.Sealed == nil {
+			if err := validBody(c.Body, false); err != nil {
+				return nil, err
+			}
+		}
+		target = c.Target
+	case EventDelete:
+		c, err := decodeContent[DeleteContent](e)
+		if err != nil {
+			return nil, err
+		}
+		target = c.Target
+	case EventReaction:
+		c, err := decodeContent[ReactionContent](e)
+		if err != nil {
+			return nil, err
+		}
+		if c.Emoji == "" || len(c.Emoji) > 32 || !utf8.ValidString(c.Emoji) {
+			return nil, errorf(ErrInvalid, "emoji must be 1 to 32 bytes of UTF-8")
+		}
+		target = c.Target
+	}
+	m, err := tx.Message(target)
+	if errors.Is(err, ErrNotFound) {
+		if !n.IsLocal(e.Sender) {
+			return nil, nil
+		}
+		return nil, errorf(ErrNotFound, "no such message")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Room != e.Room {
+		return nil, errorf(ErrNotFound, "no such message in this room")
+	}
+	o := e.Order()
+	switch e.Type {
+	case EventEdit:
+		if m.Sender != e.Sender {
+			return nil, errorf(ErrForbidden, "only the sender may edit a message")
+		}
+		if m.Deleted {
+			return nil, errorf(ErrNotFound, "message was deleted")
+		}
+		if bytes.Compare(o, m.EditOrder) < 0 {
+			return nil, nil // a newer edit already won
+		}
+		c, _ := decodeContent[EditContent](e)
+		m.Body, m.EditedAt, m.EditOrder = c.Body, e.TS, o
+	case EventDelete:
+		if m.Sender != e.Sender {
+			return nil, errorf(ErrForbidden, "only the sender may delete a message")
+		}
+		if m.Deleted {
+			return m, nil
+		}
+		m.Deleted, m.Body, m.Attachments, m.Reactions = true, "", nil, nil
+	case EventReaction:
+		c, _ := decodeContent[ReactionContent](e)
+		if m.Deleted {
+			return nil, errorf(ErrNotFound, "message was deleted")
+		}
+		if !m.react(c.Emoji, e.Sender, c.On, o) {
+			return nil, nil
+		}
+	}
+	return m, tx.PutMessage(m)
+}
+
+// react applies one reaction change unless a later change by the same user
+// for the same emoji was applied already, so nodes converge whatever order
+// the changes arrive in. It reports whether anything changed.
+func (m *Message) react(emoji string, u UserID, on bool, o OrderKey) bool {
+	key := emoji + "\x00" + string(u)
+	if m.ReactionOrder == nil {
+		m.ReactionOrder = map[string]OrderKey{}
+	}
+	if prev, ok := m.ReactionOrder[key]; ok && bytes.Compare(o, prev) < 0 {
+		return false
+	}
+	m.ReactionOrder[key] = o
+	users := m.Reactions[emoji]
+	i := slices.Index(users, u)
+	switch {
+	case on && i < 0:
+		if m.Reactions == nil {
+			m.Reactions = map[string][]UserID{}
+		}
+		m.Reactions[emoji] = append(users, u)
+	case !on && i >= 0:
+		users = slices.Delete(users, i, i+1)
+		if len(users) == 0 {
+			delete(m.Reactions, emoji)
+		} else {
+			m.Reactions[emoji] = users
+		}
+	default:
+		return true
+	}
+	return true
+}
+
+func (n *Node) applyReceipt(tx Tx, e *Event) (*Receipt, error) {
+	c, err := decodeContent[ReceiptContent](e)
+	if err != nil {
+		return nil, err
+	}
+	m, err := tx.Message(c.UpTo)
+	if errors.Is(err, ErrNotFound) {
+		if n.IsLocal(e.Sender) {
+			return nil, errorf(ErrNotFound, "no such message")
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Room != e.Room {
+		return nil, errorf(ErrNotFound, "no such message in this room")
+	}
+	prev, err := tx.Receipt(e.Room, e.Sender)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if prev != nil && bytes.Compare(m.Order, prev.Order) <= 0 {
+		return nil, nil // markers only move forward
+	}
+	rc := &Receipt{User: e.Sender, UpTo: m.ID, Kind: "read", TS: e.TS, Order: m.Order}
+	return rc, tx.PutReceipt(e.Room, rc)
+}

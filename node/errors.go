@@ -1,0 +1,48 @@
+package node
+
+import "errors"
+
+// Sentinel errors. Callers wrap them with the operation
+// (fmt.Errorf("join room %s: %w", id, ErrForbidden)); the HTTP layer maps
+// each to one status and API error code.
+var (
+	// ErrInvalid means the request or event is malformed or breaks a rule on
+	// its shape (a bad username, an empty body, an unknown event version).
+	ErrInvalid = errors.New("invalid argument")
+	// ErrUnauthenticated means credentials are missing, wrong or expired.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden means the caller is known but may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound means the thing does not exist or is not visible to the
+	// caller (private rooms answer ErrNotFound to non-members).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the thing already exists (a taken username).
+	ErrConflict = errors.New("conflict")
+	// ErrTooLarge means a body or event is over its limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrRateLimited means the caller must slow down.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrPending means an event cannot be decided yet: the room or the
+	// sender's membership has not arrived. Federation holds such events
+	// until history sync settles them.
+	ErrPending = errors.New("pending: authorisation not yet decidable")
+	// ErrDuplicate means the event is already stored; it is not an error
+	// for the sender, and gossip ignores it.
+	ErrDuplicate = errors.New("duplicate event")
+	// ErrClosed means the node is shutting down.
+	ErrClosed = errors.New("node closed")
+)
+
+// Error carries a human message for the API next to a sentinel kind, so a
+// 4xx body can say exactly what was wrong without leaking internals.
+type Error struct {
+	Kind    error  // one of the sentinels above
+	Message string // a lower-case sentence safe to show to the client
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap lets errors.Is match the sentinel.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, msg string) error { return &Error{Kind: kind, Message: msg} }

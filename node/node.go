@@ -1,0 +1,379 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Config configures a Node. Zero fields take the documented defaults.
+type Config struct {
+	// Store persists everything. Required.
+	Store Store
+	// Key is the node's Ed25519 key; its peer ID is the node ID. Required.
+	Key ed25519.PrivateKey
+	// Name is a human label for the node (not unique, not an identity).
+	Name string
+	// Version is reported by the API.
+	Version string
+	// Logger receives structured logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now reads the wall clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+	// Notifier delivers live notifications to local connections.
+	Notifier Notifier
+	// TypingTimeout ends a typing indicator that was not renewed; 6s.
+	TypingTimeout time.Duration
+	// SessionTTL is how long a session lives without a refresh; 30 days.
+	SessionTTL time.Duration
+	// HashConcurrency bounds concurrent password hashes; 2.
+	HashConcurrency int
+}
+
+// Node is the Hearth domain service: every use case of the API goes
+// through it. It is safe for concurrent use.
+//
+// Lock order: Node.mu before roomEntry.mu; presence.mu is a leaf.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	store  Store
+	signer *Signer
+	clock  *Clock
+	now    func() time.Time
+	notify Notifier
+	hashes chan struct{} // semaphore for argon2 work
+	dummy  string        // a hash to check against for unknown users
+
+	fedMu sync.RWMutex
+	fed   Federation
+
+	mu        sync.RWMutex
+	rooms     map[RoomID]*roomEntry
+	userRooms map[UserID]map[RoomID]struct{} // local users' joined and invited rooms
+	closed    bool
+
+	authMu sync.Mutex // serialises refresh-token rotation
+
+	presence *presence
+	dir      dirState
+}
+
+type roomEntry struct {
+	mu      sync.Mutex
+	state   *RoomState
+	pending []*Event // held until their authorisation is decidable
+}
+
+// maxPending bounds the held events per room; older ones are dropped and
+// left to history sync to bring back.
+const maxPending = 1024
+
+// New opens the node's state from cfg.Store.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Store == nil || len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("new node: store and key are required: %w", ErrInvalid)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Notifier == nil {
+		cfg.Notifier = nopNotifier{}
+	}
+	if cfg.TypingTimeout == 0 {
+		cfg.TypingTimeout = 6 * time.Second
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.HashConcurrency == 0 {
+		cfg.HashConcurrency = 2
+	}
+	n := &Node{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		store:     cfg.Store,
+		signer:    NewSigner(cfg.Key),
+		clock:     NewClock(cfg.Now),
+		now:       cfg.Now,
+		notify:    cfg.Notifier,
+		hashes:    make(chan struct{}, cfg.HashConcurrency),
+		fed:       nopFederation{},
+		rooms:     map[RoomID]*roomEntry{},
+		userRooms: map[UserID]map[RoomID]struct{}{},
+	}
+	n.presence = newPresence(n)
+	n.dummy = hashPassword("hearth-dummy-password")
+	if err := n.load(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// load reads room snapshots and the newest message of each room.
+func (n *Node) load(ctx context.Context) error {
+	return n.store.View(ctx, func(tx Tx) error {
+		var states []*RoomState
+		if err := tx.EachRoomState(func(s *RoomState) bool {
+			states = append(states, s)
+			return true
+		}); err != nil {
+			return fmt.Errorf("load rooms: %w", err)
+		}
+		for _, s := range states {
+			msgs, _, err := tx.Messages(s.ID, nil, 1)
+			if err != nil {
+				return fmt.Errorf("load room %s: %w", s.ID, err)
+			}
+			if len(msgs) == 1 {
+				s.LastMessage = msgs[0]
+				s.LastActivity = max(s.LastActivity, msgs[0].TS)
+			}
+			n.rooms[s.ID] = &roomEntry{state: s}
+			n.indexRoomLocked(s)
+		}
+		return nil
+	})
+}
+
+// SetFederation attaches the transport to other nodes. Call it before
+// serving; it may be called once.
+func (n *Node) SetFederation(f Federation) {
+	n.fedMu.Lock()
+	n.fed = f
+	n.fedMu.Unlock()
+}
+
+func (n *Node) federation() Federation {
+	n.fedMu.RLock()
+	defer n.fedMu.RUnlock()
+	return n.fed
+}
+
+// ID is the node's ID (its libp2p peer ID).
+func (n *Node) ID() NodeID { return n.signer.NodeID() }
+
+// Name is the node's human label.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Version is the software version.
+func (n *Node) Version() string { return n.cfg.Version }
+
+// Signer signs events with the node key.
+func (n *Node) Signer() *Signer { return n.signer }
+
+// Now is the node's wall clock.
+func (n *Node) Now() time.Time { return n.now() }
+
+// Close stops timers. The store is closed by its owner.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.presence.close()
+	return nil
+}
+
+// IsLocal reports whether u lives on this node.
+func (n *Node) IsLocal(u UserID) bool { return u.Node() == n.ID() }
+
+// room returns the entry for id, creating an empty one when create is set.
+func (n *Node) room(id RoomID, create bool) *roomEntry {
+	n.mu.RLock()
+	r := n.rooms[id]
+	n.mu.RUnlock()
+	if r != nil || !create {
+		return r
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r = n.rooms[id]; r == nil {
+		r = &roomEntry{state: NewRoomState(id)}
+		n.rooms[id] = r
+	}
+	return r
+}
+
+// indexRoomLocked updates userRooms for the local users of s. n.mu must be
+// held for writing (or the node not yet shared).
+func (n *Node) indexRoomLocked(s *RoomState) {
+	for u := range s.History {
+		if !n.IsLocal(u) {
+			continue
+		}
+		st, _ := s.At(u, nil)
+		set := n.userRooms[u]
+		if st == MemberJoin || st == MemberInvite {
+			if set == nil {
+				set = map[RoomID]struct{}{}
+				n.userRooms[u] = set
+			}
+			set[s.ID] = struct{}{}
+		} else if set != nil {
+			delete(set, s.ID)
+		}
+	}
+}
+
+// localMembers lists the joined members of s who live on this node.
+func (n *Node) localMembers(s *RoomState) []UserID {
+	var out []UserID
+	for _, u := range s.Members() {
+		if n.IsLocal(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// result is what applying an event produced, for the caller to return.
+type result struct {
+	msg  *Message
+	room *Room
+}
+
+// emit signs an event of this node and applies it. It returns once the
+// event is durable.
+func (n *Node) emit(ctx context.Context, r *roomEntry, e *Event) (*result, error) {
+	e.Origin = n.ID()
+	st := n.clock.Now()
+	e.TS, e.LC = st.Wall, st.Logical
+	if err := n.signer.Seal(e); err != nil {
+		return nil, err
+	}
+	res, wait, err := n.applyLocked(ctx, r, e, true)
+	r.mu.Unlock()
+	if err != nil {
+		if errors.Is(err, ErrPending) {
+			return nil, errorf(ErrForbidden, "not allowed in this room")
+		}
+		return nil, err
+	}
+	if err := wait(ctx); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Ingest applies an event that arrived from another node (by gossip or
+// history sync). It returns ErrDuplicate for events already held and
+// ErrPending for events held until their authorisation is decidable.
+func (n *Node) Ingest(ctx context.Context, e *Event) error {
+	if e.Origin == n.ID() {
+		// Our own events come back through gossip and sync; we already
+		// hold every one we signed, and a copy we do not hold was forged
+		// by someone replaying our key's output out of context.
+		if ok, _ := n.hasEvent(ctx, e.ID); ok {
+			return ErrDuplicate
+		}
+	}
+	n.clock.Observe(e.Stamp())
+	if e.Type == EventProfile {
+		return n.ingestProfile(ctx, e)
+	}
+	r := n.room(e.Room, true)
+	r.mu.Lock()
+	_, wait, err := n.applyLocked(ctx, r, e, false)
+	if errors.Is(err, ErrPending) {
+		if len(r.pending) >= maxPending {
+			r.pending = r.pending[1:]
+		}
+		r.pending = append(r.pending, e)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
+	var ok bool
+	err := n.store.View(ctx, func(tx Tx) error {
+		var err error
+		ok, err = tx.HasEvent(id)
+		return err
+	})
+	return ok, err
+}
+
+// HasEvent reports whether the event is stored here.
+func (n *Node) HasEvent(ctx context.Context, id EventID) (bool, error) { return n.hasEvent(ctx, id) }
+
+type waitFunc func(context.Context) error
+
+func noWait(context.Context) error { return nil }
+
+// applyLocked validates, stores and schedules notification of one event.
+// r.mu must be held. The returned wait blocks until the write is durable.
+// After a state-changing event it retries the room's held events.
+func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool) (*result, waitFunc, error) {
+	res, notes, err := n.applyOneLocked(ctx, r, e, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(r.pending) > 0 && (e.Type == EventCreate || e.Type == EventMember) {
+		notes = append(notes, n.retryPendingLocked(ctx, r)...)
+	}
+	done := make(chan error, 1)
+	fed := n.federation()
+	n.store.Durable(func(err error) {
+		if err == nil {
+			for _, note := range notes {
+				n.notify.Notify(note.to, note.n)
+			}
+			if local {
+				fed.Publish(e)
+			}
+		}
+		done <- err
+	})
+	wait := func(ctx context.Context) error {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("sync event %s: %w", e.ID, err)
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return res, wait, nil
+}
+
+// retryPendingLocked applies held events that have become decidable,
+// until a pass makes no progress.
+func (n *Node) retryPendingLocked(ctx context.Context, r *roomEntry) []note {
+	var notes []note
+	for progress := true; progress && len(r.pending) > 0; {
+		progress = false
+		keep := r.pending[:0]
+		for _, p := range r.pending {
+			_, more, err := n.applyOneLocked(ctx, r, p, false)
+			switch {
+			case err == nil:
+				progress = true
+				notes = append(notes, more...)
+			case errors.Is(err, ErrPending):
+				keep = append(keep, p)
+			default:
+				n.log.Debug("held event rejected", "event", p.ID, "room", p.Room, "err", err)
+			}
+		}
+		r.pending = keep
+	}
+	return notes
+}
+
+type note struct {
+	to []UserID
+	n  *Notification
+}

@@ -1,0 +1,69 @@
+package node
+
+import "context"
+
+// Notification kinds, one per server frame type of API.md §4.
+const (
+	NoteMessage  = "message"
+	NoteUpdate   = "update"
+	NoteRoom     = "room"
+	NotePresence = "presence"
+	NoteTyping   = "typing"
+	NoteReceipt  = "receipt"
+)
+
+// Notification is something live that local users should see. The web
+// layer turns it into one frame, encodes it once and fans it out.
+type Notification struct {
+	Kind     string
+	Message  *Message // message, update
+	Room     *Room    // room
+	RoomID   RoomID   // typing, receipt
+	User     UserID   // presence, typing, receipt
+	Presence string   // presence
+	LastSeen int64    // presence
+	Typing   bool     // typing
+	UpTo     EventID  // receipt
+	Receipt  string   // receipt kind: delivered or read
+	// Delivered asks the notifier to report, through Node.Delivered, that
+	// a message reached a connection of a recipient. Set only in small
+	// rooms, where per-recipient receipts are worth their cost.
+	Delivered bool
+}
+
+// Notifier delivers notifications to the connections of local users. It
+// must not block: a connection that cannot keep up is dropped by the
+// notifier, never allowed to stall the node.
+type Notifier interface {
+	Notify(to []UserID, n *Notification)
+}
+
+// Federation carries events and ephemeral signals to other nodes. The p2p
+// package implements it; a node without peers uses a no-op.
+type Federation interface {
+	// Publish sends an event that this node has durably stored.
+	Publish(e *Event)
+	// Typing sends an ephemeral typing signal for a room.
+	Typing(room RoomID, user UserID, typing bool)
+	// RoomsChanged tells the transport that the set of rooms with local
+	// members changed, so it can subscribe to or leave topics.
+	RoomsChanged()
+	// FetchRoom asks peers for a room this node does not hold yet (a user
+	// joins a remote room by ID) and ingests what they send. It returns
+	// once the room's create event and membership have been ingested, or
+	// an error wrapping ErrNotFound when no peer has the room.
+	FetchRoom(ctx context.Context, room RoomID) error
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Notify([]UserID, *Notification) {}
+
+type nopFederation struct{}
+
+func (nopFederation) Publish(*Event)              {}
+func (nopFederation) Typing(RoomID, UserID, bool) {}
+func (nopFederation) RoomsChanged()               {}
+func (nopFederation) FetchRoom(context.Context, RoomID) error {
+	return errorf(ErrNotFound, "no such room")
+}

@@ -1,0 +1,466 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Room name and topic limits, in bytes.
+const (
+	MaxRoomNameLen  = 100
+	MaxRoomTopicLen = 1000
+)
+
+func jsonContent(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode content: %w", err)
+	}
+	return b, nil
+}
+
+// newEvent builds an unsigned event of a local user.
+func newEvent(t EventType, room RoomID, sender UserID, content any) (*Event, error) {
+	c, err := jsonContent(content)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{Type: t, Room: room, Sender: sender, Content: c}, nil
+}
+
+// CreateRoom creates a group room owned by u.
+func (n *Node) CreateRoom(ctx context.Context, u UserID, name, topic, visibility string) (*Room, error) {
+	name, topic = strings.TrimSpace(name), strings.TrimSpace(topic)
+	switch {
+	case name == "":
+		return nil, errorf(ErrInvalid, "room name is required")
+	case len(name) > MaxRoomNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\n\r"):
+		return nil, errorf(ErrInvalid, fmt.Sprintf("room name must be at most %d bytes on one line", MaxRoomNameLen))
+	case len(topic) > MaxRoomTopicLen || !utf8.ValidString(topic) || strings.ContainsRune(topic, 0):
+		return nil, errorf(ErrInvalid, fmt.Sprintf("room topic must be at most %d bytes", MaxRoomTopicLen))
+	case visibility != Public && visibility != Private:
+		return nil, errorf(ErrInvalid, `visibility must be "public" or "private"`)
+	}
+	id := newGroupRoomID()
+	e, err := newEvent(EventCreate, id, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility})
+	if err != nil {
+		return nil, err
+	}
+	r := n.room(id, true)
+	r.mu.Lock()
+	res, err := n.emit(ctx, r, e)
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
+	return n.viewFor(ctx, res.room, u), nil
+}
+
+// DM returns the direct-message room of u and other, creating it if needed.
+func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
+	if _, _, ok := other.Split(); !ok {
+		return nil, errorf(ErrInvalid, "bad user id")
+	}
+	if other == u {
+		return nil, errorf(ErrInvalid, "a direct message needs another user")
+	}
+	if n.IsLocal(other) {
+		if _, err := n.User(ctx, other); err != nil {
+			return nil, err
+		}
+	}
+	id := DMRoomID(u, other)
+	r := n.room(id, true)
+	r.mu.Lock()
+	if r.state.Created() {
+		if r.state.IsMember(u) {
+			view := r.state.View()
+			r.mu.Unlock()
+			return n.viewFor(ctx, view, u), nil
+		}
+		// u left earlier; joining again reopens the conversation.
+		e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberJoin})
+		if err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		res, err := n.emit(ctx, r, e)
+		if err != nil {
+			return nil, fmt.Errorf("dm: %w", err)
+		}
+		return n.viewFor(ctx, res.room, u), nil
+	}
+	members := []UserID{u, other}
+	slices.Sort(members)
+	e, err := newEvent(EventCreate, id, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members})
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	res, err := n.emit(ctx, r, e)
+	if err != nil {
+		return nil, fmt.Errorf("dm: %w", err)
+	}
+	return n.viewFor(ctx, res.room, u), nil
+}
+
+// visibleRoom returns the room entry if u may see it: public rooms and
+// rooms where u is joined or invited. Others get ErrNotFound, so private
+// rooms do not reveal that they exist.
+func (n *Node) visibleRoom(id RoomID, u UserID) (*roomEntry, error) {
+	r := n.room(id, false)
+	if r == nil {
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.state
+	if !s.Created() {
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	if s.Visibility != Public {
+		if st, _ := s.At(u, nil); st != MemberJoin && st != MemberInvite {
+			return nil, errorf(ErrNotFound, "no such room")
+		}
+	}
+	return r, nil
+}
+
+// Room returns one room as u sees it.
+func (n *Node) Room(ctx context.Context, u UserID, id RoomID) (*Room, error) {
+	r, err := n.visibleRoom(id, u)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	view := r.state.View()
+	r.mu.Unlock()
+	return n.viewFor(ctx, view, u), nil
+}
+
+// viewFor adds the caller's unread count to a room view.
+func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
+	if view == nil {
+		return nil
+	}
+	if !slices.Contains(view.Members, u) {
+		view.Invited = nil
+		return view
+	}
+	count := 0
+	_ = n.store.View(ctx, func(tx Tx) error {
+		var from OrderKey
+		if rc, err := tx.Receipt(view.ID, u); err == nil {
+			from = rc.Order
+		}
+		c, err := tx.CountMessagesAfter(view.ID, from, u, 999)
+		count = c
+		return err
+	})
+	view.Unread = &count
+	return view
+}
+
+// Rooms lists u's joined rooms, most recent activity first. Rooms u is
+// invited to come too (without unread counts) so a client can accept.
+func (n *Node) Rooms(ctx context.Context, u UserID) ([]*Room, error) {
+	n.mu.RLock()
+	var entries []*roomEntry
+	for id := range n.userRooms[u] {
+		entries = append(entries, n.rooms[id])
+	}
+	n.mu.RUnlock()
+	type item struct {
+		view *Room
+		act  int64
+	}
+	items := make([]item, 0, len(entries))
+	for _, r := range entries {
+		r.mu.Lock()
+		st, _ := r.state.At(u, nil)
+		if st == MemberJoin || st == MemberInvite {
+			items = append(items, item{r.state.View(), r.state.LastActivity})
+		}
+		r.mu.Unlock()
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if a.act != b.act {
+			if a.act > b.act {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(a.view.ID), string(b.view.ID))
+	})
+	out := make([]*Room, len(items))
+	for i, it := range items {
+		out[i] = n.viewFor(ctx, it.view, u)
+	}
+	return out, nil
+}
+
+// PublicRooms lists public group rooms known to this node, from here and
+// from the federation directory, most recent activity first.
+func (n *Node) PublicRooms(ctx context.Context) ([]*Room, error) {
+	n.mu.RLock()
+	entries := make([]*roomEntry, 0, len(n.rooms))
+	for _, r := range n.rooms {
+		entries = append(entries, r)
+	}
+	n.mu.RUnlock()
+	type item struct {
+		view *Room
+		act  int64
+	}
+	var items []item
+	for _, r := range entries {
+		r.mu.Lock()
+		if r.state.Created() && r.state.Visibility == Public && r.state.Kind == KindGroup {
+			v := r.state.View()
+			v.Invited = nil
+			items = append(items, item{v, r.state.LastActivity})
+		}
+		r.mu.Unlock()
+	}
+	for _, d := range n.directory() {
+		if n.room(d.ID, false) == nil || !n.roomCreated(d.ID) {
+			items = append(items, item{d, d.CreatedAt})
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if a.act > b.act {
+			return -1
+		} else if a.act < b.act {
+			return 1
+		}
+		return strings.Compare(string(a.view.ID), string(b.view.ID))
+	})
+	out := make([]*Room, len(items))
+	for i, it := range items {
+		out[i] = it.view
+	}
+	return out, nil
+}
+
+func (n *Node) roomCreated(id RoomID) bool {
+	r := n.room(id, false)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state.Created()
+}
+
+// Join makes u a member of a public room, or of a private room u is
+// invited to. A room not held here is fetched from the federation first.
+func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
+	if !ValidOpaqueID(string(id)) {
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	if !n.roomCreated(id) {
+		if err := n.fetchRoom(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	r := n.room(id, false)
+	if r == nil {
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	r.mu.Lock()
+	s := r.state
+	st, _ := s.At(u, nil)
+	switch {
+	case !s.Created():
+		r.mu.Unlock()
+		return nil, errorf(ErrNotFound, "no such room")
+	case st == MemberJoin:
+		view := s.View()
+		r.mu.Unlock()
+		return n.viewFor(ctx, view, u), nil
+	case st == MemberBan:
+		r.mu.Unlock()
+		return nil, errorf(ErrForbidden, "banned from this room")
+	case s.Visibility != Public && st != MemberInvite:
+		if s.Kind == KindDM {
+			if _, ok := s.dmMember(u); ok {
+				break
+			}
+		}
+		r.mu.Unlock()
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberJoin})
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	res, err := n.emit(ctx, r, e)
+	if err != nil {
+		return nil, fmt.Errorf("join room: %w", err)
+	}
+	return n.viewFor(ctx, res.room, u), nil
+}
+
+// Leave ends u's membership (or declines an invite).
+func (n *Node) Leave(ctx context.Context, u UserID, id RoomID) error {
+	r, err := n.visibleRoom(id, u)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	st, _ := r.state.At(u, nil)
+	if st != MemberJoin && st != MemberInvite {
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "not a member of this room")
+	}
+	e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberLeave})
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	if _, err := n.emit(ctx, r, e); err != nil {
+		return fmt.Errorf("leave room: %w", err)
+	}
+	return nil
+}
+
+// Invite invites target (possibly a user of another node) to a room.
+func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) error {
+	if _, _, ok := target.Split(); !ok {
+		return errorf(ErrInvalid, "bad user id")
+	}
+	if n.IsLocal(target) {
+		if _, err := n.User(ctx, target); err != nil {
+			return err
+		}
+	}
+	r, err := n.visibleRoom(id, u)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	s := r.state
+	if !s.IsMember(u) {
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "only members may invite")
+	}
+	if s.Kind == KindDM {
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "direct message rooms have exactly two members")
+	}
+	switch st, _ := s.At(target, nil); st {
+	case MemberJoin, MemberInvite:
+		r.mu.Unlock()
+		return nil // already there or already invited: nothing to do
+	case MemberBan:
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "user is banned from this room")
+	}
+	e, err := newEvent(EventMember, id, u, MemberContent{User: target, Membership: MemberInvite})
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	if _, err := n.emit(ctx, r, e); err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
+	return nil
+}
+
+// Members lists a room's joined members with presence.
+func (n *Node) Members(ctx context.Context, u UserID, id RoomID) ([]*User, error) {
+	r, err := n.visibleRoom(id, u)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	ids := r.state.Members()
+	r.mu.Unlock()
+	out := make([]*User, 0, len(ids))
+	err = n.store.View(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			p, err := tx.Profile(id)
+			if errors.Is(err, ErrNotFound) {
+				name, node, _ := id.Split()
+				p = &User{ID: id, Username: name, DisplayName: name, Node: node}
+			} else if err != nil {
+				return err
+			}
+			out = append(out, n.withPresence(p))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	return out, nil
+}
+
+// RoomState returns a copy of a room's state, for federation.
+func (n *Node) RoomState(id RoomID) (*RoomState, bool) {
+	r := n.room(id, false)
+	if r == nil {
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.state.Created() {
+		return nil, false
+	}
+	return cloneState(r.state), true
+}
+
+// LocalRooms lists the rooms with at least one local member or invitee.
+func (n *Node) LocalRooms() []RoomID {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	set := map[RoomID]bool{}
+	for _, rooms := range n.userRooms {
+		for id := range rooms {
+			set[id] = true
+		}
+	}
+	out := make([]RoomID, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// HeldRooms lists every room this node holds state for.
+func (n *Node) HeldRooms() []RoomID {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]RoomID, 0, len(n.rooms))
+	for id, r := range n.rooms {
+		r.mu.Lock()
+		ok := r.state.Created()
+		r.mu.Unlock()
+		if ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// orderOf returns the order key of message id in room, or nil.
+func orderOf(tx Tx, room RoomID, id EventID) (OrderKey, error) {
+	m, err := tx.Message(id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Room != room {
+		return nil, errorf(ErrNotFound, "no such message in this room")
+	}
+	return m.Order, nil
+}
+
+var _ = bytes.Compare

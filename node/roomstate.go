@@ -1,0 +1,407 @@
+package node
+
+import (
+	"bytes"
+	"slices"
+	"sort"
+)
+
+// MemberChange is one step in a user's membership history in a room.
+type MemberChange struct {
+	Order OrderKey `json:"o"`
+	State string   `json:"s"` // join, invite, leave, kick, ban
+	Role  string   `json:"r,omitempty"`
+}
+
+// RoomState is the derived state of a room: its creation, metadata and the
+// membership history of every user who ever had one. It is rebuilt from
+// events by applying them, and persisted as a snapshot so that a node starts
+// without replaying history.
+//
+// Authorisation is decided at the event's own position in room order, from
+// the membership changes before it. So every node that holds the same
+// events makes the same decision, whatever order they arrived in (an event
+// whose deciding membership has not arrived yet is ErrPending).
+//
+// RoomState is not safe for concurrent use; the node guards each room with
+// its own mutex.
+type RoomState struct {
+	ID          RoomID                    `json:"id"`
+	CreateID    EventID                   `json:"createId,omitempty"`
+	CreateOrder OrderKey                  `json:"createOrder,omitempty"`
+	Name        string                    `json:"name"`
+	Topic       string                    `json:"topic,omitempty"`
+	MetaOrder   OrderKey                  `json:"metaOrder,omitempty"`
+	Kind        string                    `json:"kind"`
+	Visibility  string                    `json:"visibility"`
+	CreatedBy   UserID                    `json:"createdBy"`
+	CreatedAt   int64                     `json:"createdAt"`
+	History     map[UserID][]MemberChange `json:"history"`
+	LastMessage *Message                  `json:"lastMessage,omitempty"`
+	// LastActivity orders the room list: the ts of the newest message or of
+	// the user's own join when there is none.
+	LastActivity int64 `json:"lastActivity"`
+	// Complete is true when this node holds the room's whole history.
+	Complete bool `json:"complete"`
+	// KeyEpoch is the newest room key epoch of a private room.
+	KeyEpoch uint32 `json:"keyEpoch,omitempty"`
+}
+
+// NewRoomState returns the empty state of a room not yet created here.
+func NewRoomState(id RoomID) *RoomState {
+	return &RoomState{ID: id, History: map[UserID][]MemberChange{}}
+}
+
+// Created reports whether the room's create event has been applied.
+func (s *RoomState) Created() bool { return s.CreateID != "" }
+
+// At returns u's membership state and role just before order o ("" when
+// none). A nil o means "now".
+func (s *RoomState) At(u UserID, o OrderKey) (state, role string) {
+	h := s.History[u]
+	i := len(h)
+	if o != nil {
+		i = sort.Search(len(h), func(i int) bool { return bytes.Compare(h[i].Order, o) >= 0 })
+	}
+	for i--; i >= 0; i-- {
+		if h[i].State != MemberRole {
+			return h[i].State, s.roleAt(h, i)
+		}
+	}
+	return "", ""
+}
+
+// roleAt finds the role in force at index i of a history: the newest role
+// change at or before i, else member.
+func (s *RoomState) roleAt(h []MemberChange, i int) string {
+	for ; i >= 0; i-- {
+		if h[i].Role != "" {
+			return h[i].Role
+		}
+	}
+	return RoleMember
+}
+
+// IsMember reports whether u is joined now.
+func (s *RoomState) IsMember(u UserID) bool {
+	st, _ := s.At(u, nil)
+	return st == MemberJoin
+}
+
+// IsInvited reports whether u has a pending invite now.
+func (s *RoomState) IsInvited(u UserID) bool {
+	st, _ := s.At(u, nil)
+	return st == MemberInvite
+}
+
+// Members lists the joined users, sorted.
+func (s *RoomState) Members() []UserID { return s.withState(MemberJoin) }
+
+// Invited lists users with a pending invite, sorted.
+func (s *RoomState) Invited() []UserID { return s.withState(MemberInvite) }
+
+func (s *RoomState) withState(want string) []UserID {
+	var out []UserID
+	for u := range s.History {
+		if st, _ := s.At(u, nil); st == want {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MemberNodes lists the nodes on which at least one joined member lives.
+func (s *RoomState) MemberNodes() []NodeID {
+	set := map[NodeID]bool{}
+	for _, u := range s.Members() {
+		set[u.Node()] = true
+	}
+	out := make([]NodeID, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *RoomState) record(u UserID, c MemberChange) {
+	h := s.History[u]
+	i := sort.Search(len(h), func(i int) bool { return bytes.Compare(h[i].Order, c.Order) >= 0 })
+	if i < len(h) && bytes.Equal(h[i].Order, c.Order) {
+		return // the same event applied twice
+	}
+	s.History[u] = slices.Insert(h, i, c)
+}
+
+// Authorize decides whether e may be applied to the room, from the state
+// before e's position in room order. It returns nil, ErrPending when the
+// deciding events are missing, or an *Error of kind ErrForbidden or
+// ErrInvalid. Content-level checks that need messages (edit your own
+// message) are made by the caller.
+func (s *RoomState) Authorize(e *Event) error {
+	o := e.Order()
+	if e.Type == EventCreate {
+		return s.authorizeCreate(e)
+	}
+	if !s.Created() {
+		return ErrPending
+	}
+	if bytes.Compare(o, s.CreateOrder) <= 0 && s.Kind != KindDM {
+		return errorf(ErrForbidden, "event precedes the room's creation")
+	}
+	state, role := s.At(e.Sender, o)
+	switch e.Type {
+	case EventMember:
+		c, err := decodeContent[MemberContent](e)
+		if err != nil {
+			return err
+		}
+		return s.authorizeMember(e, c, state, role, o)
+	case EventUpdate:
+		if s.Kind == KindDM {
+			return errorf(ErrForbidden, "direct message rooms have no name or topic")
+		}
+		if state != MemberJoin || rank(role) < rank(RoleAdmin) {
+			return errorf(ErrForbidden, "only admins may change the room")
+		}
+		return nil
+	case EventMessage, EventEdit, EventDelete, EventReaction, EventReceipt, EventRoomKey:
+		if state == "" && s.pendingOrigin(e) {
+			return ErrPending
+		}
+		if state != MemberJoin {
+			return errorf(ErrForbidden, "sender is not a member of the room")
+		}
+		return nil
+	default:
+		return errorf(ErrInvalid, "unknown event type "+string(e.Type))
+	}
+}
+
+// pendingOrigin reports whether an event from a user with no membership
+// history at all might become valid once their join arrives. Only members
+// of public rooms (or invitees) can ever join, so an event whose sender has
+// no history is held rather than dropped.
+func (s *RoomState) pendingOrigin(e *Event) bool {
+	return len(s.History[e.Sender]) == 0
+}
+
+func (s *RoomState) authorizeCreate(e *Event) error {
+	c, err := decodeContent[CreateContent](e)
+	if err != nil {
+		return err
+	}
+	switch c.Kind {
+	case KindDM:
+		if len(c.Members) != 2 || c.Members[0] == c.Members[1] {
+			return errorf(ErrInvalid, "a direct message room has exactly two members")
+		}
+		for _, m := range c.Members {
+			if _, _, ok := m.Split(); !ok {
+				return errorf(ErrInvalid, "bad member id")
+			}
+		}
+		if DMRoomID(c.Members[0], c.Members[1]) != e.Room {
+			return errorf(ErrInvalid, "direct message room id does not match its members")
+		}
+		if c.Members[0] != e.Sender && c.Members[1] != e.Sender {
+			return errorf(ErrForbidden, "only a member may create a direct message room")
+		}
+		if c.Visibility != Private {
+			return errorf(ErrInvalid, "direct message rooms are private")
+		}
+	case KindGroup:
+		if e.Room.IsDM() {
+			return errorf(ErrInvalid, "group room id has the direct message prefix")
+		}
+		if c.Visibility != Public && c.Visibility != Private {
+			return errorf(ErrInvalid, "visibility must be public or private")
+		}
+		if s.Created() && s.CreateID != e.ID {
+			return errorf(ErrForbidden, "room already exists")
+		}
+	default:
+		return errorf(ErrInvalid, "kind must be group or dm")
+	}
+	return nil
+}
+
+func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role string, o OrderKey) error {
+	if _, _, ok := c.User.Split(); !ok {
+		return errorf(ErrInvalid, "bad user id")
+	}
+	target, targetRole := s.At(c.User, o)
+	if s.Kind == KindDM && c.Membership != MemberJoin && c.Membership != MemberLeave {
+		return errorf(ErrForbidden, "direct message rooms have no invites, kicks or roles")
+	}
+	switch c.Membership {
+	case MemberJoin:
+		if e.Sender != c.User {
+			return errorf(ErrForbidden, "users join only themselves")
+		}
+		if s.Kind == KindDM {
+			if _, ok := s.dmMember(c.User); !ok {
+				return errorf(ErrForbidden, "not a member of this direct message room")
+			}
+			return nil
+		}
+		switch {
+		case target == MemberBan:
+			return errorf(ErrForbidden, "banned from this room")
+		case s.Visibility == Public, target == MemberInvite, target == MemberJoin:
+			return nil
+		case target == "":
+			return ErrPending // an invite may still arrive
+		default:
+			return errorf(ErrForbidden, "this room is private: an invite is needed")
+		}
+	case MemberInvite:
+		if state == "" {
+			return ErrPending
+		}
+		if state != MemberJoin {
+			return errorf(ErrForbidden, "only members may invite")
+		}
+		if target == MemberJoin || target == MemberBan {
+			return errorf(ErrConflict, "user is already a member or banned")
+		}
+		return nil
+	case MemberLeave:
+		if e.Sender != c.User {
+			return errorf(ErrForbidden, "users leave only themselves")
+		}
+		if target != MemberJoin && target != MemberInvite {
+			if target == "" {
+				return ErrPending
+			}
+			return errorf(ErrForbidden, "not a member of this room")
+		}
+		return nil
+	case MemberKick, MemberBan:
+		if state == "" {
+			return ErrPending
+		}
+		if state != MemberJoin || rank(role) < rank(RoleAdmin) || rank(targetRole) >= rank(role) && target != "" {
+			return errorf(ErrForbidden, "only admins may remove members of lower rank")
+		}
+		if c.Membership == MemberKick && target != MemberJoin && target != MemberInvite {
+			return errorf(ErrForbidden, "user is not in the room")
+		}
+		return nil
+	case MemberRole:
+		if state == "" {
+			return ErrPending
+		}
+		if state != MemberJoin || role != RoleOwner {
+			return errorf(ErrForbidden, "only the owner may change roles")
+		}
+		if c.Role != RoleMember && c.Role != RoleAdmin {
+			return errorf(ErrInvalid, "role must be member or admin")
+		}
+		if target != MemberJoin {
+			return errorf(ErrForbidden, "user is not a member")
+		}
+		return nil
+	default:
+		return errorf(ErrInvalid, "unknown membership "+c.Membership)
+	}
+}
+
+func (s *RoomState) dmMember(u UserID) (int, bool) {
+	for i, m := range s.dmMembers() {
+		if m == u {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (s *RoomState) dmMembers() []UserID {
+	var out []UserID
+	for u, h := range s.History {
+		if len(h) > 0 && bytes.Equal(h[0].Order, s.CreateOrder) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func rank(role string) int {
+	switch role {
+	case RoleOwner:
+		return 2
+	case RoleAdmin:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// Apply changes the state for an authorised event. It returns whether the
+// membership changed, so callers know to persist and announce the room.
+func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
+	o := e.Order()
+	switch e.Type {
+	case EventCreate:
+		c, err := decodeContent[CreateContent](e)
+		if err != nil {
+			return false
+		}
+		if s.Created() && bytes.Compare(o, s.CreateOrder) >= 0 {
+			return false // a concurrent DM create that lost the tie
+		}
+		s.CreateID, s.CreateOrder = e.ID, o
+		s.Name, s.Topic, s.Kind, s.Visibility = c.Name, c.Topic, c.Kind, c.Visibility
+		s.CreatedBy, s.CreatedAt = e.Sender, e.TS
+		if s.LastActivity == 0 {
+			s.LastActivity = e.TS
+		}
+		if c.Kind == KindDM {
+			for _, m := range c.Members {
+				s.record(m, MemberChange{Order: o, State: MemberJoin})
+			}
+		} else {
+			s.record(e.Sender, MemberChange{Order: o, State: MemberJoin, Role: RoleOwner})
+		}
+		return true
+	case EventUpdate:
+		c, err := decodeContent[RoomUpdateContent](e)
+		if err != nil || bytes.Compare(o, s.MetaOrder) < 0 {
+			return false
+		}
+		if c.Name != nil {
+			s.Name = *c.Name
+		}
+		if c.Topic != nil {
+			s.Topic = *c.Topic
+		}
+		s.MetaOrder = o
+		return true
+	case EventMember:
+		c, err := decodeContent[MemberContent](e)
+		if err != nil {
+			return false
+		}
+		if c.Membership == MemberRole {
+			s.record(c.User, MemberChange{Order: o, State: MemberRole, Role: c.Role})
+		} else {
+			s.record(c.User, MemberChange{Order: o, State: c.Membership})
+		}
+		return true
+	}
+	return false
+}
+
+// View returns the API view of the room.
+func (s *RoomState) View() *Room {
+	r := &Room{
+		ID: s.ID, Name: s.Name, Topic: s.Topic, Kind: s.Kind, Visibility: s.Visibility,
+		Members: s.Members(), CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
+		LastMessage: s.LastMessage, HistoryComplete: s.Complete, Invited: s.Invited(),
+	}
+	if r.Members == nil {
+		r.Members = []UserID{}
+	}
+	return r
+}

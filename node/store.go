@@ -1,0 +1,74 @@
+package node
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the node needs. store.DB implements it on
+// Badger; the contract is checked by store's conformance tests.
+//
+// Update commits a transaction without waiting for the disk. Durable then
+// promises the disk: every Update that returned before Durable was called
+// is synced when fn runs. Callbacks run in the order Durable was called,
+// which is how the node keeps live delivery in room order while many
+// senders share one fsync (group commit).
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Durable(fn func(error))
+}
+
+// Tx is one transaction's view of the store, in domain terms. Getters
+// return an error wrapping ErrNotFound for absent keys.
+type Tx interface {
+	// Accounts and profiles.
+	Account(username string) (*Account, error)
+	PutAccount(a *Account) error
+	Profile(id UserID) (*User, error)
+	PutProfile(u *User) error
+	// EachProfile visits profiles in ID order until fn returns false.
+	EachProfile(fn func(*User) bool) error
+
+	// Sessions and refresh tokens (by hash).
+	Session(id string) (*Session, error)
+	PutSession(s *Session) error
+	DeleteSession(id string) error
+	EachSessionOf(user UserID, fn func(*Session) bool) error
+	Refresh(hash string) (*RefreshRecord, error)
+	PutRefresh(hash string, r *RefreshRecord) error
+
+	// Events: the signed wire form by ID, and each room's events in order.
+	HasEvent(id EventID) (bool, error)
+	Event(id EventID) (*Event, error)
+	PutEvent(e *Event) error
+	// EachEventAfter visits a room's events after order key from (nil for
+	// all) in room order until fn returns false.
+	EachEventAfter(room RoomID, from OrderKey, fn func(id EventID, order OrderKey) bool) error
+
+	// Rooms: derived state snapshots.
+	RoomState(id RoomID) (*RoomState, error)
+	PutRoomState(s *RoomState) error
+	EachRoomState(fn func(*RoomState) bool) error
+
+	// Messages: the API view, keyed by room order.
+	Message(id EventID) (*Message, error)
+	PutMessage(m *Message) error
+	// Messages returns up to limit messages of a room older than before
+	// (nil for newest), newest first, and whether more exist.
+	Messages(room RoomID, before OrderKey, limit int) ([]*Message, bool, error)
+	// ThreadMessages is Messages for the replies of one thread root.
+	ThreadMessages(room RoomID, root EventID, before OrderKey, limit int) ([]*Message, bool, error)
+	// CountMessagesAfter counts a room's messages after order key from, not
+	// sent by skip, stopping at max.
+	CountMessagesAfter(room RoomID, from OrderKey, skip UserID, max int) (int, error)
+
+	// Idempotency of sends: (user, clientId) → message ID.
+	ClientMessage(user UserID, clientID string) (EventID, error)
+	PutClientMessage(user UserID, clientID string, id EventID, ttl time.Duration) error
+
+	// Read markers.
+	Receipt(room RoomID, user UserID) (*Receipt, error)
+	PutReceipt(room RoomID, r *Receipt) error
+	Receipts(room RoomID) ([]*Receipt, error)
+}

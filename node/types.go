@@ -1,0 +1,123 @@
+package node
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Account is a local user's credentials. It never leaves the node.
+type Account struct {
+	Username     string    `json:"username"`
+	PasswordHash string    `json:"passwordHash"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// User is the public view of a user, local or remote, as API.md defines it.
+type User struct {
+	ID          UserID `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+	Avatar      string `json:"avatar,omitempty"`
+	Node        NodeID `json:"node"`
+	Presence    string `json:"presence,omitempty"`
+	LastSeen    int64  `json:"lastSeen,omitempty"`
+}
+
+// Session is one login: a refresh-token chain and the access tokens minted
+// from it. Revoking the session ends them all.
+type Session struct {
+	ID        string    `json:"id"`
+	User      UserID    `json:"user"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Refresh is the hash of the one refresh token that is valid now.
+	Refresh string `json:"refresh"`
+}
+
+// RefreshRecord remembers a refresh token (by hash) so that a reused,
+// already rotated token is recognised and revokes its session.
+type RefreshRecord struct {
+	Session string    `json:"session"`
+	Used    bool      `json:"used"`
+	Expires time.Time `json:"expires"`
+}
+
+// Room kinds and visibilities.
+const (
+	KindGroup = "group"
+	KindDM    = "dm"
+
+	Public  = "public"
+	Private = "private"
+)
+
+// Membership states.
+const (
+	MemberJoin   = "join"
+	MemberInvite = "invite"
+	MemberLeave  = "leave"
+	MemberKick   = "kick"
+	MemberBan    = "ban"
+	MemberRole   = "role"
+)
+
+// Roles, from least to most powerful.
+const (
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+	RoleOwner  = "owner"
+)
+
+// Room is the API view of a room.
+type Room struct {
+	ID              RoomID   `json:"id"`
+	Name            string   `json:"name"`
+	Topic           string   `json:"topic,omitempty"`
+	Kind            string   `json:"kind"`
+	Visibility      string   `json:"visibility"`
+	Members         []UserID `json:"members"`
+	CreatedBy       UserID   `json:"createdBy"`
+	CreatedAt       int64    `json:"createdAt"`
+	LastMessage     *Message `json:"lastMessage,omitempty"`
+	Unread          *int     `json:"unread,omitempty"`
+	HistoryComplete bool     `json:"historyComplete"`
+	// Invited lists pending invites; it is shown to members only.
+	Invited []UserID `json:"invited,omitempty"`
+}
+
+// Message is the API view of a message with edits, deletion and reactions
+// applied.
+type Message struct {
+	ID          EventID             `json:"id"`
+	Room        RoomID              `json:"room"`
+	Sender      UserID              `json:"sender"`
+	Body        string              `json:"body"`
+	TS          int64               `json:"ts"`
+	ReplyTo     EventID             `json:"replyTo,omitempty"`
+	Thread      EventID             `json:"thread,omitempty"`
+	ClientID    string              `json:"clientId,omitempty"`
+	EditedAt    int64               `json:"editedAt,omitempty"`
+	Deleted     bool                `json:"deleted,omitempty"`
+	Attachments []json.RawMessage   `json:"attachments,omitempty"`
+	Reactions   map[string][]UserID `json:"reactions,omitempty"`
+	ThreadCount int                 `json:"threadCount,omitempty"`
+
+	// Order is the message's position in its room. It and the fields
+	// below are bookkeeping kept by the store, not part of the API.
+	Order OrderKey `json:"-"`
+	// EditOrder is the position of the edit that set Body, so a late edit
+	// that arrives after a newer one does not win.
+	EditOrder OrderKey `json:"-"`
+	// ReactionOrder is, per "emoji\x00user", the position of the newest
+	// reaction change applied.
+	ReactionOrder map[string]OrderKey `json:"-"`
+}
+
+// Receipt is a user's read marker in a room.
+type Receipt struct {
+	User  UserID   `json:"user"`
+	UpTo  EventID  `json:"upTo"`
+	Kind  string   `json:"kind"`
+	TS    int64    `json:"ts"`
+	Order OrderKey `json:"-"`
+}

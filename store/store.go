@@ -1,0 +1,248 @@
+// Package store persists a Hearth node in an embedded Badger database.
+//
+// It implements node.Store in domain terms and translates Badger's errors
+// into node's sentinels. The key layout is documented in docs/storage.md;
+// every key starts with a short prefix naming its table, and keys that are
+// scanned in order (room timelines, message history) end in the event's
+// order key so that a history page is one ordered range scan.
+//
+// Durability: transactions commit without fsync, and Durable runs its
+// callbacks after one shared Sync of Badger's write-ahead log and value
+// log (group commit). Many concurrent senders thus share one fsync, and
+// nothing is acknowledged before it is on disk.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+// SchemaVersion is the version of the key layout this code writes. Open
+// migrates older layouts and refuses newer ones.
+const SchemaVersion = 1
+
+var keySchema = []byte("meta/schema")
+
+// Options tune the database. Zero fields take defaults sized for a small
+// node (tens of MiB of caches, not Badger's hundreds).
+type Options struct {
+	Logger *slog.Logger
+	// InMemory keeps everything in memory, for tests of layers above.
+	InMemory bool
+	// MemTableSize is the size of each Badger memtable; 16 MiB.
+	MemTableSize int64
+	// BlockCacheSize is Badger's block cache; 16 MiB.
+	BlockCacheSize int64
+}
+
+// DB is a node.Store on Badger. It is safe for concurrent use.
+type DB struct {
+	bdb *badger.DB
+	log *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []func(error)
+	closing bool
+	done    chan struct{}
+}
+
+var _ node.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, o Options) (*DB, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 16 << 20
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = 16 << 20
+	}
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{o.Logger}).
+		WithSyncWrites(false). // group commit: see Durable
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(3).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2).
+		WithCompactL0OnClose(false)
+	if o.InMemory {
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", dir, err)
+	}
+	db := &DB{bdb: bdb, log: o.Logger, done: make(chan struct{})}
+	db.cond = sync.NewCond(&db.mu)
+	if err := db.migrate(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	go db.syncLoop()
+	return db, nil
+}
+
+// migrate writes the schema version of a new database and checks that of
+// an existing one.
+func (db *DB) migrate() error {
+	return db.bdb.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keySchema)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+		}
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		have, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("schema version %q is not a number", v)
+		}
+		if have > SchemaVersion {
+			return fmt.Errorf("database schema %d is newer than this binary's %d: upgrade hearth", have, SchemaVersion)
+		}
+		// Version 1 is the first layout; later versions migrate here, one
+		// step at a time, inside this transaction where they fit.
+		return nil
+	})
+}
+
+// Close syncs, runs pending Durable callbacks and closes the database.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	db.closing = true
+	db.cond.Signal()
+	db.mu.Unlock()
+	<-db.done
+	if err := db.bdb.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in a read-write transaction and commits it without
+// waiting for the disk.
+func (db *DB) Update(ctx context.Context, fn func(node.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	txn := db.bdb.NewTransaction(true)
+	defer txn.Discard()
+	err := fn(&tx{txn: txn})
+	if err != nil && !errors.Is(err, node.ErrCommitAnyway) {
+		return err
+	}
+	if cerr := txn.Commit(); cerr != nil {
+		return translate(cerr)
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(node.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bdb.View(func(txn *badger.Txn) error { return fn(&tx{txn: txn}) })
+}
+
+// Durable calls fn once every Update that returned before this call is on
+// disk. Callbacks run one at a time, in call order, on the sync goroutine;
+// they must not block.
+func (db *DB) Durable(fn func(error)) {
+	db.mu.Lock()
+	if db.closing {
+		db.mu.Unlock()
+		fn(node.ErrClosed)
+		return
+	}
+	db.queue = append(db.queue, fn)
+	db.cond.Signal()
+	db.mu.Unlock()
+}
+
+// syncLoop is the group commit: it takes every waiting callback, syncs
+// once, and runs them. While it syncs, new callbacks gather for the next
+// round, so the sync rate adapts to the load with no timer.
+func (db *DB) syncLoop() {
+	defer close(db.done)
+	for {
+		db.mu.Lock()
+		for len(db.queue) == 0 && !db.closing {
+			db.cond.Wait()
+		}
+		batch := db.queue
+		db.queue = nil
+		closing := db.closing
+		db.mu.Unlock()
+		if len(batch) > 0 {
+			err := db.bdb.Sync()
+			if err != nil {
+				db.log.Error("sync database", "err", err)
+				err = fmt.Errorf("sync database: %w", err)
+			}
+			for _, fn := range batch {
+				fn(err)
+			}
+		}
+		if closing {
+			db.mu.Lock()
+			rest := db.queue
+			db.queue = nil
+			db.mu.Unlock()
+			for _, fn := range rest {
+				fn(node.ErrClosed)
+			}
+			return
+		}
+	}
+}
+
+// Backup streams a consistent snapshot of the database to w's writer.
+func (db *DB) Badger() *badger.DB { return db.bdb }
+
+// translate maps Badger errors to the domain's sentinels.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return fmt.Errorf("%w", node.ErrNotFound)
+	case errors.Is(err, badger.ErrConflict):
+		return fmt.Errorf("concurrent update, try again: %w", node.ErrConflict)
+	case errors.Is(err, badger.ErrTxnTooBig):
+		return fmt.Errorf("transaction too big: %w", node.ErrTooLarge)
+	default:
+		return fmt.Errorf("database: %w", err)
+	}
+}
+
+// badgerLogger routes Badger's logs into slog at sensible levels.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Debugf(f string, a ...any) {}

@@ -1,0 +1,201 @@
+package webui
+
+import (
+	"encoding/json"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+const hubShards = 32
+
+// Hub fans notifications out to the WebSocket connections of local users.
+// It implements node.Notifier. Each frame is encoded once and shared by
+// every receiver as a websocket.PreparedMessage; each connection has a
+// bounded queue, and a connection whose queue is full is cut off rather
+// than allowed to stall the hub or grow memory.
+//
+// The hub is sharded by user so that fan-out to many users and connects
+// and disconnects do not contend on one lock.
+type Hub struct {
+	log       *slog.Logger
+	seed      maphash.Seed
+	shards    [hubShards]hubShard
+	delivered func(node.UserID, *node.Message)
+
+	wg sync.WaitGroup // live connections
+}
+
+type hubShard struct {
+	mu    sync.RWMutex
+	users map[node.UserID]map[*conn]struct{}
+}
+
+// NewHub returns an empty hub. delivered, when set, is told when a
+// message reached at least one connection of a user (node.Delivered).
+func NewHub(log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Hub{log: log, seed: maphash.MakeSeed()}
+	for i := range h.shards {
+		h.shards[i].users = map[node.UserID]map[*conn]struct{}{}
+	}
+	return h
+}
+
+// OnDelivered sets the delivered-receipt callback; call before serving.
+func (h *Hub) OnDelivered(fn func(node.UserID, *node.Message)) { h.delivered = fn }
+
+func (h *Hub) shard(u node.UserID) *hubShard {
+	return &h.shards[maphash.String(h.seed, string(u))%hubShards]
+}
+
+func (h *Hub) add(c *conn) {
+	sh := h.shard(c.user)
+	sh.mu.Lock()
+	set := sh.users[c.user]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		sh.users[c.user] = set
+	}
+	set[c] = struct{}{}
+	sh.mu.Unlock()
+}
+
+func (h *Hub) remove(c *conn) {
+	sh := h.shard(c.user)
+	sh.mu.Lock()
+	if set := sh.users[c.user]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(sh.users, c.user)
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// Notify implements node.Notifier.
+func (h *Hub) Notify(to []node.UserID, n *node.Notification) {
+	if len(to) == 0 {
+		return
+	}
+	data, err := json.Marshal(frameOf(n))
+	if err != nil {
+		h.log.Error("encode notification", "kind", n.Kind, "err", err)
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		h.log.Error("prepare notification", "err", err)
+		return
+	}
+	for _, u := range to {
+		sh := h.shard(u)
+		sh.mu.RLock()
+		reached := false
+		for c := range sh.users[u] {
+			if c.push(pm) {
+				reached = true
+			}
+		}
+		sh.mu.RUnlock()
+		if reached && n.Delivered && h.delivered != nil && n.Message.Sender != u {
+			h.delivered(u, n.Message)
+		}
+	}
+}
+
+// each calls fn for every connection; fn must not block.
+func (h *Hub) each(fn func(*conn)) {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, set := range sh.users {
+			for c := range set {
+				fn(c)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// CloseSession closes the connections authenticated by a session (after
+// logout), with code 4001.
+func (h *Hub) CloseSession(sid string) {
+	h.each(func(c *conn) {
+		if c.sessionID() == sid {
+			c.close(closeUnauthenticated, "session ended")
+		}
+	})
+}
+
+// CloseOtherSessions closes a user's connections of every session but
+// keep (after a password change).
+func (h *Hub) CloseOtherSessions(u node.UserID, keep string) {
+	h.each(func(c *conn) {
+		if c.user == u && c.sessionID() != keep {
+			c.close(closeUnauthenticated, "session ended")
+		}
+	})
+}
+
+// Conns counts live connections.
+func (h *Hub) Conns() int {
+	n := 0
+	h.each(func(*conn) { n++ })
+	return n
+}
+
+// Shutdown closes every connection with 1001 (going away) and waits until
+// their handlers, including in-flight sends, have finished.
+func (h *Hub) Shutdown() {
+	h.each(func(c *conn) { c.close(websocket.CloseGoingAway, "node shutting down") })
+	h.wg.Wait()
+}
+
+// Frames the server sends (API.md §4 and docs/api.md).
+type frame struct {
+	Type     string        `json:"type"`
+	ID       string        `json:"id,omitempty"`
+	Message  *node.Message `json:"message,omitempty"`
+	Room     any           `json:"room,omitempty"`
+	User     any           `json:"user,omitempty"`
+	Presence string        `json:"presence,omitempty"`
+	LastSeen int64         `json:"lastSeen,omitempty"`
+	Typing   *bool         `json:"typing,omitempty"`
+	UpTo     node.EventID  `json:"upTo,omitempty"`
+	Kind     string        `json:"kind,omitempty"`
+	Code     string        `json:"code,omitempty"`
+	Text     string        `json:"-"`
+}
+
+// errorFrame is {"type":"error","id"?,"code","message"}: its "message"
+// is a sentence, not a Message, so it has its own shape.
+type errorFrame struct {
+	Type    string `json:"type"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func frameOf(n *node.Notification) *frame {
+	switch n.Kind {
+	case node.NoteMessage, node.NoteUpdate:
+		return &frame{Type: n.Kind, Message: n.Message}
+	case node.NoteRoom:
+		return &frame{Type: "room", Room: n.Room}
+	case node.NotePresence:
+		return &frame{Type: "presence", User: n.User, Presence: n.Presence, LastSeen: n.LastSeen}
+	case node.NoteTyping:
+		t := n.Typing
+		return &frame{Type: "typing", Room: n.RoomID, User: n.User, Typing: &t}
+	case node.NoteReceipt:
+		return &frame{Type: "receipt", Room: n.RoomID, User: n.User, UpTo: n.UpTo, Kind: n.Receipt}
+	}
+	return &frame{Type: n.Kind}
+}

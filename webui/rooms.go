@@ -1,0 +1,267 @@
+package webui
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
+	addrs := s.cfg.Addrs()
+	if addrs == nil {
+		addrs = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": s.node.ID(), "name": s.node.Name(), "addrs": addrs,
+		"version": s.node.Version(), "peers": s.cfg.Peers(),
+	})
+}
+
+func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := s.node.SearchUsers(r.Context(), r.URL.Query().Get("q"), 50)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.node.User(r.Context(), node.UserID(r.PathValue("userID")))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) {
+	rooms, err := s.node.Rooms(r.Context(), userOf(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name       string `json:"name"`
+		Topic      string `json:"topic"`
+		Visibility string `json:"visibility"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	room, err := s.node.CreateRoom(r.Context(), userOf(r), req.Name, req.Topic, req.Visibility)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, room)
+}
+
+func (s *Server) publicRooms(w http.ResponseWriter, r *http.Request) {
+	rooms, err := s.node.PublicRooms(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+}
+
+func roomID(r *http.Request) node.RoomID { return node.RoomID(r.PathValue("roomID")) }
+
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
+	room, err := s.node.Room(r.Context(), userOf(r), roomID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) joinRoom(w http.ResponseWriter, r *http.Request) {
+	room, err := s.node.Join(r.Context(), userOf(r), roomID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request) {
+	if err := s.node.Leave(r.Context(), userOf(r), roomID(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UserID string `json:"userId"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.node.Invite(r.Context(), userOf(r), roomID(r), node.UserID(req.UserID)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) dm(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UserID string `json:"userId"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	room, err := s.node.DM(r.Context(), userOf(r), node.UserID(req.UserID))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request) {
+	users, err := s.node.Members(r.Context(), userOf(r), roomID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": users})
+}
+
+func (s *Server) receipts(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.node.Receipts(r.Context(), userOf(r), roomID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"receipts": rs})
+}
+
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UpTo string `json:"upTo"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.node.MarkRead(r.Context(), userOf(r), roomID(r), node.EventID(req.UpTo)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := node.DefaultPageLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > node.MaxPageLimit {
+			writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 200")
+			return
+		}
+		limit = n
+	}
+	msgs, more, err := s.node.History(r.Context(), userOf(r), roomID(r), node.EventID(q.Get("before")), node.EventID(q.Get("thread")), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "more": more})
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Body        *string           `json:"body"`
+		ReplyTo     string            `json:"replyTo"`
+		Thread      string            `json:"thread"`
+		ClientID    string            `json:"clientId"`
+		Attachments []json.RawMessage `json:"attachments"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Body == nil {
+		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body is required")
+		return
+	}
+	m, err := s.node.Send(r.Context(), userOf(r), node.SendParams{
+		Room: roomID(r), Body: *req.Body, ReplyTo: node.EventID(req.ReplyTo), Thread: node.EventID(req.Thread),
+		ClientID: req.ClientID,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func msgID(r *http.Request) node.EventID { return node.EventID(r.PathValue("msgID")) }
+
+func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
+	m, err := s.node.Message(r.Context(), userOf(r), roomID(r), msgID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Body *string `json:"body"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Body == nil {
+		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body is required")
+		return
+	}
+	m, err := s.node.Edit(r.Context(), userOf(r), roomID(r), msgID(r), *req.Body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	if err := s.node.Delete(r.Context(), userOf(r), roomID(r), msgID(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addReaction(w http.ResponseWriter, r *http.Request) {
+	s.react(w, r, true)
+}
+
+func (s *Server) removeReaction(w http.ResponseWriter, r *http.Request) {
+	s.react(w, r, false)
+}
+
+func (s *Server) react(w http.ResponseWriter, r *http.Request, on bool) {
+	if _, err := s.node.React(r.Context(), userOf(r), roomID(r), msgID(r), r.PathValue("emoji"), on); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

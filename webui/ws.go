@@ -1,0 +1,392 @@
+package webui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+// WebSocket limits and timings.
+const (
+	authTimeout  = 10 * time.Second
+	pongWait     = 60 * time.Second
+	pingEvery    = 25 * time.Second
+	writeWait    = 10 * time.Second
+	maxFrame     = 64 << 10  // larger frames get a too_large error frame
+	readLimit    = 256 << 10 // larger still closes the connection (1009)
+	outQueueSize = 512
+
+	closeUnauthenticated = 4001
+)
+
+var writeBufferPool = &sync.Pool{}
+
+var upgrader = websocket.Upgrader{
+	HandshakeTimeout: 10 * time.Second,
+	WriteBufferPool:  writeBufferPool,
+	// The origin is checked by serveWS before upgrading (API.md §4):
+	// gorilla's default lets an absent Origin through but also rejects
+	// configured extra origins, so the server does it itself.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// conn is one authenticated WebSocket.
+type conn struct {
+	s    *Server
+	ws   *websocket.Conn
+	user node.UserID
+
+	sid     atomic.Value // string: session of the current token
+	out     chan *websocket.PreparedMessage
+	done    chan struct{}
+	once    sync.Once
+	code    int
+	reason  string
+	expiry  *time.Timer
+	expMu   sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	writerD chan struct{}
+}
+
+func (c *conn) sessionID() string { s, _ := c.sid.Load().(string); return s }
+
+// push queues a frame without blocking. A full queue means the client is
+// not reading: it is cut off (1008) so it cannot stall fan-out.
+func (c *conn) push(pm *websocket.PreparedMessage) bool {
+	select {
+	case c.out <- pm:
+		return true
+	case <-c.done:
+		return false
+	default:
+		c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
+		return false
+	}
+}
+
+// close ends the connection with a close code; the first call wins.
+func (c *conn) close(code int, reason string) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.done)
+		c.cancel()
+	})
+}
+
+func (c *conn) sendFrame(v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		c.s.log.Error("encode frame", "err", err)
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err == nil {
+		c.push(pm)
+	}
+}
+
+func (c *conn) sendError(id string, err error) {
+	status, code := errorCode(err)
+	if status >= 500 {
+		c.s.log.Error("websocket frame failed", "user", c.user, "err", err)
+	}
+	c.sendFrame(errorFrame{Type: "error", ID: id, Code: code, Message: publicMessage(err, status)})
+}
+
+// writer owns all writes to the socket: queued frames, pings, and the
+// final close frame.
+func (c *conn) writer() {
+	defer close(c.writerD)
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case pm := <-c.out:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WritePreparedMessage(pm); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "write failed")
+				_ = c.ws.Close()
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "ping failed")
+				_ = c.ws.Close()
+				return
+			}
+		case <-c.done:
+			if c.code != websocket.CloseAbnormalClosure {
+				msg := websocket.FormatCloseMessage(c.code, c.reason)
+				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			}
+			// Give the peer a moment to answer the close, then drop the
+			// TCP connection; the reader ends on either.
+			time.AfterFunc(time.Second, func() { _ = c.ws.Close() })
+			return
+		}
+	}
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(r) {
+		writeErrorCode(w, http.StatusForbidden, "forbidden", "origin not allowed")
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		s: s, ws: ws, out: make(chan *websocket.PreparedMessage, outQueueSize),
+		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
+	}
+	s.hub.wg.Add(1)
+	go c.run()
+}
+
+// run authenticates the connection, then reads frames until it ends.
+func (c *conn) run() {
+	s := c.s
+	defer s.hub.wg.Done()
+	defer c.cancel()
+	ws := c.ws
+	ws.SetReadLimit(readLimit)
+	go c.writer()
+
+	user, ok := c.authenticate()
+	if !ok {
+		<-c.writerD
+		_ = ws.Close()
+		return
+	}
+	c.user = user
+	s.hub.add(c)
+	s.node.Connect(user)
+	defer func() {
+		s.hub.remove(c)
+		s.node.Disconnect(user)
+		c.expMu.Lock()
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+		c.expMu.Unlock()
+	}()
+	me, err := s.node.User(c.ctx, user)
+	if err != nil {
+		c.close(websocket.CloseInternalServerErr, "internal error")
+		<-c.writerD
+		return
+	}
+	c.sendFrame(map[string]any{"type": "ready", "user": me})
+
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(pongWait))
+		mt, data, err := ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.close(websocket.CloseMessageTooBig, "frame too large")
+			} else {
+				c.close(websocket.CloseNormalClosure, "")
+			}
+			break
+		}
+		c.handle(mt, data)
+		select {
+		case <-c.done:
+		default:
+			continue
+		}
+		break
+	}
+	<-c.writerD
+}
+
+// authenticate waits for the first frame, which must be a valid auth.
+func (c *conn) authenticate() (node.UserID, bool) {
+	_ = c.ws.SetReadDeadline(time.Now().Add(authTimeout))
+	mt, data, err := c.ws.ReadMessage()
+	if err != nil {
+		c.close(closeUnauthenticated, "authentication timed out")
+		return "", false
+	}
+	var f clientFrame
+	if mt != websocket.TextMessage || len(data) > maxFrame || decodeBytes(data, &f) != nil || f.Type != "auth" {
+		c.sendFrame(errorFrame{Type: "error", Code: "unauthenticated", Message: "the first frame must be {\"type\":\"auth\",\"token\":...}"})
+		c.close(closeUnauthenticated, "authentication required")
+		return "", false
+	}
+	user, ok := c.auth(f.Token)
+	return user, ok
+}
+
+// auth verifies a token and arms the expiry timer. A failure closes the
+// connection with 4001.
+func (c *conn) auth(tok string) (node.UserID, bool) {
+	claims, err := c.s.tokens.Verify(tok)
+	if err == nil {
+		err = c.s.node.CheckSession(c.ctx, claims.Session, node.UserID(claims.User))
+	}
+	if err != nil || c.user != "" && node.UserID(claims.User) != c.user {
+		c.sendFrame(errorFrame{Type: "error", Code: "unauthenticated", Message: "access token is invalid or expired"})
+		c.close(closeUnauthenticated, "invalid token")
+		return "", false
+	}
+	c.sid.Store(claims.Session)
+	c.expMu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.expiry = time.AfterFunc(time.Until(claims.Expires), func() {
+		c.close(closeUnauthenticated, "token expired")
+	})
+	c.expMu.Unlock()
+	return node.UserID(claims.User), true
+}
+
+// clientFrame is every frame a client may send (API.md §4, docs/api.md).
+type clientFrame struct {
+	Type    string  `json:"type"`
+	Token   string  `json:"token"`
+	ID      string  `json:"id"`
+	Room    string  `json:"room"`
+	Body    *string `json:"body"`
+	ReplyTo string  `json:"replyTo"`
+	Thread  string  `json:"thread"`
+	Typing  *bool   `json:"typing"`
+	UpTo    string  `json:"upTo"`
+	Message string  `json:"message"`
+	Emoji   string  `json:"emoji"`
+	On      *bool   `json:"on"`
+}
+
+func invalid(msg string) error { return &node.Error{Kind: node.ErrInvalid, Message: msg} }
+
+// handle answers one frame. Every refusal is an error frame; only auth
+// failures end the connection.
+func (c *conn) handle(mt int, data []byte) {
+	if mt != websocket.TextMessage {
+		c.sendError("", invalid("frames must be JSON text"))
+		return
+	}
+	if len(data) > maxFrame {
+		c.sendError("", &node.Error{Kind: node.ErrTooLarge, Message: "frame is over 64 KiB"})
+		return
+	}
+	if !utf8.Valid(data) {
+		c.sendError("", invalid("frame is not valid UTF-8"))
+		return
+	}
+	var f clientFrame
+	if err := decodeBytes(data, &f); err != nil {
+		c.sendError(idOf(data), err)
+		return
+	}
+	if f.Type != "auth" && f.Type != "ping" {
+		if ok, after := c.s.limits.userAllow(string(c.user)); !ok {
+			c.sendError(f.ID, &rateLimitError{after})
+			return
+		}
+	}
+	n, u, ctx := c.s.node, c.user, c.ctx
+	room := node.RoomID(f.Room)
+	switch f.Type {
+	case "auth":
+		c.auth(f.Token)
+	case "ping":
+		c.sendFrame(map[string]string{"type": "pong"})
+	case "send":
+		if f.ID == "" {
+			c.sendError("", invalid("send needs an id"))
+			return
+		}
+		if f.Body == nil {
+			c.sendError(f.ID, invalid("send needs a body"))
+			return
+		}
+		m, err := n.Send(ctx, u, node.SendParams{
+			Room: room, Body: *f.Body, ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
+		})
+		if err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.sendFrame(frame{Type: "ack", ID: f.ID, Message: m})
+	case "typing":
+		if f.Typing == nil {
+			c.sendError(f.ID, invalid("typing needs a boolean typing field"))
+			return
+		}
+		if err := n.SetTyping(u, room, *f.Typing); err != nil {
+			c.sendError(f.ID, err)
+		}
+	case "read":
+		if err := n.MarkRead(ctx, u, room, node.EventID(f.UpTo)); err != nil {
+			c.sendError(f.ID, err)
+		}
+	case "edit":
+		if f.Body == nil {
+			c.sendError(f.ID, invalid("edit needs a body"))
+			return
+		}
+		m, err := n.Edit(ctx, u, room, node.EventID(f.Message), *f.Body)
+		c.reply(f.ID, m, err)
+	case "delete":
+		err := n.Delete(ctx, u, room, node.EventID(f.Message))
+		var m *node.Message
+		if err == nil && f.ID != "" {
+			m, _ = n.Message(ctx, u, room, node.EventID(f.Message))
+		}
+		c.reply(f.ID, m, err)
+	case "react":
+		m, err := n.React(ctx, u, room, node.EventID(f.Message), f.Emoji, f.On == nil || *f.On)
+		c.reply(f.ID, m, err)
+	case "":
+		c.sendError(f.ID, invalid("frame has no type"))
+	default:
+		c.sendError(f.ID, invalid("unknown frame type "+truncate(f.Type, 32)))
+	}
+}
+
+func (c *conn) reply(id string, m *node.Message, err error) {
+	if err != nil {
+		c.sendError(id, err)
+		return
+	}
+	if id != "" {
+		c.sendFrame(frame{Type: "ack", ID: id, Message: m})
+	}
+}
+
+// idOf digs the id out of a frame that did not decode, so the error can
+// still name the frame it refuses.
+func idOf(data []byte) string {
+	var f struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &f) != nil {
+		return ""
+	}
+	return truncate(f.ID, 128)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
