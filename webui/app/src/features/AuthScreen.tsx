@@ -29,7 +29,7 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
       <form onSubmit={submit} className="card bg-base-100 w-full max-w-sm shadow-md" aria-labelledby="auth-title">
         <div className="card-body gap-3">
           <h1 id="auth-title" className="card-title text-2xl">
-            <span aria-hidden="true">🔥</span> {signup ? 'Create your Hearth account' : 'Log in to Hearth'}
+            <img src="/favicon.svg" alt="" className="w-8 h-8" /> {signup ? 'Create your Hearth account' : 'Log in to Hearth'}
           </h1>
           <label className="form-control w-full">
             <span className="label-text mb-1 block">Username</span>

@@ -17,6 +17,7 @@ export function Composer({
   onCancelReply,
   disabled,
   label = 'Message',
+  action = 'Send',
 }: {
   room: string;
   thread?: string;
@@ -24,6 +25,7 @@ export function Composer({
   onCancelReply?(): void;
   disabled?: boolean;
   label?: string;
+  action?: string;
 }) {
   const key = draftKey(room, thread);
   const text = useStore((s) => s.drafts[key] ?? '');
@@ -95,7 +97,7 @@ export function Composer({
           onBlur={() => setTyping(room, false)}
         />
         <button type="submit" className="btn btn-primary" disabled={disabled || !text.trim()}>
-          Send
+          {action}
         </button>
       </div>
     </form>

@@ -120,7 +120,7 @@ export function ThreadPanel({
           />
         ))}
       </div>
-      <Composer room={room} thread={root} disabled={!canWrite} label="Reply in thread" />
+      <Composer room={room} thread={root} disabled={!canWrite} label="Reply in thread" action="Reply" />
     </SidePanel>
   );
 }

@@ -124,7 +124,7 @@ export function SettingsPage() {
           <Link to="/node" className="btn btn-ghost btn-sm">
             About this node
           </Link>
-          <button type="button" className="btn btn-outline btn-sm" onClick={() => api.logout().catch(() => undefined)}>
+          <button type="button" className="btn btn-outline btn-sm md:hidden" onClick={() => api.logout().catch(() => undefined)}>
             Log out
           </button>
         </div>

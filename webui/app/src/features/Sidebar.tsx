@@ -23,8 +23,8 @@ export function Sidebar({ className }: { className: string }) {
   return (
     <nav aria-label="Rooms" className={`${className} shrink-0 flex-col bg-base-200 border-r border-base-300 min-h-0`}>
       <div className="flex items-center justify-between px-4 py-3 border-b border-base-300">
-        <Link to="/" className="text-lg font-bold">
-          <span aria-hidden="true">🔥</span> Hearth
+        <Link to="/" className="text-lg font-bold flex items-center gap-2">
+          <img src="/favicon.svg" alt="" className="w-6 h-6" /> Hearth
         </Link>
       </div>
       <div className="flex gap-1 p-2 flex-wrap">

@@ -1,0 +1,148 @@
+// Browser tests of one real node: two people chat in a room, see typing and
+// read markers, reload, ride out a node restart, and a hostile body stays
+// text. Screenshots of the main screens land in docs/screenshots.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  cleanupTemp,
+  createRoom,
+  DESKTOP,
+  launchBrowser,
+  logIn,
+  message,
+  newUser,
+  PHONE,
+  send,
+  shoot,
+  signUp,
+  skipReason,
+  startNode,
+  tempDir,
+  waitFor,
+} from './harness.mjs';
+
+const skip = skipReason();
+
+describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () => {
+  let node, browser, alice, bob, roomId;
+  const data = skip ? '' : tempDir('solo');
+
+  before(async () => {
+    node = await startNode({ data, name: 'solo' });
+    browser = await launchBrowser();
+    alice = await newUser(browser, node.url);
+    bob = await newUser(browser, node.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await node?.stop();
+    cleanupTemp();
+  });
+
+  it('signs up both users and shows no crash', async () => {
+    await alice.page.getByRole('button', { name: 'Log in' }).waitFor();
+    await shoot(alice.page, 'login-light-desktop');
+    await signUp(alice.page, { username: 'alice', displayName: 'Alice Liddell' });
+    await signUp(bob.page, { username: 'bob', displayName: 'Bob Builder' });
+  });
+
+  it('lets them talk in one room', async () => {
+    roomId = await createRoom(alice.page, 'lobby', 'Where everyone meets');
+    await bob.page.goto(`${node.url}/r/${encodeURIComponent(roomId)}`);
+    await bob.page.getByRole('button', { name: 'Join room' }).click();
+    await bob.page.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+
+    await send(alice.page, 'hello from alice');
+    await message(alice.page, 'hello from alice').waitFor();
+    await message(bob.page, 'hello from alice').waitFor();
+    await send(bob.page, 'hi alice, bob here');
+    await message(alice.page, 'hi alice, bob here').waitFor();
+    // Sent messages settle: no pending or failed markers remain.
+    await waitFor('acks', async () => (await alice.page.locator('[data-status=pending]').count()) === 0);
+    assert.equal(await message(bob.page, 'hello from alice').count(), 1);
+  });
+
+  it('shows who is typing', async () => {
+    await bob.page.getByRole('textbox', { name: 'Message', exact: true }).fill('typing something');
+    await alice.page.getByText('Bob Builder is typing…').waitFor({ timeout: 10_000 });
+    await send(bob.page, 'typing something');
+    await alice.page.getByText('Bob Builder is typing…').waitFor({ state: 'hidden', timeout: 10_000 });
+  });
+
+  it('shows read markers', async () => {
+    await send(alice.page, 'did you read this?');
+    await message(bob.page, 'did you read this?').waitFor();
+    const mine = message(alice.page, 'did you read this?');
+    await waitFor('the read marker', async () => (await mine.locator('[data-receipt=read], [data-read-by]').count()) > 0, 15_000);
+    await alice.page.getByText('Seen by Bob Builder').waitFor();
+  });
+
+  it('renders markup in a body as text and runs nothing', async () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    await send(alice.page, evil);
+    const el = message(bob.page, evil);
+    await el.waitFor();
+    assert.equal(await el.locator('img').count(), 0);
+    assert.match(await el.locator('[data-body]').innerText(), /<img src=x onerror=alert\(1\)>/);
+    await send(alice.page, 'see https://example.org/docs?a=1 and javascript:alert(1)');
+    const link = message(bob.page, 'see https://example.org').getByRole('link');
+    assert.equal(await link.count(), 1);
+    assert.equal(await link.getAttribute('href'), 'https://example.org/docs?a=1');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  });
+
+  it('stays logged in across a reload', async () => {
+    await bob.page.reload();
+    await bob.page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+    await message(bob.page, 'hello from alice').waitFor();
+    assert.equal(await bob.page.getByRole('button', { name: 'Log in' }).count(), 0);
+  });
+
+  it('rides out a node restart without losing or duplicating messages', async () => {
+    await node.stop();
+    await alice.page.getByRole('status').filter({ hasText: /Connection lost|Reconnecting/ }).waitFor({ timeout: 15_000 });
+    await shoot(alice.page, 'reconnecting-light-desktop');
+    await send(alice.page, 'written while the node was down');
+    await message(alice.page, 'written while the node was down').waitFor();
+    node = await startNode({ data, http: node.http, name: 'solo' });
+    const sent = message(bob.page, 'written while the node was down');
+    await sent.waitFor({ timeout: 45_000 });
+    await waitFor('the queued send to settle', async () => (await alice.page.locator('[data-status=pending]').count()) === 0, 30_000);
+    await send(bob.page, 'back again');
+    await message(alice.page, 'back again').waitFor({ timeout: 15_000 });
+    assert.equal(await sent.count(), 1);
+    assert.equal(await message(alice.page, 'written while the node was down').count(), 1);
+  });
+
+  it('logs out', async () => {
+    await bob.page.getByRole('button', { name: 'Log out' }).click();
+    await bob.page.getByRole('button', { name: 'Log in' }).waitFor();
+    await bob.page.reload();
+    await bob.page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
+  it('takes screenshots of the main screens', async () => {
+    for (const colorScheme of ['light', 'dark']) {
+      for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+        const u = await newUser(browser, node.url, { viewport, colorScheme });
+        await u.page.getByRole('button', { name: 'Log in' }).waitFor();
+        await shoot(u.page, `login-${colorScheme}-${size}`);
+        await logIn(u.page, { username: 'alice' });
+        if (size === 'phone') await shoot(u.page, `rooms-${colorScheme}-${size}`);
+        await u.page.goto(`${node.url}/r/${encodeURIComponent(roomId)}`);
+        await message(u.page, 'back again').waitFor();
+        await shoot(u.page, `room-${colorScheme}-${size}`);
+        await u.page.goto(`${node.url}/settings`);
+        await u.page.getByRole('heading', { name: 'Settings' }).waitFor();
+        await shoot(u.page, `settings-${colorScheme}-${size}`);
+        await u.page.goto(`${node.url}/node`);
+        await u.page.locator('[data-node-id]').waitFor();
+        if (size === 'desktop') await shoot(u.page, `node-${colorScheme}-${size}`);
+        assert.deepEqual(u.problems, []);
+        await u.context.close();
+      }
+    }
+  });
+});

@@ -1,0 +1,219 @@
+// harness.mjs starts real `hearth serve` processes and a headless Chromium
+// for the browser tests. The binary comes from $HEARTH_BIN; the browser is
+// Debian's /usr/bin/chromium (override with $CHROMIUM), never a download.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HEARTH_BIN = process.env.HEARTH_BIN ? resolve(process.env.HEARTH_BIN) : '';
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
+
+/** skipReason says why the browser tests cannot run here, or '' when they can. */
+export function skipReason() {
+  if (!HEARTH_BIN) return 'HEARTH_BIN is not set (build with: go build -o /tmp/hearth ./cmd/hearth)';
+  if (!existsSync(HEARTH_BIN)) return `HEARTH_BIN ${HEARTH_BIN} does not exist`;
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  return '';
+}
+
+/** waitFor polls fn until it returns a truthy value or the time runs out. */
+export async function waitFor(what, fn, timeoutMs = 15_000, everyMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+// The ready line names the HTTP address; accept slog text (http=host:port),
+// slog JSON ("http":"host:port") and plain URLs.
+const HTTP_RE = [
+  /"http(?:Addr)?"\s*:\s*"(?:https?:\/\/)?([0-9.]+:\d+)"/i,
+  /\bhttp(?:Addr)?=\"?(?:https?:\/\/)?([0-9.]+:\d+)/i,
+  /https?:\/\/(127\.0\.0\.1:\d+)/i,
+];
+
+export function parseHttpAddr(line) {
+  for (const re of HTTP_RE) {
+    const m = line.match(re);
+    if (m && !m[1].endsWith(':0')) return m[1];
+  }
+  return null;
+}
+
+let tmpRoot;
+export function tempDir(name) {
+  tmpRoot ??= mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
+  const d = join(tmpRoot, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+export function cleanupTemp() {
+  if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
+  tmpRoot = undefined;
+}
+
+/**
+ * startNode runs `hearth serve` and resolves once it answers /readyz, with
+ * its URL, node ID and libp2p addresses. Pass http to reuse a port (restart).
+ */
+export async function startNode({ data, http = '127.0.0.1:0', peers = [], name } = {}) {
+  const args = ['serve', '--data', data, '--http', http, '--p2p', '/ip4/127.0.0.1/tcp/0', '--mdns=false'];
+  for (const p of peers) args.push('--peer', p);
+  if (name) args.push('--name', name);
+  const proc = spawn(HEARTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  let addr = null;
+  let exited = null;
+  proc.on('exit', (code, sig) => (exited = { code, sig }));
+  for (const s of [proc.stdout, proc.stderr]) {
+    let buf = '';
+    s.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        log.push(line);
+        if (process.env.E2E_VERBOSE) console.error(`[${name ?? 'node'}] ${line}`);
+        addr ??= parseHttpAddr(line);
+      }
+    });
+  }
+  if (http !== '127.0.0.1:0') addr = http;
+  try {
+    await waitFor('the node to log its HTTP address', () => {
+      if (exited) throw new Error(`hearth exited ${JSON.stringify(exited)}:\n${log.join('\n')}`);
+      return addr;
+    }, 30_000);
+    const url = `http://${addr}`;
+    await waitFor('/readyz', async () => {
+      if (exited) throw new Error(`hearth exited ${JSON.stringify(exited)}:\n${log.join('\n')}`);
+      return (await fetch(`${url}/readyz`)).ok;
+    }, 30_000);
+    const info = await (await fetch(`${url}/api/v1/node`)).json();
+    return {
+      url,
+      http: addr,
+      id: info.id,
+      addrs: info.addrs ?? [],
+      proc,
+      log,
+      async stop(signal = 'SIGTERM') {
+        if (exited) return;
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill(signal);
+        await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+        if (!exited) {
+          proc.kill('SIGKILL');
+          await done;
+        }
+      },
+    };
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/**
+ * newUser opens a browser context for one person and fails the test on any
+ * JavaScript dialog (an alert would mean a message body ran as code) or
+ * uncaught page error.
+ */
+export async function newUser(browser, url, { viewport = DESKTOP, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('dialog', async (d) => {
+    if (d.type() === 'confirm') return d.accept();
+    problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
+    await d.dismiss();
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  await page.goto(url);
+  return { context, page, problems };
+}
+
+export async function signUp(page, { username, password = 'correct horse battery', displayName }) {
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill(displayName ?? username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+}
+
+export async function logIn(page, { username, password = 'correct horse battery' }) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+}
+
+export async function createRoom(page, name, topic = '') {
+  await page.getByRole('button', { name: 'New room' }).click();
+  await page.getByLabel('Room name').fill(name);
+  if (topic) await page.getByLabel('Topic').fill(topic);
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.waitForURL(/\/r\//);
+  await page.getByRole('log').waitFor();
+  return decodeURIComponent(new URL(page.url()).pathname.split('/r/')[1]);
+}
+
+export async function joinById(page, roomId) {
+  await page.getByRole('button', { name: 'Browse' }).click();
+  await page.getByLabel('Room ID').fill(roomId);
+  await page.getByRole('button', { name: 'Join by ID' }).click();
+  await page.waitForURL(/\/r\//, { timeout: 10_000 });
+  await page.getByRole('log').waitFor();
+}
+
+export async function send(page, body) {
+  const box = page.getByRole('textbox', { name: 'Message', exact: true });
+  await box.fill(body);
+  await box.press('Enter');
+}
+
+/** message finds a message element in the open room's log by its text. */
+export function message(page, text) {
+  return page.getByRole('log', { name: 'Messages' }).locator('[data-message-id]', { hasText: text });
+}
+
+export async function shoot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
