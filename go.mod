@@ -106,3 +106,9 @@ require (
 	google.golang.org/protobuf v1.36.11 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )
+
+ignore (
+	./webui/app/node_modules
+	./bench/peers/socketio/node_modules
+	./p2p/interop/node_modules
+)

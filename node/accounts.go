@@ -423,24 +423,6 @@ func (n *Node) ingestProfile(ctx context.Context, e *Event) error {
 	})
 }
 
-// LearnUser records a remote user seen in a room when no profile has
-// arrived yet, so the user shows in search and member lists.
-func (n *Node) learnUserTx(tx Tx, u UserID) error {
-	if n.IsLocal(u) {
-		return nil
-	}
-	if _, err := tx.Profile(u); err == nil {
-		return nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	username, node, ok := u.Split()
-	if !ok {
-		return nil
-	}
-	return tx.PutProfile(&User{ID: u, Username: username, DisplayName: username, Node: node})
-}
-
 // User returns a user's public view with presence.
 func (n *Node) User(ctx context.Context, id UserID) (*User, error) {
 	var u *User

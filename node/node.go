@@ -309,8 +309,6 @@ func (n *Node) HasEvent(ctx context.Context, id EventID) (bool, error) { return 
 
 type waitFunc func(context.Context) error
 
-func noWait(context.Context) error { return nil }
-
 // applyLocked validates, stores and schedules notification of one event.
 // r.mu must be held. The returned wait blocks until the write is durable.
 // After a state-changing event it retries the room's held events.

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -462,5 +461,3 @@ func orderOf(tx Tx, room RoomID, id EventID) (OrderKey, error) {
 	}
 	return m.Order, nil
 }
-
-var _ = bytes.Compare

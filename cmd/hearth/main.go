@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	default:
-		if cmd, ok := extraCommands[args[0]]; ok {
+		if cmd, ok := commands()[args[0]]; ok {
 			if err := cmd(ctx, args[1:], stdout, stderr); err != nil {
 				fmt.Fprintf(stderr, "hearth %s: %v\n", args[0], err)
 				return 1
@@ -71,8 +71,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// extraCommands are subcommands defined in their own files.
-var extraCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{}
+// command is a subcommand defined in its own file.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// commands lists the subcommands beyond serve and version.
+func commands() map[string]command {
+	return map[string]command{
+		"bench": benchCommand,
+	}
+}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: hearth <command> [flags]
@@ -81,7 +88,5 @@ commands:
   serve     run a node (hearth serve -h lists its flags)
   version   print the version
 `)
-	for name := range extraCommands {
-		fmt.Fprintf(w, "  %s\n", name)
-	}
+	fmt.Fprint(w, "  bench     drive a node with load and report latency (hearth bench -h)\n")
 }

@@ -1,0 +1,97 @@
+# Hearth: one binary, one embedded database, a federated chat node.
+#
+#   make run    build everything and start a node on 127.0.0.1:8080
+#   make test   install what the tests need and run every test
+#
+# `make help` lists the other targets.
+
+GO        ?= go
+BIN       := bin/hearth
+APP       := webui/app
+DATA      ?= ./hearth-data
+GOTEST    := $(GO) test -race -count=1
+FUZZTIME  ?= 5s
+export CGO_ENABLED ?= 1
+
+.DEFAULT_GOAL := help
+.PHONY: help run build ui dev test test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: build ## build everything and start a node on 127.0.0.1:8080
+	./$(BIN) serve --data $(DATA) --http 127.0.0.1:8080
+
+build: ## build bin/hearth (the UI is embedded from the committed webui/dist)
+	$(GO) build -o $(BIN) ./cmd/hearth
+
+ui: deps-ui ## rebuild the embedded UI into webui/dist
+	cd $(APP) && npm run build
+
+dev: deps-ui ## run the UI with Vite, proxying the API to a node on 127.0.0.1:8080
+	cd $(APP) && npm run dev
+
+demo: build ## three federated nodes A-B-C on one machine
+	bash scripts/demo.sh
+
+# --- tests ------------------------------------------------------------------
+
+test: deps lint test-go test-fuzz test-ui test-e2e test-interop ## install what tests need, run every test
+	@echo "make test: all suites passed"
+
+deps: deps-go deps-ui deps-browser deps-interop ## install test dependencies (Go modules, npm packages, Chromium)
+
+deps-go:
+	$(GO) mod download
+
+deps-ui:
+	cd $(APP) && npm ci --no-audit --no-fund --loglevel=error
+
+# UI tests drive Debian's Chromium; install it when missing (never a
+# downloaded browser build).
+deps-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+deps-interop:
+	@if [ -f p2p/interop/package-lock.json ]; then cd p2p/interop && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test-go: ## Go tests with the race detector
+	$(GOTEST) -timeout 15m ./...
+
+test-fuzz: ## run every fuzz target briefly (FUZZTIME, default 5s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+test-ui: deps-ui ## Vitest unit tests of the UI, and a check that webui/dist is fresh
+	cd $(APP) && npm test
+	node $(APP)/scripts/check-dist.mjs
+
+test-e2e: build deps-ui deps-browser ## browser tests against real nodes
+	cd $(APP) && HEARTH_BIN=$(CURDIR)/$(BIN) HEARTH_E2E_REQUIRED=1 npm run e2e
+
+test-interop: build deps-interop ## a js-libp2p node receives a room's gossip
+	@if [ -f p2p/interop/package.json ]; then HEARTH_INTEROP=1 $(GOTEST) -timeout 5m -run Interop ./p2p/...; fi
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+fuzz: ## fuzz each target for longer (FUZZTIME=2m by default here)
+	$(MAKE) test-fuzz FUZZTIME=2m
+
+bench: build ## Go benchmarks and the load comparison with Socket.io and Centrifugo
+	$(GO) test -run '^$$' -bench . -benchmem ./node/... ./store/... ./webui/... ./token/...
+	bash bench/run.sh
+
+soak: build ## long-running fault tests (kill -9 rounds, partitions)
+	HEARTH_SOAK=1 $(GOTEST) -timeout 60m -run Soak ./...
+
+clean: ## remove build output
+	rm -rf bin bench/.bin bench/out
