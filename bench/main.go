@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,6 +34,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		asJSON  bool
 		quiet   bool
 		jsonOut string
+		cpuProf string
 	)
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -69,6 +71,7 @@ flags:
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the result as JSON to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
+	fs.StringVar(&cpuProf, "cpuprofile", "", "write the load tool's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -85,6 +88,17 @@ flags:
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	if cpuProf != "" {
+		f, err := os.Create(cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)

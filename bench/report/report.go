@@ -80,13 +80,13 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 
 	if len(res.Sweeps) > 0 {
 		p.f("### Rate sweep\n\n")
-		p.f("The highest R at which a server keeps p99 under %g ms with nothing lost or refused, N = %d: the rate doubles from %g until a step fails, then bisects three times. Each step is a fresh server and at least 2,000 messages (5 s at high rates).\n\n",
+		p.f("The highest R at which a server keeps p99 under %g ms with nothing lost or refused, N = %d: the rate doubles from %g until a step fails, then bisects three times; a step that fails is run once more before it counts. Each step is a fresh server and at least 2,000 messages (5 s at high rates).\n\n",
 			res.SweepP99Ms, res.Sweeps[0].Receivers, res.Rate)
 		p.f("| server | highest R | p99 there | deliveries/s there | steps (R → p99, lost) |\n")
 		p.f("| --- | ---: | ---: | ---: | --- |\n")
 		for _, s := range res.Sweeps {
 			steps := append([]suite.Run(nil), s.Steps...)
-			sort.Slice(steps, func(i, j int) bool { return steps[i].Rate < steps[j].Rate })
+			sort.SliceStable(steps, func(i, j int) bool { return steps[i].Rate < steps[j].Rate })
 			var parts []string
 			var bestDPS float64
 			for _, st := range steps {
@@ -94,7 +94,11 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 					parts = append(parts, fmt.Sprintf("%g → failed", st.Rate))
 					continue
 				}
-				parts = append(parts, fmt.Sprintf("%g → %s, %s", st.Rate, ms(st.Result.Latency.P99), thousands(int(st.Result.Lost))))
+				again := ""
+				if st.Retry {
+					again = " (again)"
+				}
+				parts = append(parts, fmt.Sprintf("%g%s → %s, %s", st.Rate, again, ms(st.Result.Latency.P99), thousands(int(st.Result.Lost))))
 				if st.Rate == s.Best {
 					bestDPS = st.Result.DeliveriesPerSec
 				}
@@ -253,11 +257,11 @@ func collect(res *suite.Results) []series {
 func Chart(w io.Writer, res *suite.Results) error {
 	ss := collect(res)
 	const (
-		W, H          = 900, 380
+		W, H          = 900, 390
 		panelW        = 360
-		top, bottom   = 40, 300
+		top, bottom   = 40, 290
 		left1, left2  = 80, 520
-		legendY       = 340
+		legendY       = 352
 		font          = `font-family="sans-serif" font-size="12"`
 		gridColor     = "#ddd"
 		axisTextColor = "#333"

@@ -69,11 +69,13 @@ type Results struct {
 
 // Run is one bench run, or the error that stopped it.
 type Run struct {
-	Target    string        `json:"target"`
-	Receivers int           `json:"receivers"`
-	Rate      float64       `json:"rate"`
-	Result    *bench.Result `json:"result,omitempty"`
-	Error     string        `json:"error,omitempty"`
+	Target    string  `json:"target"`
+	Receivers int     `json:"receivers"`
+	Rate      float64 `json:"rate"`
+	// Retry marks a sweep step run again because the first try failed.
+	Retry  bool          `json:"retry,omitempty"`
+	Result *bench.Result `json:"result,omitempty"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // Sweep is the rate sweep of one target: every step, and the highest
@@ -227,15 +229,26 @@ func (c *Config) connsPerUser(target string, n int) int {
 func (c *Config) sweep(ctx context.Context, target string) Sweep {
 	sw := Sweep{Target: target, Receivers: c.SweepN}
 	bound := float64(c.SweepP99) / 1e6
+	// A step that fails is run once more before it counts: one stall of a
+	// few hundred milliseconds (a GC, the JIT warming up, the machine)
+	// is enough to push p99 over the bound of a 10 s run.
 	step := func(rate float64) bool {
-		run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages))
-		sw.Steps = append(sw.Steps, run)
-		r := run.Result
-		ok := run.Error == "" && r != nil && r.Lost == 0 && r.SendErrors == 0 && r.Latency.P99 < bound
-		if ok && rate > sw.Best {
-			sw.Best, sw.BestP99 = rate, r.Latency.P99
+		for try := 0; try < 2; try++ {
+			run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages))
+			run.Retry = try > 0
+			sw.Steps = append(sw.Steps, run)
+			r := run.Result
+			if run.Error == "" && r != nil && r.Lost == 0 && r.SendErrors == 0 && r.Latency.P99 < bound {
+				if rate > sw.Best {
+					sw.Best, sw.BestP99 = rate, r.Latency.P99
+				}
+				return true
+			}
+			if ctx.Err() != nil {
+				break
+			}
 		}
-		return ok
+		return false
 	}
 	lo, hi := 0.0, 0.0
 	for rate := c.Rate; rate <= c.SweepMax && ctx.Err() == nil; rate *= 2 {
@@ -264,9 +277,9 @@ func (c *Config) sweep(ctx context.Context, target string) Sweep {
 }
 
 // sweepMessages sends at least the workload's count and at least 5 s
-// worth at the rate, at most 30000.
+// worth at the rate, at most 64000.
 func sweepMessages(rate float64, base int) int {
-	return min(max(base, int(rate*5)), 30000)
+	return min(max(base, int(rate*5)), 64000)
 }
 
 // idle measures Hearth's RSS per idle authenticated connection.

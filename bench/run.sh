@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark suite behind `make bench`.
+#
+# Installs what the suite compares against, then runs it:
+#   - hearth, built from ./cmd/hearth into bench/.bin (skipped if it does
+#     not build yet);
+#   - the Socket.io 4 peer: npm ci in bench/peers/socketio (package-lock.json
+#     is committed);
+#   - Centrifugo v6.9.1: go install into bench/.bin.
+# Then it runs the peers' end-to-end test and the suite, which writes
+# results.json, benchmarks.md and benchmarks-f.svg to $BENCH_OUT
+# (default bench/out). Extra arguments go to hearth-bench-suite
+# (e.g. -n 100,1000 -idle -1); see `go run ./bench/cmd/hearth-bench-suite -h`.
+#
+# Environment: BENCH_OUT (output dir), BENCH_QUICK=1 (N=100,1000, short
+# sweep, 2,000 idle connections: a few minutes).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=$root/bench/.bin
+out=${BENCH_OUT:-$root/bench/out}
+centrifugo_version=v6.9.1
+mkdir -p "$bin" "$out"
+
+# Thousands of sockets on each side: raise the descriptor limit as far as
+# we may (children inherit it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+echo "== building hearth"
+hearth=""
+if [ -d cmd/hearth ] && go build -o "$bin/hearth" ./cmd/hearth; then
+	hearth=$bin/hearth
+else
+	echo "hearth does not build yet: benchmarking the peers only" >&2
+fi
+
+echo "== installing the Socket.io peer"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "node and npm are needed for the Socket.io peer" >&2
+	exit 1
+fi
+(cd bench/peers/socketio && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== installing centrifugo $centrifugo_version"
+if [ ! -x "$bin/centrifugo" ] || [ "$(cat "$bin/centrifugo.version" 2>/dev/null)" != "$centrifugo_version" ]; then
+	GOBIN=$bin go install "github.com/centrifugal/centrifugo/v6@$centrifugo_version"
+	echo "$centrifugo_version" > "$bin/centrifugo.version"
+fi
+
+echo "== building the load tool"
+go build -o "$bin/hearth-bench" ./bench/cmd/hearth-bench
+go build -o "$bin/hearth-bench-suite" ./bench/cmd/hearth-bench-suite
+
+echo "== end-to-end check against the real peers"
+BENCH_PEERS=1 HEARTH_BIN=$hearth go test -race -count=1 ./bench/...
+
+args=()
+if [ "${BENCH_QUICK:-}" = 1 ]; then
+	args+=(-n 100,1000 -sweep-max 3200 -idle 2000)
+fi
+
+echo "== running the suite"
+exec "$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" \
+	-out "$out/benchmarks.md" -log-dir "$out/logs" "${args[@]}" "$@"
