@@ -59,24 +59,28 @@ func (s *RoomState) Created() bool { return s.CreateID != "" }
 // none). A nil o means "now".
 func (s *RoomState) At(u UserID, o OrderKey) (state, role string) {
 	h := s.History[u]
-	i := len(h)
+	end := len(h)
 	if o != nil {
-		i = sort.Search(len(h), func(i int) bool { return bytes.Compare(h[i].Order, o) >= 0 })
+		end = sort.Search(len(h), func(i int) bool { return bytes.Compare(h[i].Order, o) >= 0 })
 	}
-	for i--; i >= 0; i-- {
+	for i := end - 1; i >= 0; i-- {
 		if h[i].State != MemberRole {
-			return h[i].State, s.roleAt(h, i)
+			return h[i].State, roleAt(h[:end])
 		}
 	}
 	return "", ""
 }
 
-// roleAt finds the role in force at index i of a history: the newest role
-// change at or before i, else member.
-func (s *RoomState) roleAt(h []MemberChange, i int) string {
-	for ; i >= 0; i-- {
-		if h[i].Role != "" {
+// roleAt is the role in force after a history: the newest role change or
+// role-bearing join (the creator's), reset to member by leaving, a kick or
+// a ban.
+func roleAt(h []MemberChange) string {
+	for i := len(h) - 1; i >= 0; i-- {
+		switch {
+		case h[i].Role != "":
 			return h[i].Role
+		case h[i].State == MemberLeave, h[i].State == MemberKick, h[i].State == MemberBan:
+			return RoleMember
 		}
 	}
 	return RoleMember
