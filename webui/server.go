@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hearth-chat/hearth/node"
@@ -47,6 +48,14 @@ type Config struct {
 	Addrs func() []string
 	// Ready reports whether the database is open.
 	Ready func() bool
+	// AuthTimeout is how long a WebSocket may wait before its auth
+	// frame; 0 means 10s (API.md §4).
+	AuthTimeout time.Duration
+	// PingInterval is how often the server pings a WebSocket; 0 means
+	// 25s. PongWait is how long it waits for any frame or pong before
+	// dropping the connection; 0 means 60s.
+	PingInterval time.Duration
+	PongWait     time.Duration
 }
 
 // Server is the HTTP handler of a node.
@@ -80,6 +89,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
+	}
+	if cfg.AuthTimeout == 0 {
+		cfg.AuthTimeout = authTimeout
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = pingEvery
+	}
+	if cfg.PongWait == 0 {
+		cfg.PongWait = pongWait
 	}
 	s := &Server{
 		cfg: cfg, node: cfg.Node, hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger,

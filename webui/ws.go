@@ -15,7 +15,7 @@ import (
 	"github.com/hearth-chat/hearth/node"
 )
 
-// WebSocket limits and timings.
+// WebSocket limits and timings; the first three are defaults of Config.
 const (
 	authTimeout  = 10 * time.Second
 	pongWait     = 60 * time.Second
@@ -107,7 +107,7 @@ func (c *conn) sendError(id string, err error) {
 // final close frame.
 func (c *conn) writer() {
 	defer close(c.writerD)
-	ping := time.NewTicker(pingEvery)
+	ping := time.NewTicker(c.s.cfg.PingInterval)
 	defer ping.Stop()
 	for {
 		select {
@@ -190,9 +190,9 @@ func (c *conn) run() {
 	}
 	c.sendFrame(map[string]any{"type": "ready", "user": me})
 
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
 	for {
-		_ = ws.SetReadDeadline(time.Now().Add(pongWait))
+		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
 		mt, data, err := ws.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
@@ -215,7 +215,7 @@ func (c *conn) run() {
 
 // authenticate waits for the first frame, which must be a valid auth.
 func (c *conn) authenticate() (node.UserID, bool) {
-	_ = c.ws.SetReadDeadline(time.Now().Add(authTimeout))
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	mt, data, err := c.ws.ReadMessage()
 	if err != nil {
 		c.close(closeUnauthenticated, "authentication timed out")
