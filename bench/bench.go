@@ -60,7 +60,7 @@ type Config struct {
 	// Password of the Hearth users (default "bench-password").
 	Password string
 	// ConnsPerUser is how many receiving connections share one Hearth user
-	// (default: enough that there are at most 100 users per node).
+	// (default: enough that there are at most 50 users per node).
 	ConnsPerUser int
 	// Channel is the room or channel name for Socket.io and Centrifugo
 	// (default "bench"); Hearth rooms get a fresh ID every run.
@@ -110,8 +110,11 @@ func (c *Config) setDefaults() error {
 		conns = c.Idle
 	}
 	if c.ConnsPerUser == 0 {
+		// At most 50 users per node: Hearth lets an address register 60
+		// users at once (then 30 a minute), so a fresh node is set up
+		// without waiting.
 		perNode := (conns + len(c.URLs) - 1) / len(c.URLs)
-		c.ConnsPerUser = max(1, (perNode+99)/100)
+		c.ConnsPerUser = max(1, (perNode+49)/50)
 	}
 	if c.Channel == "" {
 		c.Channel = "bench"

@@ -44,7 +44,7 @@ func TestParsePayloadRejects(t *testing.T) {
 func TestJSONScan(t *testing.T) {
 	tests := []struct {
 		name, frame, key, want string
-		found             bool
+		found                  bool
 	}{
 		{"simple", `{"type":"message","message":{"body":"1 2 x"}}`, "type", "message", true},
 		{"spaces", `{ "type" : "ready" }`, "type", "ready", true},

@@ -70,10 +70,11 @@ type hearthDriver struct {
 	ws     []string // WebSocket URLs
 	client *http.Client
 
-	room        string
-	send        hearthSend
-	senderToken string
-	tokens      [][]string // per node, per user
+	room          string
+	send          hearthSend
+	senderToken   string
+	registerFirst bool
+	tokens        [][]string // per node, per user
 }
 
 func newHearthDriver(cfg *Config) (*hearthDriver, error) {
@@ -121,11 +122,15 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 	for i := 0; i < receivers; i++ {
 		users[d.node(i)] = max(users[d.node(i)], d.user(i)+1)
 	}
-	tok, err := d.session(ctx, 0, d.cfg.UsersPrefix+"-sender")
+	tok, fresh, err := d.session(ctx, 0, d.cfg.UsersPrefix+"-sender", false)
 	if err != nil {
 		return err
 	}
 	d.senderToken = tok
+	// If the sender had to be registered, the other users most likely
+	// must be too: register them first rather than spend the node's
+	// failed-login budget (per address) on logins bound to fail.
+	d.registerFirst = fresh
 
 	var room struct {
 		ID string `json:"id"`
@@ -157,7 +162,7 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 	// Password hashing is deliberately slow, so sign-ins run a few at a
 	// time; joins are cheap.
 	err = forEach(ctx, len(jobs), 4, func(ctx context.Context, j int) error {
-		tok, err := d.session(ctx, jobs[j].node, d.username(jobs[j].user))
+		tok, _, err := d.session(ctx, jobs[j].node, d.username(jobs[j].user), d.registerFirst)
 		if err != nil {
 			return err
 		}
@@ -191,30 +196,45 @@ func (d *hearthDriver) join(ctx context.Context, node int, tok string) error {
 	}
 }
 
-// session signs username in on node, registering it first if the node
-// does not know it, and returns an access token. Users are reused across
-// runs, which matters because registration is rate limited per address.
-func (d *hearthDriver) session(ctx context.Context, node int, username string) (string, error) {
+// session signs username in on node and returns an access token and
+// whether the user was registered just now. Users are reused across
+// runs, which matters because registration is rate limited per address:
+// it logs in and registers on 401, or with registerFirst registers and
+// logs in on 409.
+func (d *hearthDriver) session(ctx context.Context, node int, username string, registerFirst bool) (token string, registered bool, err error) {
 	var s struct {
 		AccessToken string `json:"accessToken"`
 	}
 	creds := map[string]string{"username": username, "password": d.cfg.Password}
-	err := d.do(ctx, node, "POST", "/api/v1/auth/login", "", creds, &s)
+	reg := map[string]string{"username": username, "password": d.cfg.Password, "displayName": username}
+	login := func() error { return d.do(ctx, node, "POST", "/api/v1/auth/login", "", creds, &s) }
+	register := func() error {
+		err := d.do(ctx, node, "POST", "/api/v1/auth/register", "", reg, &s)
+		registered = err == nil
+		return err
+	}
 	var he *httpError
-	if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-		reg := map[string]string{"username": username, "password": d.cfg.Password, "displayName": username}
-		err = d.do(ctx, node, "POST", "/api/v1/auth/register", "", reg, &s)
+	if registerFirst {
+		err = register()
 		if errors.As(err, &he) && he.status == http.StatusConflict {
-			return "", fmt.Errorf("user %s exists on %s with another password (use --password or --users-prefix): %w", username, d.bases[node], err)
+			err = login()
+		}
+	} else {
+		err = login()
+		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
+			err = register()
+			if errors.As(err, &he) && he.status == http.StatusConflict {
+				err = fmt.Errorf("user exists with another password (use --password or --users-prefix): %w", err)
+			}
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("sign in %s on %s: %w", username, d.bases[node], err)
+		return "", false, fmt.Errorf("sign in %s on %s: %w", username, d.bases[node], err)
 	}
 	if s.AccessToken == "" {
-		return "", fmt.Errorf("sign in %s on %s: no accessToken in response", username, d.bases[node])
+		return "", false, fmt.Errorf("sign in %s on %s: no accessToken in response", username, d.bases[node])
 	}
-	return s.AccessToken, nil
+	return s.AccessToken, registered, nil
 }
 
 // httpError is a non-2xx response.

@@ -62,7 +62,7 @@ flags:
 	fs.IntVar(&cfg.Idle, "idle", 0, "open this many idle authenticated connections and report server memory per connection")
 	fs.StringVar(&cfg.UsersPrefix, "users-prefix", "bench", "Hearth usernames are PREFIX0, PREFIX1, … and PREFIX-sender; reused across runs")
 	fs.StringVar(&cfg.Password, "password", "bench-password", "password of the Hearth users")
-	fs.IntVar(&cfg.ConnsPerUser, "conns-per-user", 0, "receiving connections per Hearth user (default: at most 100 users per node)")
+	fs.IntVar(&cfg.ConnsPerUser, "conns-per-user", 0, "receiving connections per Hearth user (default: at most 50 users per node)")
 	fs.StringVar(&cfg.Channel, "channel", "bench", "room or channel name for socketio and centrifugo")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "pause between connecting and sending")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "how long after the last message is due to wait for deliveries")

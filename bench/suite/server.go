@@ -100,9 +100,11 @@ func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, err
 			return nil, errors.New("no hearth binary")
 		}
 		health = "/readyz"
+		// --user-rate=-1: the per-user limit on API requests and
+		// WebSocket frames would refuse one sender at bench rates.
 		cmd = exec.Command(p.Hearth, "serve", "--data", dataDir, "--http", addr,
-			"--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "bench")
-		cmd.Env = append(os.Environ(), "HEARTH_BENCH=1")
+			"--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "bench",
+			"--user-rate=-1", "--log-level", "warn")
 	case "socketio":
 		cmd = exec.Command(p.Node, filepath.Join(p.Root, "peers", "socketio", "server.js"), "--port", strconv.Itoa(port))
 	case "centrifugo":

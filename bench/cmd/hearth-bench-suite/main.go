@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.SweepP99, "sweep-p99", 50*time.Millisecond, "latency bound of the sweep")
 	fs.Float64Var(&cfg.SweepMax, "sweep-max", 25600, "highest rate the sweep tries")
 	fs.IntVar(&cfg.Idle, "idle", 10000, "idle Hearth connections for the memory figure; -1 skips it")
-	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", 0, "connections per Hearth user (0: bench's default, at most 100 users)")
+	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", 0, "connections per Hearth user (0: bench's default, at most 50 users)")
 	fs.StringVar(&cfg.DataDir, "data", "", "Hearth data directory kept across runs (default a temp dir)")
 	fs.StringVar(&out, "out", "bench/out/benchmarks.md", "markdown report to write")
 	fs.StringVar(&svg, "svg", "", "SVG chart to write (default benchmarks-f.svg beside --out)")
