@@ -123,3 +123,26 @@ type countSink struct{ n int }
 func (c *countSink) deliver([]byte) { c.n++ }
 func (c *countSink) ack([]byte)     {}
 func (c *countSink) refuse([]byte)  {}
+
+// FuzzScan feeds arbitrary frames to every codec and to the payload
+// parser: they read bytes from the network and must never panic.
+func FuzzScan(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"message","message":{"body":"1 2 x"}}`,
+		`{"type":"ack","message":{"body":"1 2 x"}}`,
+		`42["msg","1 2 x"]`, `2`, `44{}`,
+		`{"push":{"pub":{"data":"1 2 x"}}}` + "\n{}\n",
+		`{"type":"`, `"body":"\`, `{"data":"1 2`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		var s countSink
+		scanHearth(frame, &s)
+		scanSocketIO(frame, &s)
+		scanCentrifugo(frame, &s)
+		parsePayload(frame)
+		r := &receiver{messages: 10, seen: make([]uint64, 1)}
+		r.deliver(frame)
+	})
+}
