@@ -43,6 +43,7 @@ var upgrader = websocket.Upgrader{
 type conn struct {
 	s    *Server
 	ws   *websocket.Conn
+	bc   *batchConn
 	user node.UserID
 
 	sid     atomic.Value // string: session of the current token
@@ -104,24 +105,35 @@ func (c *conn) sendError(id string, err error) {
 }
 
 // writer owns all writes to the socket: queued frames, pings, and the
-// final close frame.
+// final close frame. When several frames are queued it writes them in one
+// system call (batchConn).
 func (c *conn) writer() {
 	defer close(c.writerD)
 	ping := time.NewTicker(c.s.cfg.PingInterval)
 	defer ping.Stop()
+	fail := func(why string) {
+		c.close(websocket.CloseAbnormalClosure, why)
+		_ = c.ws.Close()
+	}
 	for {
 		select {
 		case pm := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WritePreparedMessage(pm); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "write failed")
-				_ = c.ws.Close()
+			_ = c.ws.SetWriteDeadline(c.writeDeadline())
+			c.bc.Hold()
+			err := c.ws.WritePreparedMessage(pm)
+			for n := len(c.out); err == nil && n > 0; n-- {
+				err = c.ws.WritePreparedMessage(<-c.out)
+			}
+			if rerr := c.bc.Release(); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				fail("write failed")
 				return
 			}
 		case <-ping.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "ping failed")
-				_ = c.ws.Close()
+				fail("ping failed")
 				return
 			}
 		case <-c.done:
@@ -137,18 +149,26 @@ func (c *conn) writer() {
 	}
 }
 
+// writeDeadline is now+writeWait rounded up to the second, so that
+// successive frames usually carry the same deadline and batchConn leaves
+// the socket's timer alone.
+func (c *conn) writeDeadline() time.Time {
+	return time.Now().Add(writeWait).Truncate(time.Second).Add(time.Second)
+}
+
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.sameOrigin(r) {
 		writeErrorCode(w, http.StatusForbidden, "forbidden", "origin not allowed")
 		return
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
+	bw := &batchWriter{ResponseWriter: w}
+	ws, err := upgrader.Upgrade(bw, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, out: make(chan *websocket.PreparedMessage, outQueueSize),
+		s: s, ws: ws, bc: bw.conn, out: make(chan *websocket.PreparedMessage, outQueueSize),
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
 	}
 	s.hub.wg.Add(1)
@@ -171,6 +191,15 @@ func (c *conn) run() {
 		return
 	}
 	c.user = user
+	me, err := s.node.User(c.ctx, user)
+	if err != nil {
+		c.close(websocket.CloseInternalServerErr, "internal error")
+		<-c.writerD
+		return
+	}
+	// ready is the first frame after auth: queue it before the connection
+	// can receive fan-out or its own presence.
+	c.sendFrame(map[string]any{"type": "ready", "user": me})
 	s.hub.add(c)
 	s.node.Connect(user)
 	defer func() {
@@ -182,13 +211,6 @@ func (c *conn) run() {
 		}
 		c.expMu.Unlock()
 	}()
-	me, err := s.node.User(c.ctx, user)
-	if err != nil {
-		c.close(websocket.CloseInternalServerErr, "internal error")
-		<-c.writerD
-		return
-	}
-	c.sendFrame(map[string]any{"type": "ready", "user": me})
 
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
 	for {

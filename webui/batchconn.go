@@ -1,0 +1,125 @@
+package webui
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// batchConn lets the connection's writer coalesce several WebSocket frames
+// into one write system call. gorilla/websocket writes each frame straight
+// to the network connection; when a burst is queued for a client, the
+// writer Holds, writes every queued frame (they land in a pooled buffer),
+// and Releases, which flushes them with one write. Outside a hold, writes
+// pass straight through, so control frames the reader goroutine sends
+// (pongs, the close reply) are never delayed.
+//
+// gorilla sets the write deadline before every frame; batchConn applies a
+// deadline to the socket only when it changed and only when bytes are
+// about to go out, which saves a timer update per frame.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	hold     bool
+	buf      *[]byte
+	deadline time.Time // wanted
+	applied  time.Time // set on the socket
+}
+
+// SetWriteDeadline records the deadline for the next real write.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	b.deadline = t
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *batchConn) writeLocked(p []byte) (int, error) {
+	if !b.deadline.Equal(b.applied) {
+		if err := b.Conn.SetWriteDeadline(b.deadline); err != nil {
+			return 0, err
+		}
+		b.applied = b.deadline
+	}
+	return b.Conn.Write(p)
+}
+
+var batchBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.hold {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+		return b.writeLocked(p)
+	}
+	if b.buf == nil {
+		b.buf = batchBufPool.Get().(*[]byte)
+	}
+	if len(*b.buf)+len(p) > cap(*b.buf) {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) > cap(*b.buf) {
+			return b.writeLocked(p)
+		}
+	}
+	*b.buf = append(*b.buf, p...)
+	return len(p), nil
+}
+
+// Hold starts coalescing writes.
+func (b *batchConn) Hold() {
+	b.mu.Lock()
+	b.hold = true
+	b.mu.Unlock()
+}
+
+// Release flushes what was coalesced and returns the buffer to the pool,
+// so an idle connection holds no write buffer.
+func (b *batchConn) Release() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.hold = false
+	return b.flushLocked()
+}
+
+func (b *batchConn) flushLocked() error {
+	if b.buf == nil {
+		return nil
+	}
+	buf := b.buf
+	b.buf = nil
+	var err error
+	if len(*buf) > 0 {
+		_, err = b.writeLocked(*buf)
+	}
+	*buf = (*buf)[:0]
+	batchBufPool.Put(buf)
+	return err
+}
+
+// batchWriter wraps a ResponseWriter so that the connection gorilla
+// hijacks for the WebSocket is a batchConn.
+type batchWriter struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("webui: connection cannot be hijacked")
+	}
+	c, rw, err := h.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &batchConn{Conn: c}
+	return w.conn, rw, nil
+}
