@@ -198,7 +198,8 @@ func (c *conn) run() {
 		return
 	}
 	// ready is the first frame after auth: queue it before the connection
-	// can receive fan-out or its own presence.
+	// can receive fan-out or its own presence. The user is online from now.
+	me.Presence, me.LastSeen = node.Online, 0
 	c.sendFrame(map[string]any{"type": "ready", "user": me})
 	s.hub.add(c)
 	s.node.Connect(user)
