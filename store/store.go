@@ -214,8 +214,6 @@ func (db *DB) syncLoop() {
 	}
 }
 
-// Backup streams a consistent snapshot of the database to w's writer.
-func (db *DB) Badger() *badger.DB { return db.bdb }
 
 // translate maps Badger errors to the domain's sentinels.
 func translate(err error) error {

@@ -77,7 +77,9 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // commands lists the subcommands beyond serve and version.
 func commands() map[string]command {
 	return map[string]command{
-		"bench": benchCommand,
+		"bench":   benchCommand,
+		"backup":  backupCommand,
+		"restore": restoreCommand,
 	}
 }
 
@@ -88,5 +90,8 @@ commands:
   serve     run a node (hearth serve -h lists its flags)
   version   print the version
 `)
-	fmt.Fprint(w, "  bench     drive a node with load and report latency (hearth bench -h)\n")
+	fmt.Fprint(w, `  bench     drive a node with load and report latency (hearth bench -h)
+  backup    write a backup of a node, running or not (hearth backup [--data DIR] FILE)
+  restore   restore a backup into an empty data directory (hearth restore [--data DIR] FILE)
+`)
 }

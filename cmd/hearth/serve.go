@@ -46,16 +46,18 @@ type Main struct {
 	stderr io.Writer
 	log    *slog.Logger
 
-	lock  *os.File
-	db    *store.DB
-	node  *node.Node
-	hub   *webui.Hub
-	web   *webui.Server
-	host  *p2p.Host
-	http  *http.Server
-	ln    net.Listener
-	stopP context.CancelFunc
-	p2pD  chan struct{}
+	lock    *os.File
+	db      *store.DB
+	node    *node.Node
+	hub     *webui.Hub
+	web     *webui.Server
+	host    *p2p.Host
+	http    *http.Server
+	ln      net.Listener
+	stopP   context.CancelFunc
+	admin   *http.Server
+	adminLn net.Listener
+	p2pD    chan struct{}
 }
 
 // NewMain returns a Main with default configuration.
@@ -233,6 +235,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
+	m.serveAdmin()
 	m.log.Info("hearth ready", "http", m.ln.Addr().String(), "url", "http://"+m.ln.Addr().String(), "node", m.node.ID(), "name", c.Name, "p2p", strings.Join(m.host.Addrs(), ","))
 	return nil
 }
@@ -251,6 +254,10 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		cancel()
+	}
+	if m.admin != nil {
+		_ = m.admin.Close()
+		_ = os.Remove(adminSocket(m.Config.Data))
 	}
 	if m.hub != nil {
 		m.hub.Shutdown()
