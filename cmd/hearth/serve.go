@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,7 +58,10 @@ type Main struct {
 	stopP   context.CancelFunc
 	admin   *http.Server
 	adminLn net.Listener
-	p2pD    chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+	p2pD      chan struct{}
 }
 
 // NewMain returns a Main with default configuration.
@@ -247,6 +251,11 @@ func (m *Main) HTTPAddr() string { return m.ln.Addr().String() }
 // 1001 and let in-flight sends finish, stop federation, close the node and
 // the database.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
