@@ -70,11 +70,10 @@ type hearthDriver struct {
 	ws     []string // WebSocket URLs
 	client *http.Client
 
-	room          string
-	send          hearthSend
-	senderToken   string
-	registerFirst bool
-	tokens        [][]string // per node, per user
+	room        string
+	send        hearthSend
+	senderToken string
+	tokens      [][]string // per node, per user
 }
 
 func newHearthDriver(cfg *Config) (*hearthDriver, error) {
@@ -122,15 +121,11 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 	for i := 0; i < receivers; i++ {
 		users[d.node(i)] = max(users[d.node(i)], d.user(i)+1)
 	}
-	tok, fresh, err := d.session(ctx, 0, d.cfg.UsersPrefix+"-sender", false)
+	tok, _, err := d.session(ctx, 0, d.cfg.UsersPrefix+"-sender", false)
 	if err != nil {
 		return err
 	}
 	d.senderToken = tok
-	// If the sender had to be registered, the other users most likely
-	// must be too: register them first rather than spend the node's
-	// failed-login budget (per address) on logins bound to fail.
-	d.registerFirst = fresh
 
 	var room struct {
 		ID string `json:"id"`
@@ -159,14 +154,33 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 			jobs = append(jobs, job{n, u})
 		}
 	}
-	// Password hashing is deliberately slow, so sign-ins run a few at a
-	// time; joins are cheap.
-	err = forEach(ctx, len(jobs), 4, func(ctx context.Context, j int) error {
-		tok, _, err := d.session(ctx, jobs[j].node, d.username(jobs[j].user), d.registerFirst)
+	// The first user of each node goes alone: if it had to be registered,
+	// the node is new to this prefix and the others are registered first
+	// too, rather than spending the node's failed-login budget (per
+	// address) on logins bound to fail.
+	fresh := make([]bool, k)
+	for n := range k {
+		if users[n] == 0 {
+			continue
+		}
+		tok, registered, err := d.session(ctx, n, d.username(0), false)
 		if err != nil {
 			return err
 		}
-		d.tokens[jobs[j].node][jobs[j].user] = tok
+		d.tokens[n][0], fresh[n] = tok, registered
+	}
+	// Password hashing is deliberately slow, so sign-ins run a few at a
+	// time; joins are cheap.
+	err = forEach(ctx, len(jobs), 4, func(ctx context.Context, j int) error {
+		n, u := jobs[j].node, jobs[j].user
+		if u == 0 {
+			return nil
+		}
+		tok, _, err := d.session(ctx, n, d.username(u), fresh[n])
+		if err != nil {
+			return err
+		}
+		d.tokens[n][u] = tok
 		return nil
 	})
 	if err != nil {
