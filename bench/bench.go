@@ -240,7 +240,8 @@ type Result struct {
 	Messages     int      `json:"messages"`
 	Size         int      `json:"size"`
 
-	// Sent is how many messages were written; SendErrors how many the
+	// Sent is how many messages were written (fewer than Messages only
+	// when the server stopped reading until the deadline); SendErrors how many the
 	// server refused (error replies); Acks how many it acknowledged
 	// (Hearth acks, Centrifugo publish replies; Socket.io has none).
 	Sent       int   `json:"sent"`
@@ -249,7 +250,7 @@ type Result struct {
 	// FirstError is the first refusal the sender got, verbatim.
 	FirstError string `json:"first_error,omitempty"`
 
-	// Expected is Sent*Receivers; Received counts distinct deliveries;
+	// Expected is Messages*Receivers; Received counts distinct deliveries;
 	// Lost = Expected-Received; Duplicates counts repeated ones.
 	Expected   int64 `json:"expected"`
 	Received   int64 `json:"received"`
@@ -474,6 +475,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var payload, frame []byte
 	var lag time.Duration
 	log.Info("sending", "messages", cfg.Messages, "rate", cfg.Rate)
+	// A server that stops reading the sender's socket would block a write
+	// for ever: no write may end after the run's deadline.
+	deadline := p.due(cfg.Messages).Add(cfg.Drain)
+	sc.SetWriteDeadline(deadline)
 	for i := 0; i < cfg.Messages; i++ {
 		due, err := p.wait(ctx, i)
 		if err != nil {
@@ -484,6 +489,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		wmu.Lock()
 		err = sc.WriteMessage(websocket.TextMessage, frame)
 		wmu.Unlock()
+		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			log.Warn("sender blocked until the deadline: the server stopped reading; the unsent messages count as lost", "sent", i)
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("send message %d: %w", i, err)
 		}
@@ -493,8 +502,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	sendEnd := time.Now()
 
 	// Drain: wait for every expected delivery or for the drain timeout.
-	expected := int64(res.Sent) * int64(n)
-	deadline := p.due(cfg.Messages).Add(cfg.Drain)
+	// Expected counts every message of the workload, sent or not.
+	expected := int64(cfg.Messages) * int64(n)
 	var got int64
 	for {
 		got = 0
@@ -585,7 +594,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.URLs) > 1 {
 		for k := range nodes {
 			nodes[k].URL = cfg.URLs[k]
-			nodes[k].Lost = int64(nodes[k].Receivers)*int64(res.Sent) - nodes[k].Received
+			nodes[k].Lost = int64(nodes[k].Receivers)*int64(cfg.Messages) - nodes[k].Received
 			nodes[k].Latency = summarize(&nodeHist[k])
 		}
 		res.Nodes = nodes
