@@ -29,6 +29,9 @@ var (
 	// ErrDuplicate means the event is already stored; it is not an error
 	// for the sender, and gossip ignores it.
 	ErrDuplicate = errors.New("duplicate event")
+	// ErrUnavailable means the node cannot take writes for now (its disk
+	// is nearly full); reads still work and the client may retry later.
+	ErrUnavailable = errors.New("unavailable")
 	// ErrClosed means the node is shutting down.
 	ErrClosed = errors.New("node closed")
 )

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -41,12 +42,18 @@ type Options struct {
 	MemTableSize int64
 	// BlockCacheSize is Badger's block cache; 16 MiB.
 	BlockCacheSize int64
+	// MinFreeBytes is the free space below which writes are refused with
+	// node.ErrUnavailable; 2 memtables plus 32 MiB by default.
+	MinFreeBytes uint64
+	// SpaceCheckEvery is how often free space is measured; 250 ms.
+	SpaceCheckEvery time.Duration
 }
 
 // DB is a node.Store on Badger. It is safe for concurrent use.
 type DB struct {
-	bdb *badger.DB
-	log *slog.Logger
+	bdb   *badger.DB
+	log   *slog.Logger
+	space *spaceGuard // nil in memory
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -68,6 +75,12 @@ func Open(dir string, o Options) (*DB, error) {
 	if o.BlockCacheSize == 0 {
 		o.BlockCacheSize = 16 << 20
 	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = uint64(2*o.MemTableSize) + 32<<20
+	}
+	if o.SpaceCheckEvery == 0 {
+		o.SpaceCheckEvery = 250 * time.Millisecond
+	}
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{o.Logger}).
 		WithSyncWrites(false). // group commit: see Durable
@@ -76,6 +89,7 @@ func Open(dir string, o Options) (*DB, error) {
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(8 << 20).
 		WithValueLogFileSize(64 << 20).
+		WithValueThreshold(64 << 10).
 		WithNumCompactors(2).
 		WithCompactL0OnClose(false)
 	if o.InMemory {
@@ -86,6 +100,9 @@ func Open(dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", dir, err)
 	}
 	db := &DB{bdb: bdb, log: o.Logger, done: make(chan struct{})}
+	if !o.InMemory {
+		db.space = newSpaceGuard(dir, o.MinFreeBytes, o.SpaceCheckEvery)
+	}
 	db.cond = sync.NewCond(&db.mu)
 	if err := db.migrate(); err != nil {
 		bdb.Close()
@@ -130,6 +147,9 @@ func (db *DB) Close() error {
 	db.cond.Signal()
 	db.mu.Unlock()
 	<-db.done
+	if db.space != nil {
+		db.space.close()
+	}
 	if err := db.bdb.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
@@ -141,6 +161,9 @@ func (db *DB) Close() error {
 func (db *DB) Update(ctx context.Context, fn func(node.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if db.space != nil && db.space.full() {
+		return errDiskFull
 	}
 	txn := db.bdb.NewTransaction(true)
 	defer txn.Discard()
@@ -213,7 +236,6 @@ func (db *DB) syncLoop() {
 		}
 	}
 }
-
 
 // translate maps Badger errors to the domain's sentinels.
 func translate(err error) error {

@@ -38,7 +38,7 @@ func errorCode(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, node.ErrRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, node.ErrClosed):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, node.ErrClosed), errors.Is(err, node.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	default:
 		return http.StatusInternalServerError, "internal"
@@ -49,7 +49,7 @@ func errorCode(err error) (int, string) {
 // message for expected errors, a fixed one for internal ones.
 func publicMessage(err error, status int) string {
 	var de *node.Error
-	if errors.As(err, &de) && status < 500 {
+	if errors.As(err, &de) && (status < 500 || errors.Is(err, node.ErrUnavailable)) {
 		return de.Message
 	}
 	switch status {
