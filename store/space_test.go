@@ -59,11 +59,19 @@ func TestDiskFull(t *testing.T) {
 	if err := writeZeros(filler, free-(16<<20)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return errors.Is(put(100), node.ErrUnavailable) })
+	// Writes made before the guard's next probe still land; count them.
+	stored := 10
+	waitUntil(t, func() bool {
+		err := put(100 + stored)
+		if err == nil {
+			stored++
+		}
+		return errors.Is(err, node.ErrUnavailable)
+	})
 	err = db.View(ctx, func(tx node.Tx) error {
 		page, _, err := tx.Messages("r", nil, 50)
-		if err == nil && len(page) != 10 {
-			err = fmt.Errorf("read %d messages while full, want 10", len(page))
+		if err == nil && len(page) != stored {
+			err = fmt.Errorf("read %d messages while full, want %d", len(page), stored)
 		}
 		return err
 	})
@@ -73,7 +81,7 @@ func TestDiskFull(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return put(101) == nil })
+	waitUntil(t, func() bool { return put(1000) == nil })
 }
 
 func waitUntil(t *testing.T, ok func() bool) {
