@@ -58,16 +58,17 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		}
 		return b.writeLocked(p)
 	}
+	if b.buf != nil && len(*b.buf)+len(p) > cap(*b.buf) {
+		if err := b.flushLocked(); err != nil { // returns b.buf to the pool
+			return 0, err
+		}
+	}
 	if b.buf == nil {
 		b.buf = batchBufPool.Get().(*[]byte)
 	}
 	if len(*b.buf)+len(p) > cap(*b.buf) {
-		if err := b.flushLocked(); err != nil {
-			return 0, err
-		}
-		if len(p) > cap(*b.buf) {
-			return b.writeLocked(p)
-		}
+		// Larger than a whole buffer, which is empty here: write through.
+		return b.writeLocked(p)
 	}
 	*b.buf = append(*b.buf, p...)
 	return len(p), nil
