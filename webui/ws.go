@@ -71,6 +71,10 @@ func (c *conn) push(pm *websocket.PreparedMessage) bool {
 		return false
 	default:
 		c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
+		// The writer is stuck behind a full socket and would hold the
+		// connection (and its queued frames) until its write deadline;
+		// the close frame could not get through anyway, so drop it now.
+		_ = c.ws.Close()
 		return false
 	}
 }
