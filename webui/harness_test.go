@@ -344,7 +344,7 @@ type wsFrame struct {
 	Code     string          `json:"code"`
 }
 
-func (f *wsFrame) message(t *testing.T) node.Message {
+func (f wsFrame) message(t *testing.T) node.Message {
 	t.Helper()
 	var m node.Message
 	if err := json.Unmarshal(f.Message, &m); err != nil {
@@ -353,7 +353,7 @@ func (f *wsFrame) message(t *testing.T) node.Message {
 	return m
 }
 
-func (f *wsFrame) userID() string {
+func (f wsFrame) userID() string {
 	var s string
 	if json.Unmarshal(f.User, &s) == nil {
 		return s
@@ -363,7 +363,7 @@ func (f *wsFrame) userID() string {
 	return string(u.ID)
 }
 
-func (f *wsFrame) roomID() string {
+func (f wsFrame) roomID() string {
 	var s string
 	if json.Unmarshal(f.Room, &s) == nil {
 		return s
@@ -380,6 +380,8 @@ type wsClient struct {
 	frames chan wsFrame
 	done   chan struct{}
 	err    error // the read error that ended the reader; set before done closes
+
+	backlog []wsFrame // frames expect passed over; used by the test goroutine only
 
 	wmu sync.Mutex
 }
@@ -468,28 +470,34 @@ func (w *wsClient) send(t *testing.T, v any) {
 }
 
 // expect returns the next frame of the given type for which match
-// (when set) holds, skipping others; it fails after 5 seconds.
+// (when set) holds; it fails after 5 seconds. Frames it passes over are
+// kept, in order, for later calls: frames of different kinds may arrive
+// in either order (a sender's own message frame and its ack, say).
 func (w *wsClient) expect(t *testing.T, typ string, match func(wsFrame) bool) wsFrame {
 	t.Helper()
+	ok := func(f wsFrame) bool { return f.Type == typ && (match == nil || match(f)) }
+	for i, f := range w.backlog {
+		if ok(f) {
+			w.backlog = append(w.backlog[:i:i], w.backlog[i+1:]...)
+			return f
+		}
+	}
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
 		case f := <-w.frames:
-			if f.Type == typ && (match == nil || match(f)) {
+			if ok(f) {
 				return f
 			}
+			w.backlog = append(w.backlog, f)
 		case <-w.done:
 			// Drain what arrived before the close.
-			for {
-				select {
-				case f := <-w.frames:
-					if f.Type == typ && (match == nil || match(f)) {
-						return f
-					}
-					continue
-				default:
+			for len(w.frames) > 0 {
+				if f := <-w.frames; ok(f) {
+					return f
+				} else {
+					w.backlog = append(w.backlog, f)
 				}
-				break
 			}
 			t.Fatalf("connection ended waiting for a %s frame: %v", typ, w.err)
 		case <-timeout:
@@ -502,6 +510,11 @@ func (w *wsClient) expect(t *testing.T, typ string, match func(wsFrame) bool) ws
 // Only for negative checks, where there is nothing to poll for.
 func (w *wsClient) expectNone(t *testing.T, typ string, match func(wsFrame) bool, d time.Duration) {
 	t.Helper()
+	for _, f := range w.backlog {
+		if f.Type == typ && (match == nil || match(f)) {
+			t.Fatalf("unexpected %s frame: %+v", typ, f)
+		}
+	}
 	timeout := time.After(d)
 	for {
 		select {
@@ -533,3 +546,5 @@ func (w *wsClient) expectClose(t *testing.T, timeout time.Duration) int {
 }
 
 func boolp(b bool) *bool { return &b }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
