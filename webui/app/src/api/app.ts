@@ -83,7 +83,6 @@ export function openRoom(id: string): Promise<void> {
     p = (async () => {
       const st = store.get();
       const tasks: Promise<unknown>[] = [];
-      if (!st.rooms.byId[id]) tasks.push(api.room(id).then((r) => store.get().upsertRoom(r)));
       if (!st.messages.rooms[id]?.loaded) {
         tasks.push(
           api.messages(id, { limit: 50 }).then((r) => store.get().mergePage(id, r.messages, { newest: true, more: r.more })),

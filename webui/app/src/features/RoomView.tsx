@@ -20,7 +20,8 @@ export function RoomView() {
   const [preview, setPreview] = useState<Room | null>(null);
   const room = joined ?? preview ?? undefined;
   const title = useRoomTitle(room);
-  const member = !!joined || (!!room && !!me && room.members.includes(me));
+  // Rooms we are invited to are listed too; membership is what the room says.
+  const member = !!room && !!me && room.members.includes(me);
   const [error, setError] = useState<string | null>(null);
   const [panel, setPanel] = useState<'members' | null>(null);
   const [inviting, setInviting] = useState(false);

@@ -100,11 +100,12 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
     return `${who}: ${m.deleted ? 'message deleted' : m.body}`;
   });
   const unread = room.unread ?? 0;
+  const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
   return (
     <li>
       <NavLink
         to={`/r/${encodeURIComponent(room.id)}`}
-        className={({ isActive }) => `flex items-center gap-2 py-2 ${isActive ? 'menu-active' : ''}`}
+        className={({ isActive }) => `flex items-center gap-2 py-2 ${isActive ? 'bg-base-300 font-semibold' : ''}`}
         aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
         data-room-id={room.id}
       >
@@ -119,6 +120,7 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
           <span className={`block truncate ${unread ? 'font-bold' : ''}`}>{title}</span>
           <span className="block truncate text-xs opacity-60">{preview}</span>
         </span>
+        {invited && <span className="badge badge-secondary badge-sm">Invited</span>}
         {unread > 0 && <span className="badge badge-primary badge-sm">{unread}</span>}
         {room.kind === 'dm' && !partner && <PresenceDot />}
       </NavLink>
