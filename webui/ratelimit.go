@@ -88,7 +88,7 @@ func newLimits(userRate float64) *limits {
 	l := &limits{
 		loginUser: newKeyed(5, 5),
 		loginAddr: newKeyed(30, 30),
-		register:  newKeyed(30, 60),
+		register:  newKeyed(120, 200),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
