@@ -37,7 +37,9 @@ type Config struct {
 // Node is the Hearth domain service: every use case of the API goes
 // through it. It is safe for concurrent use.
 //
-// Lock order: Node.mu before roomEntry.mu; presence.mu is a leaf.
+// Lock order: a roomEntry.mu before Node.mu (applying a membership change
+// re-indexes users under the room's lock), so never lock a room while
+// holding Node.mu; presence.mu and dirState.mu are leaves.
 type Node struct {
 	cfg    Config
 	log    *slog.Logger

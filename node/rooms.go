@@ -435,10 +435,8 @@ func (n *Node) LocalRooms() []RoomID {
 
 // HeldRooms lists every room this node holds state for.
 func (n *Node) HeldRooms() []RoomID {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	out := make([]RoomID, 0, len(n.rooms))
-	for id, r := range n.rooms {
+	var out []RoomID
+	for id, r := range n.roomEntries() {
 		r.mu.Lock()
 		ok := r.state.Created()
 		r.mu.Unlock()
@@ -447,6 +445,18 @@ func (n *Node) HeldRooms() []RoomID {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// roomEntries copies the room table, so callers can lock rooms without
+// holding Node.mu (the lock order is room, then Node.mu).
+func (n *Node) roomEntries() map[RoomID]*roomEntry {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make(map[RoomID]*roomEntry, len(n.rooms))
+	for id, r := range n.rooms {
+		out[id] = r
+	}
 	return out
 }
 
