@@ -33,13 +33,15 @@ describe('two federated nodes', { skip: skip || false, timeout: 240_000 }, () =>
     await send(alice.page, 'first, before bob joined');
 
     // The room reaches node B by gossip; retry the join until B knows it.
+    let lastError = '';
     await waitFor(
-      'bob to join the room on node B',
+      `bob to join the room on node B (last error: ${lastError || 'none'})`,
       async () => {
         try {
           await joinById(bob.page, roomId);
           return true;
-        } catch {
+        } catch (err) {
+          lastError = (await bob.page.getByRole('alert').allInnerTexts().catch(() => [])).join(' ') || err.message;
           await bob.page.keyboard.press('Escape');
           await bob.page.goto(b.url);
           return false;
@@ -47,7 +49,9 @@ describe('two federated nodes', { skip: skip || false, timeout: 240_000 }, () =>
       },
       60_000,
       1000,
-    );
+    ).catch((err) => {
+      throw new Error(`${err.message}; node B said: ${lastError}`);
+    });
     await send(bob.page, 'hello from node B');
     await message(alice.page, 'hello from node B').waitFor({ timeout: 30_000 });
     await send(alice.page, 'hello back from node A');

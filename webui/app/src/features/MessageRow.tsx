@@ -33,7 +33,9 @@ export const MessageRow = memo(function MessageRow(p: RowProps) {
       return r ? { name: displayName(s.presence, r.sender), body: r.body, deleted: r.deleted } : null;
     }),
   );
-  const readers = useStore(useShallow((s) => (p.readers ?? []).map((u) => displayName(s.presence, u))));
+  const readers = useStore(
+    useShallow((s) => (p.readers ?? []).filter((u) => u !== m?.sender).map((u) => displayName(s.presence, u))),
+  );
   const presence = useStore((s) => s.presence);
   const nameOf = useCallback((id: string) => displayName(presence, id), [presence]);
 

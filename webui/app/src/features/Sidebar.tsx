@@ -1,8 +1,8 @@
-import { memo, useMemo, useState } from 'react';
+import { memo, useEffect, useMemo, useState } from 'react';
 import { Link, NavLink, useNavigate } from 'react-router';
 import { Avatar, PresenceDot } from '../components/Avatar';
 import type { Room } from '../api/types';
-import { api, describeError, startDm } from '../api/app';
+import { api, describeError, ensureUsers, startDm } from '../api/app';
 import { displayName, sortedRooms, useStore } from '../store';
 import { DirectoryDialog, NewRoomDialog } from './RoomDialogs';
 import { UserSearchDialog } from './UserSearch';
@@ -15,6 +15,8 @@ export function Sidebar({ className }: { className: string }) {
   const byId = useStore((s) => s.rooms.byId);
   const loaded = useStore((s) => s.rooms.loaded);
   const rooms = useMemo(() => sortedRooms(byId), [byId]);
+  const people = useMemo(() => rooms.flatMap((r) => [r.lastMessage?.sender ?? '', ...(r.kind === 'dm' ? r.members : [])]), [rooms]);
+  useEffect(() => ensureUsers(people), [people]);
   const { user } = useSession();
   const [dialog, setDialog] = useState<DialogKind>(null);
   const [error, setError] = useState<string | null>(null);
@@ -43,7 +45,7 @@ export function Sidebar({ className }: { className: string }) {
           {error}
         </div>
       )}
-      <ul className="menu menu-sm w-full flex-1 overflow-y-auto flex-nowrap min-h-0">
+      <ul className="flex flex-col gap-0.5 p-2 w-full flex-1 overflow-y-auto min-h-0">
         {!loaded && (
           <li className="p-2">
             <span className="loading loading-dots loading-sm" aria-label="Loading rooms" />
@@ -105,7 +107,9 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
     <li>
       <NavLink
         to={`/r/${encodeURIComponent(room.id)}`}
-        className={({ isActive }) => `flex items-center gap-2 py-2 ${isActive ? 'bg-base-300 font-semibold' : ''}`}
+        className={({ isActive }) =>
+          `flex items-center gap-2 px-2 py-2 rounded-lg hover:bg-base-300 focus-visible:outline-2 focus-visible:outline-primary ${isActive ? 'bg-base-300' : ''}`
+        }
         aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
         data-room-id={room.id}
       >
