@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -159,7 +160,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	if tok == "" {
 		// The cookie path is the browser's: refuse it from other origins
 		// (CSRF), on top of SameSite=Strict.
-		if !s.sameOrigin(r) || !sameSiteFetch(r) {
+		if !s.sameOrigin(r) || !sameSiteFetch(r) || !jsonOrNoType(r) {
 			writeErrorCode(w, http.StatusForbidden, "forbidden", "cross-origin refresh refused")
 			return
 		}
@@ -183,6 +184,17 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issue(w, r, http.StatusOK, u, sess, next)
+}
+
+// jsonOrNoType refuses the content types an HTML form can send, so a
+// form cannot spend the refresh cookie even with an empty body.
+func jsonOrNoType(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // sameSiteFetch rejects requests a browser marks as cross-site.

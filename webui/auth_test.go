@@ -231,6 +231,8 @@ func TestRefresh(t *testing.T) {
 			{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, nil},
 			{"form content type", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "a=b"},
 			{"text/plain form", map[string]string{"Content-Type": "text/plain"}, "a"},
+			{"empty text/plain form", map[string]string{"Content-Type": "text/plain"}, ""},
+			{"empty multipart form", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				h := map[string]string{"Cookie": "hearth_refresh=" + s.RefreshToken}
