@@ -37,6 +37,7 @@ type Config struct {
 	LogFormat string
 	Origins   []string
 	UserRate  float64
+	Debug     string
 }
 
 // Main is a running node: the wiring of every package. Tests run it
@@ -59,6 +60,7 @@ type Main struct {
 	admin   *http.Server
 	adminLn net.Listener
 
+	debug     *http.Server
 	closeOnce sync.Once
 	closeErr  error
 	p2pD      chan struct{}
@@ -93,6 +95,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed to use the API (scheme://host:port); repeatable")
 	fs.Float64Var(&c.UserRate, "user-rate", 50, "API requests and WebSocket frames per second per user; negative disables")
+	fs.StringVar(&c.Debug, "debug-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 
 	// Environment first, so that flags given on the command line win. A
 	// list flag given on the command line replaces the environment's list.
@@ -240,6 +243,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.serveAdmin()
+	m.serveDebug()
 	m.log.Info("hearth ready", "http", m.ln.Addr().String(), "url", "http://"+m.ln.Addr().String(), "node", m.node.ID(), "name", c.Name, "p2p", strings.Join(m.host.Addrs(), ","))
 	return nil
 }
@@ -263,6 +267,9 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		cancel()
+	}
+	if m.debug != nil {
+		_ = m.debug.Close()
 	}
 	if m.admin != nil {
 		_ = m.admin.Close()
