@@ -93,6 +93,58 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     assert.deepEqual([...alice.problems, ...bob.problems], []);
   });
 
+  it('edits, deletes, reacts, replies and threads', async () => {
+    await send(alice.page, 'a typo here');
+    const typo = message(alice.page, 'a typo here');
+    await typo.hover();
+    await typo.getByRole('button', { name: 'Edit' }).click();
+    const edit = alice.page.getByRole('textbox', { name: 'Edited text' });
+    await edit.fill('no typo here');
+    await edit.press('Enter');
+    await message(bob.page, 'no typo here').filter({ hasText: '(edited)' }).waitFor();
+
+    await send(alice.page, 'this will vanish');
+    const doomed = message(alice.page, 'this will vanish');
+    await waitFor('the ack', async () => (await doomed.getAttribute('data-status')) !== 'pending');
+    const doomedId = await doomed.getAttribute('data-message-id');
+    await doomed.hover();
+    await doomed.getByRole('button', { name: 'Delete' }).click();
+    const gone = bob.page.locator(`[data-message-id="${doomedId}"]`);
+    await gone.filter({ hasText: 'Message deleted' }).waitFor();
+
+    const targetId = await message(bob.page, 'no typo here').getAttribute('data-message-id');
+    const target = bob.page.locator(`[data-message-id="${targetId}"]`);
+    await target.hover();
+    await target.getByRole('button', { name: 'Add reaction' }).click();
+    await target.getByRole('button', { name: 'React 👍' }).click();
+    await alice.page.locator(`[data-message-id="${targetId}"]`).getByRole('button', { name: /^👍 1/ }).waitFor();
+
+    await target.hover();
+    await target.getByRole('button', { name: 'Reply', exact: true }).click();
+    await send(bob.page, 'quoting you');
+    await message(alice.page, 'quoting you').locator('blockquote', { hasText: 'no typo here' }).waitFor();
+
+    await target.hover();
+    await target.getByRole('button', { name: 'Thread', exact: true }).click();
+    const reply = bob.page.getByRole('textbox', { name: 'Reply in thread' });
+    await reply.fill('a thread reply');
+    await reply.press('Enter');
+    await bob.page.getByRole('complementary', { name: 'Thread' }).locator('[data-message-id]', { hasText: 'a thread reply' }).waitFor();
+    await alice.page.locator(`[data-message-id="${targetId}"]`).getByRole('button', { name: '1 reply' }).click();
+    await alice.page.getByRole('complementary', { name: 'Thread' }).locator('[data-message-id]', { hasText: 'a thread reply' }).waitFor();
+    // Thread replies stay out of the main timeline.
+    assert.equal(await message(alice.page, 'a thread reply').count(), 0);
+    await alice.page.getByRole('button', { name: 'Close thread' }).click();
+    await bob.page.getByRole('button', { name: 'Close thread' }).click();
+  });
+
+  it('lists members with presence', async () => {
+    await alice.page.getByRole('button', { name: 'Members' }).click();
+    const panel = alice.page.getByRole('complementary', { name: 'Members' });
+    await panel.locator('[data-presence=online]', { hasText: 'Bob Builder' }).waitFor();
+    await alice.page.getByRole('button', { name: 'Close members' }).click();
+  });
+
   it('stays logged in across a reload', async () => {
     await bob.page.reload();
     await bob.page.getByRole('navigation', { name: 'Rooms' }).waitFor();

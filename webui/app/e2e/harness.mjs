@@ -210,7 +210,7 @@ export async function send(page, body) {
 
 /** message finds a message element in the open room's log by its text. */
 export function message(page, text) {
-  return page.getByRole('log', { name: 'Messages' }).locator('[data-message-id]', { hasText: text });
+  return page.getByRole('log', { name: 'Messages', exact: true }).locator('[data-message-id]', { hasText: text });
 }
 
 export async function shoot(page, name) {

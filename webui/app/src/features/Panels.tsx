@@ -93,7 +93,7 @@ export function ThreadPanel({
   }, [room, root]);
   return (
     <SidePanel title="Thread" onClose={onClose}>
-      <div className="flex-1 overflow-y-auto min-h-0" role="log" aria-label="Thread messages">
+      <div className="flex-1 overflow-y-auto min-h-0" data-thread-root={root}>
         {hasRoot ? (
           <div className="border-b border-base-300 pb-2">
             <MessageRow room={room} id={root} me={me} editing={editing === root} setEditing={setEditing} inThread onError={setError} />
