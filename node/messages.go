@@ -111,9 +111,11 @@ func (n *Node) memberRoom(u UserID, id RoomID) (*roomEntry, error) {
 	st, _ := s.At(u, nil)
 	visible := created && (s.Visibility == Public || st == MemberJoin || st == MemberInvite)
 	r.mu.Unlock()
-	if !visible {
+	if !visible && !created {
 		return nil, errorf(ErrNotFound, "no such room")
 	}
+	// API.md: writing to a room one is not a member of is 403, private
+	// rooms included.
 	if st != MemberJoin {
 		return nil, errorf(ErrForbidden, "not a member of this room")
 	}

@@ -109,8 +109,9 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 }
 
 // visibleRoom returns the room entry if u may see it: public rooms and
-// rooms where u is joined or invited. Others get ErrNotFound, so private
-// rooms do not reveal that they exist.
+// rooms where u is joined or invited. A private room answers others with
+// ErrForbidden ("members only", API.md): its ID is unguessable, so whoever
+// names it learns nothing from the difference.
 func (n *Node) visibleRoom(id RoomID, u UserID) (*roomEntry, error) {
 	r := n.room(id, false)
 	if r == nil {
@@ -124,7 +125,7 @@ func (n *Node) visibleRoom(id RoomID, u UserID) (*roomEntry, error) {
 	}
 	if s.Visibility != Public {
 		if st, _ := s.At(u, nil); st != MemberJoin && st != MemberInvite {
-			return nil, errorf(ErrNotFound, "no such room")
+			return nil, errorf(ErrForbidden, "this room is private: members only")
 		}
 	}
 	return r, nil
@@ -292,7 +293,7 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 			}
 		}
 		r.mu.Unlock()
-		return nil, errorf(ErrNotFound, "no such room")
+		return nil, errorf(ErrForbidden, "this room is private: an invite is needed")
 	}
 	e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberJoin})
 	if err != nil {

@@ -82,11 +82,15 @@ func TestRooms(t *testing.T) {
 		if got.ID != pub.ID {
 			t.Errorf("got %+v", got)
 		}
-		for _, id := range []string{string(priv.ID), "nosuchroom", strings.Repeat("r", 200)} {
+		for _, id := range []string{"nosuchroom", strings.Repeat("r", 200)} {
 			r := bob.call(t, "GET", "/api/v1/rooms/"+id, nil)
 			if r.Status != http.StatusNotFound || r.errorCode(t) != "not_found" {
 				t.Errorf("room %.20s: %d %s", id, r.Status, r.Body)
 			}
+		}
+		// A private room is members only: 403 for a non-member.
+		if r := bob.call(t, "GET", "/api/v1/rooms/"+string(priv.ID), nil); r.Status != http.StatusForbidden || r.errorCode(t) != "forbidden" {
+			t.Errorf("private room for a non-member: %d %s", r.Status, r.Body)
 		}
 	})
 
@@ -105,8 +109,8 @@ func TestRooms(t *testing.T) {
 			t.Fatalf("join without invite: %d %s", r.Status, r.Body)
 		}
 		r.errorCode(t)
-		if r := bob.call(t, "POST", "/api/v1/rooms/"+string(priv.ID)+"/messages", map[string]string{"body": "hi"}); r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
-			t.Errorf("send to a private room without membership: %d", r.Status)
+		if r := bob.call(t, "POST", "/api/v1/rooms/"+string(priv.ID)+"/messages", map[string]string{"body": "hi"}); r.Status != http.StatusForbidden || r.errorCode(t) != "forbidden" {
+			t.Errorf("send to a private room without membership: %d, want 403", r.Status)
 		}
 		alice.must(t, "POST", "/api/v1/rooms/"+string(priv.ID)+"/invite", map[string]string{"userId": string(bob.User.ID)}, http.StatusNoContent, nil)
 		f := bobWS.expect(t, "room", func(f wsFrame) bool { return f.roomID() == string(priv.ID) })
@@ -268,6 +272,9 @@ func TestDM(t *testing.T) {
 		carol := tn.mustRegister(t, "carol")
 		if r := carol.call(t, "GET", "/api/v1/rooms/"+string(ab.ID)+"/messages", nil); r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {
 			t.Errorf("outsider reads a dm: %d", r.Status)
+		}
+		if r := carol.call(t, "POST", "/api/v1/rooms/"+string(ab.ID)+"/messages", map[string]string{"body": "hi"}); r.Status != http.StatusForbidden {
+			t.Errorf("outsider posts to a dm: %d, want 403", r.Status)
 		}
 		if r := carol.call(t, "POST", "/api/v1/rooms/"+string(ab.ID)+"/join", nil); r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {
 			t.Errorf("outsider joins a dm: %d", r.Status)
