@@ -52,7 +52,7 @@ func (r *recorder) kinds(u node.UserID, kind string) int {
 	return c
 }
 
-func newTestNode(t *testing.T, dir string) (*node.Node, *recorder) {
+func newTestNode(t testing.TB, dir string) (*node.Node, *recorder) {
 	t.Helper()
 	db, err := store.Open(dir, store.Options{InMemory: dir == ""})
 	if err != nil {
