@@ -1,6 +1,13 @@
 // Package p2p connects Hearth nodes over libp2p: the host (TCP and QUIC,
 // default secure channels and muxers), gossip of room events and presence,
 // history sync streams, and discovery.
+//
+// Host implements node.Federation. Gossip (GossipSub) is the fast path;
+// delivery guarantees come from history sync (/hearth/sync/1.0.0), which
+// runs when a room is joined, when a peer connects and periodically as
+// anti-entropy. Private rooms never travel on gossip: their events are
+// pushed over encrypted streams to the nodes that host their members (see
+// docs/protocol.md).
 package p2p
 
 import (
@@ -8,64 +15,190 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/routing"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/hearth-chat/hearth/node"
 )
 
-// Config configures a Host.
+// Config configures a Host. Zero fields take the documented defaults.
 type Config struct {
 	// Key is the node key; the host's peer ID is derived from it.
 	Key ed25519.PrivateKey
 	// Listen are libp2p listen multiaddrs; port 0 picks a free port.
 	Listen []string
-	// Peers are bootstrap multiaddrs ending in /p2p/<id>.
+	// Peers are bootstrap multiaddrs ending in /p2p/<id>, dialled at start
+	// and redialled with backoff when the connection is lost.
 	Peers []string
 	// MDNS enables discovery on the local network.
 	MDNS bool
-	// Node is the domain the host carries events for.
+	// Node is the domain the host carries events for. Required.
 	Node *node.Node
 	// Logger receives structured logs.
 	Logger *slog.Logger
+
+	// SyncInterval is the anti-entropy period; 10s.
+	SyncInterval time.Duration
+	// HeartbeatInterval is how often presence is announced; 10s. A
+	// change of the online set is announced within a second.
+	HeartbeatInterval time.Duration
+	// PresenceTimeout takes a silent node's users offline; 35s.
+	PresenceTimeout time.Duration
+	// DirectoryInterval is how often public rooms are announced; 30s.
+	DirectoryInterval time.Duration
+	// JoinWindow is how many recent events a joiner fetches; older
+	// history is backfilled when a user pages back. 200.
+	JoinWindow int
+	// ScoreInspectPeriod is how often peer scores are sampled; 1s.
+	ScoreInspectPeriod time.Duration
+	// DisableDHT turns the Kademlia DHT off (tests of other parts).
+	DisableDHT bool
 }
 
-// Host is a node's libp2p presence.
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = 10 * time.Second
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = 10 * time.Second
+	}
+	if c.PresenceTimeout == 0 {
+		c.PresenceTimeout = 35 * time.Second
+	}
+	if c.DirectoryInterval == 0 {
+		c.DirectoryInterval = 30 * time.Second
+	}
+	if c.JoinWindow == 0 {
+		c.JoinWindow = 200
+	}
+	if c.ScoreInspectPeriod == 0 {
+		c.ScoreInspectPeriod = time.Second
+	}
+}
+
+// dhtPrefix keeps Hearth's DHT apart from the public IPFS one.
+const dhtPrefix = "/hearth"
+
+// Host is a node's libp2p presence. It implements node.Federation. Its
+// methods are safe for concurrent use; the node.Federation ones never
+// block (they queue work for Run).
 type Host struct {
 	cfg  Config
 	log  *slog.Logger
+	node *node.Node
 	host host.Host
+	kad  *dht.IpfsDHT
+	ps   *pubsub.PubSub
+	stop context.CancelFunc // ends the pubsub and DHT lifetime
+
+	topics  *topicSet
+	scores  *scoreBoard
+	digests *digestCache
+	hints   *roomHints
+	beats   *beatTable
+
+	outbox   chan *node.Event  // Publish → publisher loop
+	typing   chan typingSignal // Typing → publisher loop
+	changed  chan struct{}     // RoomsChanged, coalesced
+	syncWith chan peer.ID      // peers to run anti-entropy with now
+
+	closing chan struct{} // closed by Close
+
+	bgMu  sync.Mutex
+	bg    sync.WaitGroup // pushes and other short tasks started outside Run
+	done  bool
+	pushQ map[peer.ID]chan *node.Event
 }
 
-// New starts a libp2p host listening on cfg.Listen.
+// New starts a libp2p host listening on cfg.Listen, with its DHT and
+// GossipSub router. Run starts the loops; Close stops everything.
 func New(ctx context.Context, cfg Config) (*Host, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg.setDefaults()
+	if cfg.Node == nil {
+		return nil, fmt.Errorf("new p2p host: node is required: %w", node.ErrInvalid)
 	}
 	priv, err := crypto.UnmarshalEd25519PrivateKey(cfg.Key)
 	if err != nil {
 		return nil, fmt.Errorf("p2p key: %w", err)
 	}
-	h, err := libp2p.New(
+	cm, err := connmgr.NewConnManager(64, 256, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	life, stop := context.WithCancel(context.Background())
+	h := &Host{
+		cfg: cfg, log: cfg.Logger, node: cfg.Node, stop: stop,
+		topics:   newTopicSet(),
+		scores:   newScoreBoard(),
+		digests:  newDigestCache(),
+		hints:    newRoomHints(),
+		beats:    newBeatTable(),
+		outbox:   make(chan *node.Event, 4096),
+		typing:   make(chan typingSignal, 256),
+		changed:  make(chan struct{}, 1),
+		syncWith: make(chan peer.ID, 64),
+		closing:  make(chan struct{}),
+	}
+	opts := []libp2p.Option{
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(cfg.Listen...),
-	)
+		libp2p.ConnectionManager(cm),
+		libp2p.EnableNATService(),
+		libp2p.EnableRelay(),
+		libp2p.EnableHolePunching(),
+	}
+	if !cfg.DisableDHT {
+		opts = append(opts, libp2p.Routing(func(hh host.Host) (routing.PeerRouting, error) {
+			d, err := dht.New(hh, dht.ProtocolPrefix(dhtPrefix), dht.Mode(dht.ModeServer))
+			h.kad = d
+			return d, err
+		}))
+	}
+	lh, err := libp2p.New(opts...)
 	if err != nil {
+		stop()
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	if cfg.Node != nil && node.NodeID(h.ID().String()) != cfg.Node.ID() {
+	h.host = lh
+	if node.NodeID(lh.ID().String()) != cfg.Node.ID() {
 		h.Close()
-		return nil, fmt.Errorf("p2p peer id %s does not match node id %s", h.ID(), cfg.Node.ID())
+		return nil, fmt.Errorf("p2p peer id %s does not match node id %s", lh.ID(), cfg.Node.ID())
 	}
-	return &Host{cfg: cfg, log: cfg.Logger, host: h}, nil
+	if h.ps, err = h.newPubSub(life); err != nil {
+		h.Close()
+		return nil, err
+	}
+	lh.SetStreamHandler(syncProtocol, h.serveSync)
+	lh.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			select {
+			case h.syncWith <- c.RemotePeer():
+			default:
+			}
+		},
+	})
+	return h, nil
 }
 
 // ID is the host's peer ID.
 func (h *Host) ID() peer.ID { return h.host.ID() }
+
+// LibP2P is the underlying libp2p host, for tests and tools.
+func (h *Host) LibP2P() host.Host { return h.host }
 
 // Addrs lists the host's full multiaddrs, each ending in /p2p/<id>.
 func (h *Host) Addrs() []string {
@@ -84,14 +217,73 @@ func (h *Host) Addrs() []string {
 // PeerCount is the number of connected peers.
 func (h *Host) PeerCount() int { return len(h.host.Network().Peers()) }
 
-// Run blocks until ctx ends.
-func (h *Host) Run(ctx context.Context) error {
-	<-ctx.Done()
+// PeerScore is the latest GossipSub score of a peer, sampled every
+// ScoreInspectPeriod.
+func (h *Host) PeerScore(p peer.ID) (float64, bool) { return h.scores.get(p) }
+
+// Connect dials a peer.
+func (h *Host) Connect(ctx context.Context, info peer.AddrInfo) error {
+	if err := h.host.Connect(ctx, info); err != nil {
+		return fmt.Errorf("connect %s: %w", info.ID, err)
+	}
 	return nil
 }
 
-// Close shuts the host down.
-func (h *Host) Close() error { return h.host.Close() }
+// Run runs the federation loops (bootstrap redial, topic upkeep, the
+// publisher, presence, the directory, anti-entropy, discovery) until ctx
+// ends, and waits for them.
+func (h *Host) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	loops := []func(context.Context){
+		h.runBootstrap, h.runTopics, h.runPublisher, h.runPresence,
+		h.runDirectory, h.runAntiEntropy, h.runDiscovery,
+	}
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// goBackground runs a short task owned by the host; Close waits for it.
+func (h *Host) goBackground(fn func()) bool {
+	h.bgMu.Lock()
+	defer h.bgMu.Unlock()
+	if h.done {
+		return false
+	}
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+// Close shuts the host down. Run's context should end first.
+func (h *Host) Close() error {
+	h.bgMu.Lock()
+	if !h.done {
+		close(h.closing)
+	}
+	h.done = true
+	h.bgMu.Unlock()
+	h.stop()
+	h.topics.closeAll()
+	var err error
+	if h.kad != nil {
+		err = h.kad.Close()
+	}
+	if cerr := h.host.Close(); cerr != nil {
+		err = cerr
+	}
+	h.bg.Wait()
+	return err
+}
 
 // ParsePeer checks a bootstrap multiaddr.
 func ParsePeer(s string) (*peer.AddrInfo, error) {
@@ -105,3 +297,5 @@ func ParsePeer(s string) (*peer.AddrInfo, error) {
 	}
 	return info, nil
 }
+
+var _ node.Federation = (*Host)(nil)

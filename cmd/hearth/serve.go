@@ -204,6 +204,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.node.SetFederation(m.host)
 	pctx, cancel := context.WithCancel(context.Background())
 	m.stopP, m.p2pD = cancel, make(chan struct{})
 	go func() {

@@ -1,0 +1,162 @@
+package p2p_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hearth-chat/hearth/node"
+	"github.com/hearth-chat/hearth/p2p/p2ptest"
+)
+
+func roomNote(n *p2ptest.Node, u node.UserID, room node.RoomID) error {
+	for _, note := range n.Notes.Of(u, node.NoteRoom) {
+		if note.Room.ID == room {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s got no room frame for %s", u, room)
+}
+
+func TestInviteAcrossNodes(t *testing.T) {
+	ns := p2ptest.Line(t, 3)
+	a, b, c := ns[0], ns[1], ns[2]
+	ua, uc := a.User(t, "alice"), c.User(t, "carol")
+	room, err := a.Node.CreateRoom(bg, ua, "secret", "", node.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustSend(t, a, ua, room.ID, "private words")
+	if err := a.Node.Invite(bg, ua, room.ID, uc); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 15*time.Second, func() error { return roomNote(c, uc, room.ID) })
+	if _, err := c.Node.Join(bg, uc, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if h := history(t, c, uc, room.ID); !slices.Contains(h, m.ID) {
+			return fmt.Errorf("c lacks %s", m.ID)
+		}
+		return nil
+	})
+	reply := mustSend(t, c, uc, room.ID, "got it")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return a.Notes.HasMessage(ua, reply.ID) })
+	// B hosts no member: it never holds the room or its messages.
+	for _, id := range []node.EventID{m.ID, reply.ID} {
+		if ok, _ := b.Node.HasEvent(bg, id); ok {
+			t.Fatalf("relay node B stored private event %s", id)
+		}
+	}
+}
+
+func TestDMAcrossNodes(t *testing.T) {
+	ns := p2ptest.Line(t, 3)
+	a, b, c := ns[0], ns[1], ns[2]
+	ua, uc := a.User(t, "alice"), c.User(t, "carol")
+	dm, err := a.Node.DM(bg, ua, uc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 15*time.Second, func() error { return roomNote(c, uc, dm.ID) })
+	m := mustSend(t, a, ua, dm.ID, "hi carol")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return c.Notes.HasMessage(uc, m.ID) })
+	r := mustSend(t, c, uc, dm.ID, "hi alice")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return a.Notes.HasMessage(ua, r.ID) })
+	if ok, _ := b.Node.HasEvent(bg, m.ID); ok {
+		t.Fatal("relay node B stored a DM")
+	}
+	if _, ok := b.Node.RoomState(dm.ID); ok {
+		t.Fatal("relay node B holds the DM room")
+	}
+}
+
+func TestPresenceAndTypingAcrossNodes(t *testing.T) {
+	ns := p2ptest.Line(t, 2)
+	a, b := ns[0], ns[1]
+	ua, ub := a.User(t, "alice"), b.User(t, "bob")
+	room, err := a.Node.CreateRoom(bg, ua, "lobby", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustJoin(t, b, ub, room.ID)
+	a.Node.Connect(ua)
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if p, _ := b.Node.Presence(ua); p != node.Online {
+			return fmt.Errorf("b sees alice %s", p)
+		}
+		return nil
+	})
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if err := a.Node.SetTyping(ua, room.ID, true); err != nil {
+			return err
+		}
+		for _, n := range b.Notes.Of(ub, node.NoteTyping) {
+			if n.User == ua && n.Typing {
+				return nil
+			}
+		}
+		return errors.New("no typing frame on b")
+	})
+	// Profiles of remote users show up in user search.
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		us, err := b.Node.SearchUsers(bg, "alice", 10)
+		if err != nil || len(us) == 0 {
+			return fmt.Errorf("b does not know alice: %v", err)
+		}
+		return nil
+	})
+	// A vanishes: its users go offline on B within the presence timeout.
+	a.Stop()
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if p, _ := b.Node.Presence(ua); p != node.Offline {
+			return fmt.Errorf("b still sees alice %s", p)
+		}
+		return nil
+	})
+}
+
+func TestRestartConvergesWithIdenticalOrder(t *testing.T) {
+	ns := p2ptest.Line(t, 3)
+	a, b, c := ns[0], ns[1], ns[2]
+	ua, ub, uc := a.User(t, "alice"), b.User(t, "bob"), c.User(t, "carol")
+	room, err := a.Node.CreateRoom(bg, ua, "busy", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustJoin(t, b, ub, room.ID)
+	mustJoin(t, c, uc, room.ID)
+	mustSend(t, a, ua, room.ID, "before")
+	c.Stop()
+	var sent []node.EventID
+	for i := range 30 {
+		sent = append(sent, mustSend(t, a, ua, room.ID, fmt.Sprintf("a %d", i)).ID)
+		sent = append(sent, mustSend(t, b, ub, room.ID, fmt.Sprintf("b %d", i)).ID)
+	}
+	c.Restart()
+	p2ptest.Connect(t, c, b)
+	p2ptest.WaitFor(t, 20*time.Second, func() error {
+		ha, hb, hc := history(t, a, ua, room.ID), history(t, b, ub, room.ID), history(t, c, uc, room.ID)
+		if !slices.Equal(ha, hc) || !slices.Equal(hb, hc) {
+			return fmt.Errorf("histories differ: a %d b %d c %d", len(ha), len(hb), len(hc))
+		}
+		for _, id := range sent {
+			if !slices.Contains(hc, id) {
+				return fmt.Errorf("c lacks %s", id)
+			}
+		}
+		return nil
+	})
+	// Catch-up reached C's user as notifications, once each.
+	seen := map[node.EventID]int{}
+	for _, n := range c.Notes.Of(uc, node.NoteMessage) {
+		seen[n.Message.ID]++
+	}
+	for _, id := range sent {
+		if seen[id] != 1 {
+			t.Fatalf("carol was notified of %s %d times", id, seen[id])
+		}
+	}
+}

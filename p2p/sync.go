@@ -1,0 +1,236 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+// syncProtocol is history sync: one request and one response per stream,
+// each a length-prefixed JSON frame (see docs/protocol.md).
+const syncProtocol = "/hearth/sync/1.0.0"
+
+// Sync operations.
+const (
+	opDigest = "digest" // digests of rooms → the responder's digests
+	opRefs   = "refs"   // event refs of a room after an order key
+	opGet    = "get"    // events by ID
+	opRoom   = "room"   // state events plus a recent window (joins)
+	opBefore = "before" // events before an order key (backfill)
+	opPush   = "push"   // events for the responder to ingest
+	opTyping = "typing" // an ephemeral typing signal (private rooms)
+)
+
+// Bounds on what one request may ask for or carry.
+const (
+	maxDigestRooms = 2000
+	maxRefs        = 5000
+	maxGet         = 500
+	maxPush        = 256
+	maxWindow      = 1000
+	pageBytes      = 4 << 20
+	streamTimeout  = 30 * time.Second
+)
+
+type syncRequest struct {
+	Op     string          `json:"op"`
+	Rooms  []roomDigest    `json:"rooms,omitempty"`
+	Room   node.RoomID     `json:"room,omitempty"`
+	After  []byte          `json:"after,omitempty"`
+	Before []byte          `json:"before,omitempty"`
+	Limit  int             `json:"limit,omitempty"`
+	IDs    []node.EventID  `json:"ids,omitempty"`
+	Events [][]byte        `json:"events,omitempty"`
+	Typing *typingSignal   `json:"typing,omitempty"`
+}
+
+type roomDigest struct {
+	Room   node.RoomID `json:"room"`
+	From   []byte      `json:"from,omitempty"`
+	Digest []byte      `json:"digest"`
+}
+
+type syncResponse struct {
+	Error    string          `json:"error,omitempty"`
+	Rooms    []roomDigest    `json:"rooms,omitempty"`
+	Refs     []node.EventRef `json:"refs,omitempty"`
+	More     bool            `json:"more,omitempty"`
+	Events   [][]byte        `json:"events,omitempty"`
+	State    [][]byte        `json:"state,omitempty"`
+	Complete bool            `json:"complete,omitempty"`
+}
+
+// serveSync answers one sync request.
+func (h *Host) serveSync(s network.Stream) {
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(streamTimeout))
+	var req syncRequest
+	if err := readFrame(bufio.NewReader(s), &req); err != nil {
+		_ = s.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+	defer cancel()
+	resp, err := h.answer(ctx, s.Conn().RemotePeer(), &req)
+	if err != nil {
+		resp = &syncResponse{Error: err.Error()}
+	}
+	_ = writeFrame(s, resp)
+}
+
+var errNotAllowed = errors.New("room not available to this peer")
+
+// allowed reports whether peer p may read a room's events: any peer for a
+// public room, only nodes hosting a member or invitee for a private one.
+func (h *Host) allowed(p peer.ID, room node.RoomID) bool {
+	s, ok := h.node.RoomState(room)
+	if !ok {
+		return false
+	}
+	if s.Visibility == node.Public {
+		return true
+	}
+	return h.node.NodeHostsRoom(room, node.NodeID(p.String()))
+}
+
+func (h *Host) answer(ctx context.Context, p peer.ID, req *syncRequest) (*syncResponse, error) {
+	switch req.Op {
+	case opDigest:
+		out := &syncResponse{}
+		for i, rd := range req.Rooms {
+			if i == maxDigestRooms {
+				break
+			}
+			if !h.allowed(p, rd.Room) {
+				continue
+			}
+			d, err := h.digest(ctx, rd.Room, rd.From)
+			if err != nil {
+				return nil, err
+			}
+			out.Rooms = append(out.Rooms, roomDigest{Room: rd.Room, From: rd.From, Digest: d})
+		}
+		return out, nil
+	case opPush:
+		h.acceptPush(ctx, p, req.Events)
+		return &syncResponse{}, nil
+	case opTyping:
+		if t := req.Typing; t != nil && t.User.Node() == node.NodeID(p.String()) {
+			h.node.RemoteTyping(t.Room, t.User, t.Typing)
+		}
+		return &syncResponse{}, nil
+	}
+	if !h.allowed(p, req.Room) {
+		return nil, errNotAllowed
+	}
+	switch req.Op {
+	case opRefs:
+		limit := clamp(req.Limit, maxRefs)
+		refs, more, err := h.node.EventRefsAfter(ctx, req.Room, req.After, limit)
+		if err != nil {
+			return nil, err
+		}
+		return &syncResponse{Refs: refs, More: more}, nil
+	case opGet:
+		ids := req.IDs
+		if len(ids) > maxGet {
+			ids = ids[:maxGet]
+		}
+		evs, err := h.node.Events(ctx, req.Room, ids)
+		if err != nil {
+			return nil, err
+		}
+		return &syncResponse{Events: raws(evs)}, nil
+	case opRoom:
+		state, err := h.node.Events(ctx, req.Room, h.node.StateEventIDs(req.Room))
+		if err != nil {
+			return nil, err
+		}
+		refs, more, err := h.node.EventRefsBefore(ctx, req.Room, nil, clamp(req.Limit, maxWindow))
+		if err != nil {
+			return nil, err
+		}
+		evs, err := h.node.Events(ctx, req.Room, refIDs(refs))
+		if err != nil {
+			return nil, err
+		}
+		s, _ := h.node.RoomState(req.Room)
+		return &syncResponse{State: raws(state), Events: raws(evs), Complete: !more && s != nil && s.Complete}, nil
+	case opBefore:
+		refs, more, err := h.node.EventRefsBefore(ctx, req.Room, req.Before, clamp(req.Limit, maxGet))
+		if err != nil {
+			return nil, err
+		}
+		evs, err := h.node.Events(ctx, req.Room, refIDs(refs))
+		if err != nil {
+			return nil, err
+		}
+		return &syncResponse{Events: raws(evs), More: more}, nil
+	}
+	return nil, errors.New("unknown sync op")
+}
+
+// acceptPush ingests pushed events. A room this node cannot decide yet
+// (an invite to a room it does not hold) is fetched from the pusher.
+func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
+	if len(evs) > maxPush {
+		evs = evs[:maxPush]
+	}
+	fetch := map[node.RoomID]bool{}
+	for _, raw := range evs {
+		e, err := node.DecodeEvent(raw, time.Now())
+		if err != nil {
+			h.log.Debug("pushed event rejected", "from", p, "err", err)
+			continue
+		}
+		if err := h.ingest(ctx, e); errors.Is(err, node.ErrPending) && e.Room != "" {
+			fetch[e.Room] = true
+		}
+	}
+	for room := range fetch {
+		h.goBackground(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+			defer cancel()
+			if _, ok := h.node.RoomState(room); ok {
+				_ = h.syncRoom(cctx, p, room)
+				return
+			}
+			if err := h.fetchRoomFrom(cctx, p, room); err != nil {
+				h.log.Debug("fetch pushed room", "room", room, "from", p, "err", err)
+			}
+		})
+	}
+}
+
+func clamp(v, max int) int {
+	if v <= 0 || v > max {
+		return max
+	}
+	return v
+}
+
+func raws(evs []*node.Event) [][]byte {
+	out := make([][]byte, 0, len(evs))
+	size := 0
+	for _, e := range evs {
+		if size += len(e.Raw); size > pageBytes {
+			break
+		}
+		out = append(out, e.Raw)
+	}
+	return out
+}
+
+func refIDs(refs []node.EventRef) []node.EventID {
+	out := make([]node.EventID, len(refs))
+	for i, r := range refs {
+		out[i] = r.ID
+	}
+	return out
+}
