@@ -145,6 +145,48 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     await alice.page.getByRole('button', { name: 'Close members' }).click();
   });
 
+  it('starts a direct message and counts unread messages', async () => {
+    const lobby = `${node.url}/r/${encodeURIComponent(roomId)}`;
+    await bob.page.goto(`${node.url}/`);
+    await alice.page.getByRole('button', { name: 'New message' }).click();
+    await alice.page.getByLabel('Search users').fill('bob');
+    await alice.page.getByRole('button', { name: 'Message Bob Builder' }).click();
+    await alice.page.waitForURL(/\/r\//);
+    await send(alice.page, 'psst, a direct message');
+    const rooms = bob.page.getByRole('navigation', { name: 'Rooms' });
+    const entry = rooms.getByRole('link', { name: 'Alice Liddell, 1 unread' });
+    await entry.waitFor();
+    await entry.locator('[data-presence=online]').waitFor();
+    await entry.click();
+    await message(bob.page, 'psst, a direct message').waitFor();
+    await rooms.getByRole('link', { name: 'Alice Liddell', exact: true }).waitFor();
+    await alice.page.goto(lobby);
+    await bob.page.goto(lobby);
+    await message(bob.page, 'hello from alice').waitFor();
+  });
+
+  it('keeps a draft across a reload', async () => {
+    const box = bob.page.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('half-written thought');
+    await bob.page.reload();
+    await bob.page.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+    assert.equal(await bob.page.getByRole('textbox', { name: 'Message', exact: true }).inputValue(), 'half-written thought');
+    await bob.page.getByRole('textbox', { name: 'Message', exact: true }).fill('');
+  });
+
+  it('remembers the theme', async () => {
+    await alice.page.goto(`${node.url}/settings`);
+    await alice.page.getByRole('radio', { name: 'Dark' }).check();
+    assert.equal(await alice.page.locator('html').getAttribute('data-theme'), 'dark');
+    await alice.page.reload();
+    await alice.page.getByRole('heading', { name: 'Settings' }).waitFor();
+    assert.equal(await alice.page.locator('html').getAttribute('data-theme'), 'dark');
+    await alice.page.getByRole('radio', { name: 'Follow system' }).check();
+    assert.equal(await alice.page.locator('html').getAttribute('data-theme'), 'light');
+    await alice.page.goto(`${node.url}/r/${encodeURIComponent(roomId)}`);
+    await message(alice.page, 'hello from alice').waitFor();
+  });
+
   it('stays logged in across a reload', async () => {
     await bob.page.reload();
     await bob.page.getByRole('navigation', { name: 'Rooms' }).waitFor();

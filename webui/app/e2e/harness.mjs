@@ -68,8 +68,8 @@ export function cleanupTemp() {
  * startNode runs `hearth serve` and resolves once it answers /readyz, with
  * its URL, node ID and libp2p addresses. Pass http to reuse a port (restart).
  */
-export async function startNode({ data, http = '127.0.0.1:0', peers = [], name } = {}) {
-  const args = ['serve', '--data', data, '--http', http, '--p2p', '/ip4/127.0.0.1/tcp/0', '--mdns=false'];
+export async function startNode({ data, http = '127.0.0.1:0', peers = [], name, extraArgs = [] } = {}) {
+  const args = ['serve', '--data', data, '--http', http, '--p2p', '/ip4/127.0.0.1/tcp/0', '--mdns=false', ...extraArgs];
   for (const p of peers) args.push('--peer', p);
   if (name) args.push('--name', name);
   const proc = spawn(HEARTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
