@@ -279,8 +279,12 @@ type Result struct {
 
 	Server         *Server `json:"server,omitempty"`
 	ToolCPUSeconds float64 `json:"tool_cpu_seconds"`
-	Nodes          []Node  `json:"nodes,omitempty"`
-	Idle           *Idle   `json:"idle,omitempty"`
+	// LoadAvg is the machine's 1-minute load average when sending
+	// started, server and tool included (about 1 to 2 on an idle machine
+	// once connected): much more means something else competed.
+	LoadAvg float64 `json:"load_avg"`
+	Nodes   []Node  `json:"nodes,omitempty"`
+	Idle    *Idle   `json:"idle,omitempty"`
 }
 
 // receiver is one receiving connection's state. Only its reader goroutine
@@ -462,12 +466,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var sampler *rssSampler
 	if cfg.PID > 0 {
 		sampler = startRSSSampler(ctx, cfg.PID, 100*time.Millisecond)
+		defer sampler.Stop()
 	}
 	if err := sleepCtx(ctx, cfg.Warmup); err != nil {
 		return nil, err
 	}
 
 	// Send.
+	res.LoadAvg = loadAvg()
 	cpu0, _ := serverCPU(cfg.PID)
 	tool0 := selfCPU()
 	start := time.Now()

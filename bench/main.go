@@ -152,7 +152,7 @@ func WriteTable(w io.Writer, r *Result) error {
 	if s := r.Server; s != nil {
 		row("server", "pid %d: %.2f CPU s (%.0f deliveries per CPU s), peak RSS %s (lifetime %s)", s.PID, s.CPUSeconds, s.DeliveriesPerCPUSecond, mib(s.PeakRSS), mib(s.HWM))
 	}
-	row("load tool", "%.2f CPU s", r.ToolCPUSeconds)
+	row("load tool", "%.2f CPU s; machine load average %.2f at start", r.ToolCPUSeconds, r.LoadAvg)
 	return tw.Flush()
 }
 

@@ -105,6 +105,7 @@ func selfCPU() time.Duration {
 type rssSampler struct {
 	pid  int
 	stop chan struct{}
+	once sync.Once
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	peak uint64
@@ -146,12 +147,31 @@ func (s *rssSampler) sample() {
 	s.peak = max(s.peak, m.RSS)
 }
 
-// Stop takes a last sample, stops the sampler and returns the peak.
+// Stop takes a last sample, stops the sampler and returns the peak. It
+// may be called more than once.
 func (s *rssSampler) Stop() (uint64, error) {
-	close(s.stop)
-	s.wg.Wait()
-	s.sample()
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.sample()
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peak, s.err
+}
+
+// loadAvg returns the 1-minute load average, or 0 if it cannot be read.
+// The suite records it per run: other work on the machine skews every
+// figure, and the load average is where that shows.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(f[0]), 64)
+	return v
 }

@@ -42,7 +42,11 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 	p.f("## Benchmarks\n\n")
 	p.f("Measured by `make bench` (`bench/run.sh`) on %s: %d cores (%s), %s, %s; Node.js %s. ",
 		res.Date.Format("2006-01-02"), m.Cores, m.CPU, m.OS, m.Go, orDash(m.Node))
-	p.f("The load tool runs on the same machine and shares the CPU with the server; every server is a fresh process per run, on loopback.\n\n")
+	p.f("The load tool runs on the same machine and shares the CPU with the server; every server is a fresh process per run, on loopback.")
+	if l := maxLoad(res); l > float64(m.Cores)+1 {
+		p.f(" **The machine was busy with other work during some runs** (1-minute load average up to %.1f on %d cores, against about 2 for a server and the tool alone): treat these figures as rough.", l, m.Cores)
+	}
+	p.f("\n\n")
 
 	p.f("### Workload F: fan-out in one room\n\n")
 	p.f("N receivers in one room on one server, one sender at R = %g messages/s, %s messages of ~%d bytes. ",
@@ -52,6 +56,7 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 	p.f("Server CPU and peak RSS come from `/proc/PID` over the run.\n\n")
 	p.f("| server | N | p50 | p99 | max | deliveries/s | deliveries per server CPU-s | peak RSS | lost |\n")
 	p.f("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	var notes []string
 	for _, run := range res.F {
 		r := run.Result
 		if run.Error != "" && r == nil {
@@ -67,10 +72,20 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 		if r.Lost > 0 {
 			lost = fmt.Sprintf("%s (%.1f%%)", lost, 100*float64(r.Lost)/float64(max(r.Expected, 1)))
 		}
+		if run.Error != "" {
+			notes = append(notes, fmt.Sprintf("%s at N = %s: %s", name(run.Target), thousands(run.Receivers), oneLine(run.Error)))
+			lost += fmt.Sprintf(" [%d]", len(notes))
+		}
 		p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name(run.Target), thousands(run.Receivers),
 			ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.Max), thousands(int(math.Round(r.DeliveriesPerSec))), cpu, rss, lost)
 	}
 	p.f("\n")
+	for i, n := range notes {
+		p.f("[%d] %s\n", i+1, n)
+	}
+	if len(notes) > 0 {
+		p.f("\n")
+	}
 	if chart != "" {
 		p.f("![Workload F: p50 and p99 latency, and deliveries per server CPU-second, against N](%s)\n\n", chart)
 	}
@@ -141,6 +156,26 @@ func toolNote(res *suite.Results) string {
 		return ""
 	}
 	return "The load tool spent " + strings.Join(parts, ", ") + " of CPU per delivery in these runs (in table order): at large N it competes with the server for the two cores, so those rows are a ceiling of the pair, not of the server alone."
+}
+
+// maxLoad is the highest load average any run started with.
+func maxLoad(res *suite.Results) float64 {
+	var l float64
+	add := func(r *suite.Run) {
+		if r != nil && r.Result != nil {
+			l = max(l, r.Result.LoadAvg)
+		}
+	}
+	for i := range res.F {
+		add(&res.F[i])
+	}
+	for _, s := range res.Sweeps {
+		for i := range s.Steps {
+			add(&s.Steps[i])
+		}
+	}
+	add(res.Idle)
+	return l
 }
 
 func msgCount(res *suite.Results) int {

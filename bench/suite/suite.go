@@ -207,6 +207,7 @@ func (c *Config) one(ctx context.Context, target string, n int, rate float64, me
 		run.Error = err.Error()
 		c.Logger.Error("run failed", "target", target, "receivers", n, "rate", rate, "err", err)
 	}
+	settle()
 	run.Result = r
 	if r != nil {
 		c.Logger.Info("result", "target", target, "receivers", n, "rate", rate,
@@ -222,6 +223,14 @@ func (c *Config) connsPerUser(target string, n int) int {
 	return c.HearthConnsPerUser
 }
 
+// settle lets the machine calm down between runs: the previous server's
+// memory is being returned and the tool's own garbage collected, which
+// would otherwise land in the next run's first second.
+func settle() {
+	runtime.GC()
+	time.Sleep(time.Second)
+}
+
 // sweep finds the highest rate at which target, with SweepN receivers,
 // keeps p99 under SweepP99 with nothing lost or refused: it doubles the
 // rate from the workload's rate until a step fails, then bisects between
@@ -232,12 +241,17 @@ func (c *Config) sweep(ctx context.Context, target string) Sweep {
 	// A step that fails is run once more before it counts: one stall of a
 	// few hundred milliseconds (a GC, the JIT warming up, the machine)
 	// is enough to push p99 over the bound of a 10 s run.
+	broken := false // the server could not be started or run at all
 	step := func(rate float64) bool {
-		for try := 0; try < 2; try++ {
+		for try := 0; try < 2 && !broken; try++ {
 			run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages))
 			run.Retry = try > 0
 			sw.Steps = append(sw.Steps, run)
 			r := run.Result
+			if r == nil {
+				broken = true
+				break
+			}
 			if run.Error == "" && r != nil && r.Lost == 0 && r.SendErrors == 0 && r.Latency.P99 < bound {
 				if rate > sw.Best {
 					sw.Best, sw.BestP99 = rate, r.Latency.P99
@@ -264,7 +278,7 @@ func (c *Config) sweep(ctx context.Context, target string) Sweep {
 	// If the first rate failed, lo is 0 and the bisection searches below it.
 	for range 3 {
 		mid := float64(int((lo+hi)/2/25) * 25)
-		if mid <= lo || mid >= hi || ctx.Err() != nil {
+		if mid <= lo || mid >= hi || broken || ctx.Err() != nil {
 			break
 		}
 		if step(mid) {
