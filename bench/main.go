@@ -101,7 +101,7 @@ flags:
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
