@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var p2pRE = regexp.MustCompile(`p2p=(\S+)`)
+
+// fedProc is a `hearth serve` process of a federation test.
+type fedProc struct {
+	*proc
+	p2p  []string
+	data string
+	api  *apiClient
+}
+
+// startPeer runs `hearth serve` on data with the given --peer addresses
+// and parses HTTP, node and libp2p addresses from its ready line.
+func startPeer(t *testing.T, bin, data string, peers ...string) *fedProc {
+	t.Helper()
+	args := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", filepath.Base(data)}
+	for _, p := range peers {
+		args = append(args, "--peer", p)
+	}
+	cmd := exec.Command(bin, args...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			p.stderr.Write(append(sc.Bytes(), '\n'))
+			if strings.Contains(sc.Text(), `msg="hearth ready"`) {
+				select {
+				case ready <- sc.Text():
+				default:
+				}
+			}
+		}
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	var line string
+	select {
+	case line = <-ready:
+	case <-p.done:
+		t.Fatalf("hearth exited before it was ready:\n%s", p.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hearth not ready after 30s:\n%s", p.stderr.String())
+	}
+	r := parseReady(line)
+	m := p2pRE.FindStringSubmatch(line)
+	if r == nil || m == nil {
+		t.Fatalf("cannot parse ready line %q", line)
+	}
+	p.http, p.node = r.http, r.node
+	return &fedProc{proc: p, p2p: strings.Split(m[1], ","), data: data, api: &apiClient{base: "http://" + r.http}}
+}
+
+// try is mustDo without failing: it reports the status.
+func (c *apiClient) try(method, path, token string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		_ = json.Unmarshal(b, out)
+	}
+	return resp.StatusCode, nil
+}
+
+func poll(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestFederationProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs three binaries")
+	}
+	bin := filepath.Join(t.TempDir(), "hearth")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dataA, dataB, dataC := filepath.Join(t.TempDir(), "A"), filepath.Join(t.TempDir(), "B"), filepath.Join(t.TempDir(), "C")
+	a := startPeer(t, bin, dataA)
+	b := startPeer(t, bin, dataB, a.p2p[0])
+	c := startPeer(t, bin, dataC, b.p2p[0])
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range []*fedProc{a, b, c} {
+				t.Logf("%s logs:\n%s", p.data, tail(p.stderr.String(), 4000))
+			}
+		}
+	})
+	outer := t // processes started in subtests live as long as the test
+	alice, bob, carol := a.api.register(t, "alice"), b.api.register(t, "bob"), c.api.register(t, "carol")
+	aliceID, carolID := "alice@"+a.node, "carol@"+c.node
+
+	var room struct{ ID string }
+	a.api.mustDo(t, "POST", "/api/v1/rooms", alice.AccessToken, map[string]string{"name": "town", "visibility": "public"}, 201, &room)
+	for _, j := range []struct {
+		p   *fedProc
+		tok string
+	}{{b, bob.AccessToken}, {c, carol.AccessToken}} {
+		poll(t, 20*time.Second, func() error {
+			if code, err := j.p.api.try("POST", "/api/v1/rooms/"+room.ID+"/join", j.tok, nil, nil); code != 200 {
+				return fmt.Errorf("join on %s: %d %v", j.p.node, code, err)
+			}
+			return nil
+		})
+	}
+
+	t.Run("message on A reaches a WebSocket on C through B", func(t *testing.T) {
+		ws := dialAuthed(t, c.http, carol.AccessToken)
+		var msg struct{ ID string }
+		a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken, map[string]string{"body": "over the hills"}, 201, &msg)
+		_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+		for {
+			var f struct {
+				Type    string
+				Message struct{ ID, Body string }
+			}
+			if err := ws.ReadJSON(&f); err != nil {
+				t.Fatalf("carol never got %s: %v", msg.ID, err)
+			}
+			if f.Type == "message" && f.Message.ID == msg.ID {
+				break
+			}
+		}
+	})
+
+	t.Run("C killed and restarted catches up", func(t *testing.T) {
+		c.kill(t)
+		for i := range 20 {
+			a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken, map[string]string{"body": fmt.Sprintf("while C is down %d", i)}, 201, nil)
+		}
+		c = startPeer(outer, bin, dataC, b.p2p[0])
+		want := a.api.history(t, alice.AccessToken, room.ID)
+		poll(t, 30*time.Second, func() error {
+			got := c.api.history(t, carol.AccessToken, room.ID)
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("C holds %d messages, A %d", len(got), len(want))
+			}
+			return nil
+		})
+	})
+
+	t.Run("DM and private room stay off B", func(t *testing.T) {
+		var dm struct{ ID string }
+		a.api.mustDo(t, "POST", "/api/v1/dm", alice.AccessToken, map[string]string{"userId": carolID}, 200, &dm)
+		var priv struct{ ID string }
+		a.api.mustDo(t, "POST", "/api/v1/rooms", alice.AccessToken, map[string]string{"name": "inner", "visibility": "private"}, 201, &priv)
+		a.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/invite", alice.AccessToken, map[string]string{"userId": carolID}, 204, nil)
+		poll(t, 20*time.Second, func() error {
+			if code, err := c.api.try("POST", "/api/v1/rooms/"+priv.ID+"/join", carol.AccessToken, nil, nil); code != 200 {
+				return fmt.Errorf("carol joins private room: %d %v", code, err)
+			}
+			return nil
+		})
+		secrets := map[string]string{dm.ID: "zebra-dm-secret-4711", priv.ID: "walrus-room-secret-0815"}
+		for id, body := range secrets {
+			var m struct{ ID string }
+			a.api.mustDo(t, "POST", "/api/v1/rooms/"+id+"/messages", alice.AccessToken, map[string]string{"body": body}, 201, &m)
+			poll(t, 20*time.Second, func() error {
+				if !slices.Contains(c.api.history(t, carol.AccessToken, id), m.ID) {
+					return fmt.Errorf("carol lacks %s", m.ID)
+				}
+				return nil
+			})
+			var reply struct{ ID string }
+			c.api.mustDo(t, "POST", "/api/v1/rooms/"+id+"/messages", carol.AccessToken, map[string]string{"body": "ack " + body}, 201, &reply)
+			poll(t, 20*time.Second, func() error {
+				if !slices.Contains(a.api.history(t, alice.AccessToken, id), reply.ID) {
+					return fmt.Errorf("alice lacks %s", reply.ID)
+				}
+				return nil
+			})
+			if code, _ := b.api.try("GET", "/api/v1/rooms/"+id+"/messages", bob.AccessToken, nil, nil); code < 400 {
+				t.Fatalf("B serves private room %s to bob: %d", id, code)
+			}
+		}
+		// Stop A and B cleanly so everything is on disk, then look for the
+		// plaintext in their files: A (a member) must have it, B must not.
+		a.stop(t)
+		b.stop(t)
+		for _, body := range secrets {
+			if !dirContains(t, dataA, body) {
+				t.Logf("A's files do not show %q verbatim (compressed?); relying on the API check", body)
+				continue
+			}
+			if dirContains(t, dataB, body) {
+				t.Fatalf("B's data dir holds private plaintext %q", body)
+			}
+		}
+	})
+	_ = aliceID
+}
+
+func dirContains(t *testing.T, dir, s string) bool {
+	t.Helper()
+	found := false
+	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || found {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
