@@ -149,7 +149,8 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
         </div>
         {!local && !m.deleted && !p.editing && (
           <div
-            className="absolute right-3 -top-3 hidden group-hover:flex group-focus-within:flex gap-0.5 bg-base-100 border border-base-300 rounded-box shadow-sm p-0.5"
+            className="absolute right-3 -top-3 flex gap-0.5 bg-base-100 border border-base-300 rounded-box shadow-sm p-0.5 opacity-0 pointer-events-none group-hover:opacity-100 group-hover:pointer-events-auto group-focus-within:opacity-100 group-focus-within:pointer-events-auto"
+            // Hidden by opacity, not display, so keyboard users can Tab into it.
             role="toolbar"
             aria-label="Message actions"
           >
