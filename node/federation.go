@@ -272,3 +272,50 @@ func (n *Node) RoomDigestBytes(ctx context.Context, room RoomID, from OrderKey) 
 	}
 	return digestBytes(c, s), nil
 }
+
+// Backfiller is implemented by a Federation that can fetch a room's older
+// history for windowed joins.
+type Backfiller interface {
+	// Backfill fetches up to limit events of a room older than before
+	// and reports whether the room's start was reached.
+	Backfill(ctx context.Context, room RoomID, before OrderKey, limit int) (complete bool, err error)
+}
+
+// backfill asks the federation for history older than what this node
+// holds of an incomplete room. fetched reports whether it got any.
+func (n *Node) backfill(ctx context.Context, room RoomID, limit int) (fetched, complete bool) {
+	b, ok := n.federation().(Backfiller)
+	if !ok {
+		return false, false
+	}
+	if s, ok := n.RoomState(room); !ok || s.Complete {
+		return false, false
+	}
+	floor, err := n.SyncFloor(ctx, room)
+	if err != nil {
+		return false, false
+	}
+	complete, err = b.Backfill(ctx, room, floor, limit)
+	if err != nil {
+		n.log.Debug("backfill", "room", room, "err", err)
+		return false, false
+	}
+	return true, complete
+}
+
+// historyPage reads a page of a room's messages again after a backfill.
+func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, limit int) (msgs []*Message, more bool, err error) {
+	err = n.store.View(ctx, func(tx Tx) error {
+		var from OrderKey
+		if before != "" {
+			o, err := orderOf(tx, room, before)
+			if err != nil {
+				return err
+			}
+			from = o
+		}
+		msgs, more, err = tx.Messages(room, from, limit)
+		return err
+	})
+	return msgs, more, err
+}

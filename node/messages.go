@@ -249,6 +249,12 @@ func (n *Node) History(ctx context.Context, u UserID, room RoomID, before, threa
 		}
 		return err
 	})
+	if err == nil && thread == "" && !more {
+		if fetched, complete := n.backfill(ctx, room, limit); fetched {
+			msgs, more, err = n.historyPage(ctx, room, before, limit)
+			more = more || !complete
+		}
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("history: %w", err)
 	}

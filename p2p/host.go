@@ -18,9 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -110,6 +110,7 @@ type Host struct {
 	digests *digestCache
 	hints   *roomHints
 	beats   *beatTable
+	joining roomSet // rooms being fetched by a join
 
 	outbox   chan *node.Event  // Publish → publisher loop
 	typing   chan typingSignal // Typing → publisher loop

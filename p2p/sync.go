@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -39,15 +40,15 @@ const (
 )
 
 type syncRequest struct {
-	Op     string          `json:"op"`
-	Rooms  []roomDigest    `json:"rooms,omitempty"`
-	Room   node.RoomID     `json:"room,omitempty"`
-	After  []byte          `json:"after,omitempty"`
-	Before []byte          `json:"before,omitempty"`
-	Limit  int             `json:"limit,omitempty"`
-	IDs    []node.EventID  `json:"ids,omitempty"`
-	Events [][]byte        `json:"events,omitempty"`
-	Typing *typingSignal   `json:"typing,omitempty"`
+	Op     string         `json:"op"`
+	Rooms  []roomDigest   `json:"rooms,omitempty"`
+	Room   node.RoomID    `json:"room,omitempty"`
+	After  []byte         `json:"after,omitempty"`
+	Before []byte         `json:"before,omitempty"`
+	Limit  int            `json:"limit,omitempty"`
+	IDs    []node.EventID `json:"ids,omitempty"`
+	Events [][]byte       `json:"events,omitempty"`
+	Typing *typingSignal  `json:"typing,omitempty"`
 }
 
 type roomDigest struct {
@@ -107,14 +108,22 @@ func (h *Host) answer(ctx context.Context, p peer.ID, req *syncRequest) (*syncRe
 			if i == maxDigestRooms {
 				break
 			}
-			if !h.allowed(p, rd.Room) {
+			if !h.allowed(p, rd.Room) || h.joining.has(rd.Room) {
 				continue
 			}
-			d, err := h.digest(ctx, rd.Room, rd.From)
+			// Compare from the later of the two sync floors: a node that
+			// joined with a window holds nothing older, and must not be
+			// sent the whole history by anti-entropy.
+			floor, err := h.node.SyncFloor(ctx, rd.Room)
 			if err != nil {
 				return nil, err
 			}
-			out.Rooms = append(out.Rooms, roomDigest{Room: rd.Room, From: rd.From, Digest: d})
+			from := laterKey(rd.From, floor)
+			d, err := h.digest(ctx, rd.Room, from)
+			if err != nil {
+				return nil, err
+			}
+			out.Rooms = append(out.Rooms, roomDigest{Room: rd.Room, From: from, Digest: d})
 		}
 		return out, nil
 	case opPush:
@@ -198,7 +207,7 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 			cctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 			defer cancel()
 			if _, ok := h.node.RoomState(room); ok {
-				_ = h.syncRoom(cctx, p, room)
+				h.requestSync(p)
 				return
 			}
 			if err := h.fetchRoomFrom(cctx, p, room); err != nil {
@@ -206,6 +215,14 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 			}
 		})
 	}
+}
+
+// laterKey returns the later of two order keys (nil sorts first).
+func laterKey(a, b []byte) []byte {
+	if bytes.Compare(a, b) >= 0 {
+		return a
+	}
+	return b
 }
 
 func clamp(v, max int) int {

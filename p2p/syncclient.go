@@ -86,7 +86,7 @@ func (h *Host) reconcile(ctx context.Context, p peer.ID) error {
 	var req syncRequest
 	req.Op = opDigest
 	for _, room := range h.node.HeldRooms() {
-		if !h.allowed(p, room) {
+		if !h.allowed(p, room) || h.joining.has(room) {
 			continue
 		}
 		floor, err := h.node.SyncFloor(ctx, room)
@@ -109,13 +109,21 @@ func (h *Host) reconcile(ctx context.Context, p peer.ID) error {
 	if err != nil {
 		return err
 	}
-	mine := map[node.RoomID][]byte{}
+	asked := map[node.RoomID][]byte{}
 	for _, rd := range req.Rooms {
-		mine[rd.Room] = rd.Digest
+		asked[rd.Room] = rd.From
 	}
 	for _, rd := range resp.Rooms {
-		if d, ok := mine[rd.Room]; ok && !bytes.Equal(d, rd.Digest) {
-			if err := h.syncRoom(ctx, p, rd.Room); err != nil {
+		mine, ok := asked[rd.Room]
+		if !ok || bytes.Compare(rd.From, mine) < 0 {
+			continue // not asked, or a peer that ignores our floor
+		}
+		d, err := h.digest(ctx, rd.Room, rd.From)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(d, rd.Digest) {
+			if err := h.syncRoom(ctx, p, rd.Room, rd.From); err != nil {
 				return err
 			}
 		}
@@ -124,12 +132,9 @@ func (h *Host) reconcile(ctx context.Context, p peer.ID) error {
 }
 
 // syncRoom makes this node and p hold the same events of a room after its
-// sync floor: it pulls what it lacks and pushes what p lacks.
-func (h *Host) syncRoom(ctx context.Context, p peer.ID, room node.RoomID) error {
-	floor, err := h.node.SyncFloor(ctx, room)
-	if err != nil {
-		return err
-	}
+// floor (the later of both nodes' sync floors): it pulls what it lacks
+// and pushes what p lacks.
+func (h *Host) syncRoom(ctx context.Context, p peer.ID, room node.RoomID, floor node.OrderKey) error {
 	theirs := map[node.EventID]bool{}
 	var missing []node.EventID
 	after := floor
@@ -219,6 +224,10 @@ func (h *Host) ingestRaw(ctx context.Context, p peer.ID, evs [][]byte) {
 // window. When the window does not reach the room's start, the room is
 // marked incomplete and older history is backfilled on demand.
 func (h *Host) fetchRoomFrom(ctx context.Context, p peer.ID, room node.RoomID) error {
+	// Keep anti-entropy off the room until the window is in place, so
+	// that it does not pull (or get pushed) the whole history meanwhile.
+	h.joining.add(room)
+	defer h.joining.remove(room)
 	resp, err := h.call(ctx, p, &syncRequest{Op: opRoom, Room: room, Limit: h.cfg.JoinWindow})
 	if err != nil {
 		return err
@@ -351,4 +360,33 @@ func (h *Host) sendProfiles(ctx context.Context, p peer.ID) {
 		}
 	}
 	_, _ = h.call(ctx, p, &syncRequest{Op: opPush, Events: evs})
+}
+
+// roomSet is a small concurrent set of rooms.
+type roomSet struct {
+	mu sync.Mutex
+	m  map[node.RoomID]int
+}
+
+func (s *roomSet) add(r node.RoomID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[node.RoomID]int{}
+	}
+	s.m[r]++
+}
+
+func (s *roomSet) remove(r node.RoomID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[r]--; s.m[r] <= 0 {
+		delete(s.m, r)
+	}
+}
+
+func (s *roomSet) has(r node.RoomID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[r] > 0
 }
