@@ -1,6 +1,6 @@
 // app.ts wires the REST client, the socket and the store together, and holds
 // the operations that screens call. Screens never touch the socket directly.
-import { api, describeError } from './rest';
+import { api, ApiError, describeError } from './rest';
 import { Socket, type WSLike } from './socket';
 import type { Message, Room, User } from './types';
 import { oldestConfirmed, store } from '../store';
@@ -44,12 +44,21 @@ let booting: Promise<void> | null = null;
 
 /** boot restores the session from the refresh cookie, once per page load. */
 export function boot(): Promise<void> {
-  booting ??= api.refresh().then(
-    () => undefined,
-    () => {
-      if (store.get().session.status === 'loading') store.get().signedOut();
-    },
-  );
+  booting ??= (async () => {
+    // A 401 means no session; anything else (node restarting, network) is
+    // worth a few more tries before showing the login form.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await api.refresh();
+        return;
+      } catch (err) {
+        const definite = err instanceof ApiError && err.status < 500;
+        if (definite || attempt >= 4) break;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+    if (store.get().session.status === 'loading') store.get().signedOut();
+  })();
   return booting;
 }
 

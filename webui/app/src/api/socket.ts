@@ -181,10 +181,12 @@ export class Socket {
       // The token expired or was refused: get a fresh one before retrying.
       this.d
         .refresh()
-        .then(() => this.scheduleRetry('session expired'))
-        .catch(() => {
-          /* the session is gone; the app stops the socket */
-        });
+        // If the session is gone the app stops the socket and this is a no-op;
+        // if the node was merely unreachable, keep trying.
+        .then(
+          () => this.scheduleRetry('session expired'),
+          () => this.scheduleRetry('session refresh failed'),
+        );
       return;
     }
     this.scheduleRetry(reason || `closed (${code})`);

@@ -98,7 +98,8 @@ export function RoomView() {
                 ? partnerPresence?.presence === 'online'
                   ? 'Online'
                   : 'Offline'
-                : room?.topic || (room ? `${room.members.length} members · ${room.visibility}` : '')}
+                : room?.topic ||
+                  (room ? `${room.members.length} ${room.members.length === 1 ? 'member' : 'members'} · ${room.visibility}` : '')}
             </p>
           </div>
           {member && room?.kind !== 'dm' && (
