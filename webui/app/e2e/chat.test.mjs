@@ -165,6 +165,29 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     await message(bob.page, 'hello from alice').waitFor();
   });
 
+  it('invites someone to a private room', async () => {
+    const lobby = `${node.url}/r/${encodeURIComponent(roomId)}`;
+    await alice.page.getByRole('button', { name: 'New room' }).click();
+    await alice.page.getByLabel('Room name').fill('secret');
+    await alice.page.getByRole('radio', { name: 'Private' }).check();
+    await alice.page.getByRole('button', { name: 'Create room' }).click();
+    await alice.page.waitForURL(/\/r\//);
+    await alice.page.getByRole('button', { name: 'Invite' }).click();
+    await alice.page.getByLabel('Search users').fill('bob');
+    await alice.page.getByRole('button', { name: 'Invite Bob Builder' }).click();
+    await alice.page.getByRole('dialog').waitFor({ state: 'hidden' });
+
+    const entry = bob.page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: /^secret/ });
+    await entry.waitFor({ timeout: 15_000 });
+    await entry.click();
+    await bob.page.getByRole('button', { name: 'Join room' }).click();
+    await send(bob.page, 'thanks for the invite');
+    await message(alice.page, 'thanks for the invite').waitFor();
+    await alice.page.goto(lobby);
+    await bob.page.goto(lobby);
+    await message(bob.page, 'hello from alice').waitFor();
+  });
+
   it('keeps a draft across a reload', async () => {
     const box = bob.page.getByRole('textbox', { name: 'Message', exact: true });
     await box.fill('half-written thought');

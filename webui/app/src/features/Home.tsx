@@ -1,12 +1,4 @@
-import { useEffect } from 'react';
-import { closeRoom } from '../api/app';
-import { useStore } from '../store';
-
 export function Home() {
-  const active = useStore((s) => s.rooms.active);
-  useEffect(() => {
-    if (active) closeRoom(active);
-  }, [active]);
   return (
     <div className="flex flex-1 items-center justify-center p-8 text-center opacity-70">
       <div>

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { Outlet, useLocation } from 'react-router';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { socket } from '../api/app';
@@ -13,6 +14,10 @@ export function Shell() {
   const c = useStore(
     useShallow((s) => ({ status: s.connection.status, retryAt: s.connection.retryAt, everReady: s.connection.everReady })),
   );
+  const unread = useStore((s) => Object.values(s.rooms.byId).reduce((n, r) => n + (r.unread ?? 0), 0));
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Hearth` : 'Hearth';
+  }, [unread]);
   return (
     <div className="flex h-full overflow-hidden">
       <Sidebar className={home ? 'flex w-full md:w-72' : 'hidden md:flex md:w-72'} />
