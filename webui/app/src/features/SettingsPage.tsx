@@ -64,7 +64,7 @@ export function SettingsPage() {
           <div className="card-body gap-3">
             <h2 className="card-title text-lg">Profile</h2>
             <p className="text-sm opacity-70">
-              Signed in as <code>{user?.id}</code>
+              Signed in as <code className="break-all">{user?.id}</code>
             </p>
             <label className="form-control">
               <span className="label-text mb-1 block">Display name</span>
