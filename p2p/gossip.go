@@ -370,3 +370,6 @@ func (h *Host) requestSync(p peer.ID) {
 	default:
 	}
 }
+
+// Topics lists the topics this host is subscribed to.
+func (h *Host) Topics() []string { return h.topics.names() }
