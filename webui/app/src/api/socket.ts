@@ -313,11 +313,9 @@ export class Socket {
   /** retry resends a failed message with its original clientId. */
   retry(clientId: string): void {
     const st = this.d.state();
-    let m = undefined as undefined | { room: string; body: string; replyTo?: string; thread?: string };
-    for (const t of Object.values(st.messages.rooms)) {
-      const x = t.byId[clientId];
-      if (x && x.status) m = x;
-    }
+    const m = Object.values(st.messages.rooms)
+      .map((t) => t.byId[clientId])
+      .find((x) => x?.status);
     if (!m) return;
     st.retrySend(clientId);
     const f: SendFrame = { type: 'send', id: clientId, room: m.room, body: m.body };

@@ -1,8 +1,8 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Avatar } from '../components/Avatar';
 import { formatAgo } from '../components/format';
 import { api, describeError, loadThread } from '../api/app';
-import { displayName, useShallow, useStore } from '../store';
+import { displayName, useStore } from '../store';
 import { Composer } from './Composer';
 import { MessageRow } from './MessageRow';
 
@@ -31,20 +31,17 @@ export function MembersPanel({ room, members, onClose }: { room: string; members
       .then((m) => useStore.getState().addUsers(m))
       .catch((e) => setError(describeError(e)));
   }, [room]);
-  const rows = useStore(
-    useShallow((s) =>
-      members.map((id) => {
-        const p = s.presence.presence[id];
-        return `${id}\u0000${displayName(s.presence, id)}\u0000${p?.presence ?? 'offline'}\u0000${p?.lastSeen ?? ''}`;
-      }),
-    ),
+  const people = useStore((s) => s.presence);
+  const list = useMemo(
+    () =>
+      members
+        .map((id) => {
+          const p = people.presence[id];
+          return { id, name: displayName(people, id), presence: p?.presence ?? 'offline', lastSeen: p?.lastSeen };
+        })
+        .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1)),
+    [members, people],
   );
-  const list = rows
-    .map((r) => {
-      const [id, name, presence, lastSeen] = r.split('\u0000');
-      return { id, name, presence: presence as 'online' | 'offline', lastSeen: lastSeen ? Number(lastSeen) : undefined };
-    })
-    .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1));
   return (
     <SidePanel title="Members" onClose={onClose}>
       {error && (
