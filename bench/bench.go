@@ -277,6 +277,10 @@ type Result struct {
 	// SenderLagMax is how far behind schedule the sender ever wrote.
 	SenderLagMax float64 `json:"sender_lag_max_ms"`
 
+	// Timeline has the latency of the messages due in each second of the
+	// run: where a p99 comes from one stall, this shows when it was.
+	Timeline []Second `json:"timeline,omitempty"`
+
 	Server         *Server `json:"server,omitempty"`
 	ToolCPUSeconds float64 `json:"tool_cpu_seconds"`
 	// LoadAvg is the machine's 1-minute load average when sending
@@ -285,6 +289,20 @@ type Result struct {
 	LoadAvg float64 `json:"load_avg"`
 	Nodes   []Node  `json:"nodes,omitempty"`
 	Idle    *Idle   `json:"idle,omitempty"`
+}
+
+// Second is the latency of the deliveries of the messages due in one
+// second of a run (second 0 starts with the first message).
+type Second struct {
+	Second   int     `json:"second"`
+	Received int64   `json:"received"`
+	MeanMs   float64 `json:"mean_ms"`
+	MaxMs    float64 `json:"max_ms"`
+}
+
+// second accumulates one receiver's share of a Second, in microseconds.
+type second struct {
+	n, sum, max uint64
 }
 
 // receiver is one receiving connection's state. Only its reader goroutine
@@ -302,6 +320,8 @@ type receiver struct {
 	now       int64 // receive time of the frame being scanned
 	last      int64 // receive time of the last new delivery
 	seen      []uint64
+	perSecond []second // by due second: seq*secondsPerMsg
+	secPerMsg float64
 	dups, bad int64
 	hist      Histogram
 	err       error
@@ -319,7 +339,14 @@ func (r *receiver) deliver(p []byte) {
 		return
 	}
 	r.seen[w] |= bit
-	r.hist.Record(uint64(max(r.now-ns, 0) / 1000))
+	lat := uint64(max(r.now-ns, 0) / 1000)
+	r.hist.Record(lat)
+	if sec := int(float64(seq) * r.secPerMsg); sec < len(r.perSecond) {
+		ps := &r.perSecond[sec]
+		ps.n++
+		ps.sum += lat
+		ps.max = max(ps.max, lat)
+	}
 	r.last = r.now
 	r.received.Add(1)
 }
@@ -426,12 +453,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	dialStart := time.Now()
+	seconds := int(float64(cfg.Messages-1)/cfg.Rate) + 1
 	err = forEach(ctx, n, cfg.DialConcurrency, func(ctx context.Context, i int) error {
 		c, err := d.dial(ctx, i)
 		if err != nil {
 			return fmt.Errorf("receiver %d: %w", i, err)
 		}
-		r := &receiver{conn: c, node: d.node(i), messages: cfg.Messages, seen: make([]uint64, (cfg.Messages+63)/64)}
+		r := &receiver{
+			conn: c, node: d.node(i), messages: cfg.Messages,
+			seen:      make([]uint64, (cfg.Messages+63)/64),
+			perSecond: make([]second, seconds),
+			secPerMsg: 1 / cfg.Rate,
+		}
 		recv[i] = r
 		readers.Add(1)
 		go func() {
@@ -556,11 +589,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	senderDone.Wait()
 
 	var all Histogram
+	timeline := make([]second, seconds)
 	nodes := make([]Node, len(cfg.URLs))
 	nodeHist := make([]Histogram, len(cfg.URLs))
 	var last int64
 	for _, r := range recv {
 		all.Merge(&r.hist)
+		for k, ps := range r.perSecond {
+			timeline[k].n += ps.n
+			timeline[k].sum += ps.sum
+			timeline[k].max = max(timeline[k].max, ps.max)
+		}
 		nodeHist[r.node].Merge(&r.hist)
 		nodes[r.node].Receivers++
 		nodes[r.node].Received += r.received.Load()
@@ -574,6 +613,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Expected = expected
 	res.Lost = expected - res.Received
 	res.Latency = summarize(&all)
+	for k, ps := range timeline {
+		t := Second{Second: k, Received: int64(ps.n), MaxMs: float64(ps.max) / 1000}
+		if ps.n > 0 {
+			t.MeanMs = float64(ps.sum) / float64(ps.n) / 1000
+		}
+		res.Timeline = append(res.Timeline, t)
+	}
 	res.Acks = snd.acks.Load()
 	res.SendErrors = snd.refused.Load()
 	if f := snd.first.Load(); f != nil {

@@ -205,6 +205,13 @@ func TestHearthDriverAgainstFake(t *testing.T) {
 	if r.Sent != 300 || r.Received != 30*300 || r.Lost != 0 || r.Duplicates != 0 || r.Malformed != 0 {
 		t.Fatalf("sent %d received %d lost %d dups %d malformed %d", r.Sent, r.Received, r.Lost, r.Duplicates, r.Malformed)
 	}
+	var inTimeline int64
+	for _, s := range r.Timeline {
+		inTimeline += s.Received
+	}
+	if inTimeline != r.Received || len(r.Timeline) != 1 {
+		t.Fatalf("timeline %+v holds %d deliveries, want %d in 1 second", r.Timeline, inTimeline, r.Received)
+	}
 	if r.Acks != 300 || r.AckLatency == nil || r.SendErrors != 0 {
 		t.Fatalf("acks %d, ack latency %v, refused %d", r.Acks, r.AckLatency, r.SendErrors)
 	}

@@ -143,6 +143,16 @@ func WriteTable(w io.Writer, r *Result) error {
 	row("throughput", "%.0f deliveries/s over %.2f s", r.DeliveriesPerSec, r.Seconds)
 	l := r.Latency
 	row("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (worst receiver p99 %s)", ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), ms(r.WorstReceiverP99))
+	if len(r.Timeline) > 1 {
+		var b strings.Builder
+		for i, t := range r.Timeline {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%.0f", t.MaxMs)
+		}
+		row("max by second", "%s (ms, by the second each message was due)", b.String())
+	}
 	if a := r.AckLatency; a != nil {
 		row("ack latency", "p50 %s  p99 %s  max %s", ms(a.P50), ms(a.P99), ms(a.Max))
 	}
