@@ -125,8 +125,9 @@ func WriteTable(w io.Writer, r *Result) error {
 	if r.Idle != nil {
 		i := r.Idle
 		row("idle connections", "%d (%d users), opened in %.1f s", i.Conns, i.Users, i.DialSeconds)
-		row("server RSS", "%s -> %s", mib(i.RSSBefore), mib(i.RSSAfter))
-		row("per connection", "%.1f KiB server, %.1f KiB load tool", i.BytesPerConn/1024, i.ToolBytesPerConn/1024)
+		row("server RSS", "%s -> %s (half open) -> %s", mib(i.RSSBefore), mib(i.RSSHalf), mib(i.RSSAfter))
+		row("per connection", "%.1f KiB server (second half; %.1f KiB over all), %.1f KiB load tool",
+			i.MarginalBytesPerConn/1024, i.BytesPerConn/1024, i.ToolBytesPerConn/1024)
 		return tw.Flush()
 	}
 	users := ""
