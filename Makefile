@@ -14,7 +14,7 @@ FUZZTIME  ?= 5s
 export CGO_ENABLED ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui dev test test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
+.PHONY: screenshots help run build ui dev test test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,12 @@ test-ui: deps-ui ## Vitest unit tests of the UI, and a check that webui/dist is 
 
 test-e2e: build deps-ui deps-browser ## browser tests against real nodes
 	cd $(APP) && HEARTH_BIN=$(CURDIR)/$(BIN) HEARTH_E2E_REQUIRED=1 npm run e2e
+
+screenshots: build deps-ui deps-browser ## regenerate docs/screenshots from the browser tests
+	@command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "color emoji" || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -qq fonts-noto-color-emoji >/dev/null || true; }
+	cd $(APP) && HEARTH_BIN=$(CURDIR)/$(BIN) HEARTH_E2E_REQUIRED=1 HEARTH_SCREENSHOTS=$(CURDIR)/docs/screenshots npm run e2e
 
 test-interop: build deps-interop ## a js-libp2p node receives a room's gossip
 	@if [ -f p2p/interop/package.json ]; then HEARTH_INTEROP=1 $(GOTEST) -timeout 5m -run Interop ./p2p/...; fi

@@ -149,7 +149,12 @@ func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 		return nil
 	}
 	if !slices.Contains(view.Members, u) {
-		view.Invited = nil
+		// Non-members see only their own invite, not who else is invited.
+		if slices.Contains(view.Invited, u) {
+			view.Invited = []UserID{u}
+		} else {
+			view.Invited = nil
+		}
 		return view
 	}
 	count := 0

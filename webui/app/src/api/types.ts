@@ -51,6 +51,8 @@ export interface Room {
   lastMessage?: Message;
   unread?: number;
   historyComplete?: boolean;
+  /** pending invites; present for members and invitees. */
+  invited?: UserID[];
 }
 
 export interface NodeInfo {

@@ -17,6 +17,13 @@ function start(): AppData {
 const apply = (s: AppData, ...frames: ServerFrame[]) => frames.reduce((acc, f) => reduceFrame(acc, f, 1000), s);
 
 describe('reduceFrame', () => {
+  it('drops a room the user left and keeps one they are invited to', () => {
+    let s = apply(start(), { type: 'room', room: { ...room, members: ['bob@n'] } });
+    expect(s.rooms.byId.r1).toBeUndefined();
+    s = apply(s, { type: 'room', room: { ...room, id: 'r3', members: ['bob@n'], invited: ['me@n'] } });
+    expect(s.rooms.byId.r3).toBeDefined();
+  });
+
   it('signs in and goes online on ready', () => {
     const s = start();
     expect(s.session).toEqual({ status: 'authed', user: me });

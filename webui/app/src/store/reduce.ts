@@ -79,8 +79,13 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
       return { ...s, typing: typ.applyTyping(s.typing, f.room, f.user, f.typing, now) };
     case 'receipt':
       return { ...s, receipts: rcpt.applyReceipt(s.receipts, f.room, f.user, f.upTo, f.kind) };
-    case 'room':
-      return { ...s, rooms: rooms.upsertRoom(s.rooms, f.room) };
+    case 'room': {
+      // A room frame also tells a user who left, was kicked or declined an
+      // invite: a room that neither lists them as a member nor as invited
+      // is no longer theirs.
+      const mine = !me || f.room.members.includes(me) || (f.room.invited ?? []).includes(me);
+      return { ...s, rooms: mine ? rooms.upsertRoom(s.rooms, f.room) : rooms.removeRoom(s.rooms, f.room.id) };
+    }
     case 'error':
       if (f.id && msgs.findLocal(s.messages, f.id)) {
         return { ...s, messages: msgs.failSend(s.messages, f.id, f.message || f.code) };
