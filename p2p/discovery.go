@@ -143,6 +143,9 @@ func (h *Host) findProviders(ctx context.Context, topic string, timeout time.Dur
 func (h *Host) connectRoomNodes(ctx context.Context) {
 	want := map[peer.ID]bool{}
 	for _, room := range h.node.LocalRooms() {
+		if s, ok := h.node.RoomState(room); h.cfg.NoRoomDials && ok && s.Visibility == node.Public {
+			continue
+		}
 		for _, n := range h.node.RoomNodes(room) {
 			if p, err := peer.Decode(string(n)); err == nil && p != h.host.ID() {
 				want[p] = true

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/hearth-chat/hearth/node"
@@ -99,6 +100,9 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 		}
 	}
 	for p := range targets {
+		if h.cfg.NoRoomDials && s.Visibility == node.Public && h.host.Network().Connectedness(p) != network.Connected {
+			continue
+		}
 		h.enqueuePush(p, e)
 	}
 }

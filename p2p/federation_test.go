@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p/p2ptest"
 )
@@ -45,7 +47,7 @@ func history(t *testing.T, n *p2ptest.Node, u node.UserID, room node.RoomID) []n
 }
 
 func TestMessageReachesThirdNodeThroughSecond(t *testing.T) {
-	ns := p2ptest.Line(t, 3)
+	ns := p2ptest.LineWith(t, 3, p2ptest.Relayed)
 	a, b, c := ns[0], ns[1], ns[2]
 	ua, ub, uc := a.User(t, "alice"), b.User(t, "bob"), c.User(t, "carol")
 	room, err := a.Node.CreateRoom(bg, ua, "general", "", node.Public)
@@ -61,6 +63,9 @@ func TestMessageReachesThirdNodeThroughSecond(t *testing.T) {
 		}
 		return nil
 	})
+	if a.Host.LibP2P().Network().Connectedness(c.Host.ID()) == network.Connected {
+		t.Fatal("A and C are connected directly; the test would not go through B")
+	}
 	m := mustSend(t, a, ua, room.ID, "hello from A")
 	p2ptest.WaitFor(t, 10*time.Second, func() error { return c.Notes.HasMessage(uc, m.ID) })
 	m2 := mustSend(t, c, uc, room.ID, "hello from C")

@@ -64,6 +64,11 @@ type Config struct {
 	ScoreInspectPeriod time.Duration
 	// DisableDHT turns the Kademlia DHT off (tests of other parts).
 	DisableDHT bool
+	// NoRoomDials stops the host from dialling the other nodes of its
+	// rooms directly, so that public rooms depend on relayed gossip; for
+	// tests and measurements of multi-hop paths. Private rooms, which
+	// never travel on gossip, need the direct dials.
+	NoRoomDials bool
 }
 
 func (c *Config) setDefaults() {

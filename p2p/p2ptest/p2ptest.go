@@ -144,11 +144,19 @@ func Connect(t testing.TB, a, b *Node) {
 }
 
 // Line starts n nodes connected in a line: 0-1-2-...
-func Line(t testing.TB, n int) []*Node {
+func Line(t testing.TB, n int) []*Node { return LineWith(t, n, nil) }
+
+// Relayed tunes a host not to dial its rooms' other nodes and to run no
+// DHT (whose queries dial the peers they learn of), so that a line
+// stays a line and traffic is relayed hop by hop.
+func Relayed(c *p2p.Config) { Fast(c); c.NoRoomDials, c.DisableDHT = true, true }
+
+// LineWith is Line with a host config tuner.
+func LineWith(t testing.TB, n int, tune func(*p2p.Config)) []*Node {
 	t.Helper()
 	nodes := make([]*Node, n)
 	for i := range nodes {
-		nodes[i] = Start(t, string(rune('A'+i)), nil)
+		nodes[i] = Start(t, string(rune('A'+i)), tune)
 	}
 	for i := 1; i < n; i++ {
 		Connect(t, nodes[i], nodes[i-1])
@@ -184,8 +192,19 @@ func WaitFor(t testing.TB, timeout time.Duration, fn func() error) {
 
 // Recorder is a node.Notifier that keeps every notification per user.
 type Recorder struct {
-	mu    sync.Mutex
-	notes map[node.UserID][]*node.Notification
+	mu      sync.Mutex
+	notes   map[node.UserID][]*node.Notification
+	watches []chan *node.Notification
+}
+
+// Watch returns a channel that receives every message notification from
+// now on; a full channel drops notifications rather than block the node.
+func (r *Recorder) Watch(size int) <-chan *node.Notification {
+	ch := make(chan *node.Notification, size)
+	r.mu.Lock()
+	r.watches = append(r.watches, ch)
+	r.mu.Unlock()
+	return ch
 }
 
 // Notify records n for each recipient.
@@ -197,6 +216,14 @@ func (r *Recorder) Notify(to []node.UserID, n *node.Notification) {
 	}
 	for _, u := range to {
 		r.notes[u] = append(r.notes[u], n)
+	}
+	if n.Kind == node.NoteMessage {
+		for _, ch := range r.watches {
+			select {
+			case ch <- n:
+			default:
+			}
+		}
 	}
 }
 
