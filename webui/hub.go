@@ -27,7 +27,13 @@ type Hub struct {
 	shards    [hubShards]hubShard
 	delivered func(node.UserID, *node.Message)
 
-	wg sync.WaitGroup // live connections
+	// live is every connection from upgrade to end, authenticated or
+	// not, so that Shutdown also reaches those still authenticating or
+	// not yet in a shard; once closing is set no connection is added.
+	liveMu  sync.Mutex
+	live    map[*conn]struct{}
+	closing bool
+	wg      sync.WaitGroup // the connections in live
 }
 
 type hubShard struct {
@@ -41,7 +47,7 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{log: log, seed: maphash.MakeSeed()}
+	h := &Hub{log: log, seed: maphash.MakeSeed(), live: map[*conn]struct{}{}}
 	for i := range h.shards {
 		h.shards[i].users = map[node.UserID]map[*conn]struct{}{}
 	}
@@ -151,10 +157,37 @@ func (h *Hub) Conns() int {
 	return n
 }
 
-// Shutdown closes every connection with 1001 (going away) and waits until
-// their handlers, including in-flight sends, have finished.
+// track registers a new connection; it reports false once Shutdown has
+// begun, and the caller must then refuse the connection.
+func (h *Hub) track(c *conn) bool {
+	h.liveMu.Lock()
+	defer h.liveMu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.live[c] = struct{}{}
+	h.wg.Add(1)
+	return true
+}
+
+// untrack is called when a tracked connection's handler ends.
+func (h *Hub) untrack(c *conn) {
+	h.liveMu.Lock()
+	delete(h.live, c)
+	h.liveMu.Unlock()
+	h.wg.Done()
+}
+
+// Shutdown closes every connection with 1001 (going away), including
+// those still authenticating, refuses new ones, and waits until their
+// handlers, including in-flight sends, have finished.
 func (h *Hub) Shutdown() {
-	h.each(func(c *conn) { c.close(websocket.CloseGoingAway, "node shutting down") })
+	h.liveMu.Lock()
+	h.closing = true
+	for c := range h.live {
+		c.close(websocket.CloseGoingAway, "node shutting down")
+	}
+	h.liveMu.Unlock()
 	h.wg.Wait()
 }
 

@@ -175,14 +175,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s: s, ws: ws, bc: bw.conn, out: make(chan *websocket.PreparedMessage, outQueueSize),
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
 	}
-	s.hub.wg.Add(1)
+	if !s.hub.track(c) {
+		cancel()
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "node shutting down")
+		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
 	go c.run()
 }
 
 // run authenticates the connection, then reads frames until it ends.
 func (c *conn) run() {
 	s := c.s
-	defer s.hub.wg.Done()
+	defer s.hub.untrack(c)
 	defer c.cancel()
 	ws := c.ws
 	ws.SetReadLimit(readLimit)

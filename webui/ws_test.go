@@ -547,9 +547,34 @@ func TestWSSlowClient(t *testing.T) {
 func TestWSShutdown(t *testing.T) {
 	tn := newTestNode(t, nodeOptions{})
 	alice := tn.mustRegister(t, "alice")
-	w := alice.mustWS(t)
-	tn.Hub.Shutdown()
-	if code := w.expectClose(t, 5*time.Second); code != websocket.CloseGoingAway {
-		t.Errorf("close code %d, want 1001", code)
+	// One socket just authenticated (its handler may not have finished
+	// registering), one still authenticating: both go with 1001.
+	ready := alice.mustWS(t)
+	pending := tn.mustDial(t)
+	waitFor(t, 5*time.Second, func() error {
+		if n := tn.Hub.Conns(); n != 1 {
+			return fmt.Errorf("%d authenticated connections", n)
+		}
+		return nil
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tn.Hub.Shutdown()
+	}()
+	for name, w := range map[string]*wsClient{"ready": ready, "authenticating": pending} {
+		if code := w.expectClose(t, 5*time.Second); code != websocket.CloseGoingAway {
+			t.Errorf("%s socket: close code %d, want 1001", name, code)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	// Sockets opened after Shutdown are refused with 1001.
+	late := tn.mustDial(t)
+	if code := late.expectClose(t, 5*time.Second); code != websocket.CloseGoingAway {
+		t.Errorf("late socket: close code %d, want 1001", code)
 	}
 }
