@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,8 +22,8 @@ const (
 	pongWait     = 60 * time.Second
 	pingEvery    = 25 * time.Second
 	writeWait    = 10 * time.Second
-	maxFrame     = 64 << 10  // larger frames get a too_large error frame
-	readLimit    = 256 << 10 // larger still closes the connection (1009)
+	maxFrame     = 64 << 10 // larger frames get a too_large error frame
+	readLimit    = 16 << 20 // larger still closes the connection (1009)
 	outQueueSize = 512
 
 	closeUnauthenticated = 4001
@@ -226,7 +227,7 @@ func (c *conn) run() {
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-		mt, data, err := ws.ReadMessage()
+		mt, data, err := readFrame(ws)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.close(websocket.CloseMessageTooBig, "frame too large")
@@ -244,6 +245,26 @@ func (c *conn) run() {
 		break
 	}
 	<-c.writerD
+}
+
+// readFrame reads one message but keeps at most maxFrame+1 bytes of it:
+// the rest of a larger frame is read and dropped, so that the client gets
+// a too_large error frame and keeps its connection (API.md §4) without
+// the server buffering the frame. Past readLimit gorilla ends the
+// connection with 1009.
+func readFrame(ws *websocket.Conn) (int, []byte, error) {
+	mt, r, err := ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxFrame+1))
+	if err == nil && len(data) > maxFrame {
+		_, err = io.Copy(io.Discard, r)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return mt, data, nil
 }
 
 // authenticate waits for the first frame, which must be a valid auth.

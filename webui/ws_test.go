@@ -310,6 +310,7 @@ func TestWSMessaging(t *testing.T) {
 			{"not an object", `[1, 2, 3]`, "invalid_argument", ""},
 			{"invalid UTF-8", []byte("{\"type\":\"send\",\"id\":\"e8\",\"body\":\"\xff\"}"), "invalid_argument", ""},
 			{"frame over 64 KiB", map[string]any{"type": "send", "id": "e9", "room": room.ID, "body": strings.Repeat("x", 65<<10)}, "too_large", ""},
+			{"frame of 1 MiB", map[string]any{"type": "send", "id": "e13", "room": room.ID, "body": strings.Repeat("x", 1<<20)}, "too_large", ""},
 			{"typing without flag", map[string]any{"type": "typing", "id": "e10", "room": room.ID}, "invalid_argument", "e10"},
 			{"read of unknown message", map[string]any{"type": "read", "id": "e11", "room": room.ID, "upTo": "nosuchmessage"}, "invalid_argument", "e11"},
 			{"edit of another's message", map[string]any{"type": "edit", "id": "e12", "room": room.ID, "message": "nosuchmessage", "body": "x"}, "", "e12"},
