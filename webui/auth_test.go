@@ -1,6 +1,8 @@
 package webui_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -29,6 +31,22 @@ func TestRegister(t *testing.T) {
 		}
 		if s.ExpiresIn <= 0 || s.ExpiresIn > 900 {
 			t.Errorf("expiresIn = %d, want 1..900", s.ExpiresIn)
+		}
+		// The JWT itself: pinned HS256, exp at most 15 minutes ahead.
+		parts := strings.Split(s.AccessToken, ".")
+		var head struct{ Alg string }
+		var claims struct {
+			Exp int64  `json:"exp"`
+			Sub string `json:"sub"`
+		}
+		for i, v := range []any{&head, &claims} {
+			b, err := base64.RawURLEncoding.DecodeString(parts[i])
+			if err != nil || json.Unmarshal(b, v) != nil {
+				t.Fatalf("token part %d is not base64url JSON", i)
+			}
+		}
+		if head.Alg != "HS256" || claims.Sub != wantID || claims.Exp > time.Now().Add(15*time.Minute+time.Second).Unix() || claims.Exp < time.Now().Unix() {
+			t.Errorf("token header %+v, claims %+v", head, claims)
 		}
 		checkRefreshCookie(t, r, s.RefreshToken)
 	})

@@ -47,8 +47,13 @@ func TestRooms(t *testing.T) {
 	bob := tn.mustRegister(t, "bob")
 	bobWS := bob.mustWS(t)
 
+	aliceWS := alice.mustWS(t)
 	pub := alice.mustCreateRoom(t, "general", "public")
 	priv := alice.mustCreateRoom(t, "secret", "private")
+	// The creator's sockets hear of the new rooms.
+	for _, id := range []node.RoomID{pub.ID, priv.ID} {
+		aliceWS.expect(t, "room", func(f wsFrame) bool { return f.roomID() == string(id) })
+	}
 
 	t.Run("create", func(t *testing.T) {
 		if pub.Kind != "group" || pub.Visibility != "public" || pub.Name != "general" || pub.CreatedBy != alice.User.ID ||
@@ -156,6 +161,7 @@ func TestRooms(t *testing.T) {
 		if !slices.Contains(joined.Members, bob.User.ID) || joined.Unread == nil {
 			t.Errorf("joined = %+v", joined)
 		}
+		bobWS.expect(t, "room", func(f wsFrame) bool { return f.roomID() == string(pub.ID) })
 		bob.must(t, "POST", "/api/v1/rooms/"+string(pub.ID)+"/join", nil, http.StatusOK, nil) // idempotent
 		var members struct{ Members []node.User }
 		alice.must(t, "GET", "/api/v1/rooms/"+string(pub.ID)+"/members", nil, http.StatusOK, &members)
