@@ -169,6 +169,7 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 	h := tokenHash(token)
 	now := n.now()
 	var s *Session
+	var revoked string
 	next := newToken()
 	err := n.store.Update(ctx, func(tx Tx) error {
 		rec, err := tx.Refresh(h)
@@ -176,6 +177,7 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 			return err
 		}
 		if rec.Used {
+			revoked = rec.Session
 			n.log.Warn("refresh token reused; revoking session", "session", rec.Session)
 			if err := tx.DeleteSession(rec.Session); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
@@ -204,7 +206,7 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 		if err := n.sync(ctx); err != nil {
 			return nil, "", err
 		}
-		return nil, "", errBadRefresh
+		return nil, "", &RevokedError{Session: revoked}
 	}
 	if errors.Is(err, ErrNotFound) || errors.Is(err, errBadRefresh) {
 		return nil, "", errBadRefresh
@@ -214,6 +216,17 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 	}
 	return s, next, n.sync(ctx)
 }
+
+// RevokedError is Refresh's answer to a refresh token that was already
+// spent: the token's session has been revoked, and the caller should also
+// end what that session holds open (live sockets). To the client it is
+// the same 401 as any bad refresh token.
+type RevokedError struct{ Session string }
+
+func (e *RevokedError) Error() string { return errBadRefresh.Error() }
+
+// Unwrap makes it a bad-refresh *Error wrapping ErrUnauthenticated.
+func (e *RevokedError) Unwrap() error { return errBadRefresh }
 
 // errReuse marks the reuse path inside Refresh's transaction. The store
 // commits a transaction whose function returns an error wrapping

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -174,6 +175,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, next, err := s.node.Refresh(r.Context(), tok)
 	if err != nil {
+		var rv *node.RevokedError
+		if errors.As(err, &rv) {
+			s.hub.CloseSession(rv.Session) // a stolen token may hold sockets open
+		}
 		s.clearCookie(w, r)
 		s.writeError(w, r, err)
 		return

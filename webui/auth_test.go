@@ -214,6 +214,7 @@ func TestRefresh(t *testing.T) {
 		// The new pair works.
 		c := &client{tn: tn, User: s.User, Access: s.AccessToken, Refresh: s.RefreshToken}
 		c.must(t, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+		ws := c.mustWS(t)
 		first := alice.Refresh
 		alice.Access, alice.Refresh = s.AccessToken, s.RefreshToken
 
@@ -227,6 +228,9 @@ func TestRefresh(t *testing.T) {
 		}
 		if r := alice.call(t, "GET", "/api/v1/me", nil); r.Status != http.StatusUnauthorized {
 			t.Errorf("access token after reuse: status %d, want 401", r.Status)
+		}
+		if code := ws.expectClose(t, 5*time.Second); code != 4001 {
+			t.Errorf("the revoked session's socket closed with %d, want 4001", code)
 		}
 	})
 
