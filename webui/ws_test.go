@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,9 +408,18 @@ func TestWSTypingAndPresence(t *testing.T) {
 		}
 		b2 := bob.mustWS(t)
 		b1.conn.Close()
-		// One connection left: still online, no offline frame.
-		b2.send(t, map[string]string{"type": "ping"})
-		b2.expect(t, "pong", nil)
+		// One connection left: still online.
+		waitFor(t, 5*time.Second, func() error {
+			if n := tn.Hub.Conns(); n != 3 {
+				return fmt.Errorf("%d connections, want alice, carol and bob's second", n)
+			}
+			return nil
+		})
+		alice.must(t, "GET", "/api/v1/users/"+string(bob.User.ID), nil, http.StatusOK, &u)
+		if u.Presence != "online" {
+			t.Errorf("bob is %q with one socket left", u.Presence)
+		}
+		a.expectNone(t, "presence", func(f wsFrame) bool { return f.userID() == string(bob.User.ID) }, 0)
 		b2.conn.Close()
 		f = a.expect(t, "presence", func(f wsFrame) bool { return f.userID() == string(bob.User.ID) })
 		if f.Presence != "offline" || f.LastSeen <= 0 {
@@ -455,7 +465,20 @@ func TestWSIdleDrop(t *testing.T) {
 	bob := tn.mustRegister(t, "bob")
 	room := alice.mustCreateRoom(t, "general", "public")
 	bob.must(t, "POST", "/api/v1/rooms/"+string(room.ID)+"/join", nil, http.StatusOK, nil)
-	a := alice.mustWS(t)
+
+	// Alice's socket reads, so it answers pings; it counts them.
+	aconn, _, err := tn.dialWS(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pings atomic.Int32
+	aconn.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return aconn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	a := newWSClient(t, aconn, true)
+	a.send(t, map[string]string{"type": "auth", "token": alice.Access})
+	a.expect(t, "ready", nil)
 
 	// Bob authenticates, then stops reading, so he answers no pings.
 	conn, _, err := tn.dialWS(t, nil)
@@ -471,14 +494,18 @@ func TestWSIdleDrop(t *testing.T) {
 	if f.LastSeen <= 0 {
 		t.Errorf("offline without lastSeen: %+v", f)
 	}
-	// Alice reads, so she answers pings and outlives several PongWaits.
-	waitFor(t, 5*time.Second, func() error {
-		if tn.Hub.Conns() != 1 {
-			return fmt.Errorf("%d connections, want alice's only", tn.Hub.Conns())
+	// Alice answers pings and outlives several PongWaits: 30 pings at
+	// 50ms span 1.5s, over three times the 400ms PongWait.
+	start := pings.Load()
+	waitFor(t, 10*time.Second, func() error {
+		if n := pings.Load() - start; n < 30 {
+			return fmt.Errorf("alice answered %d pings", n)
 		}
 		return nil
 	})
-	time.Sleep(time.Second) // a negative check: nothing to poll for
+	if n := tn.Hub.Conns(); n != 1 {
+		t.Errorf("%d connections, want alice's only", n)
+	}
 	a.send(t, map[string]string{"type": "ping"})
 	a.expect(t, "pong", nil)
 }
