@@ -180,12 +180,13 @@ func (h *Hub) untrack(c *conn) {
 
 // Shutdown closes every connection with 1001 (going away), including
 // those still authenticating, refuses new ones, and waits until their
-// handlers, including in-flight sends, have finished.
+// handlers have finished. A frame being handled completes first, and its
+// ack goes out before the close.
 func (h *Hub) Shutdown() {
 	h.liveMu.Lock()
 	h.closing = true
 	for c := range h.live {
-		c.close(websocket.CloseGoingAway, "node shutting down")
+		c.goAway()
 	}
 	h.liveMu.Unlock()
 	h.wg.Wait()

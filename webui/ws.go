@@ -25,6 +25,9 @@ const (
 	maxFrame     = 64 << 10 // larger frames get a too_large error frame
 	readLimit    = 16 << 20 // larger still closes the connection (1009)
 	outQueueSize = 512
+	// shutdownGrace bounds how long a node shutdown waits for a
+	// connection's frame in progress before closing it anyway.
+	shutdownGrace = 5 * time.Second
 
 	closeUnauthenticated = 4001
 )
@@ -48,6 +51,8 @@ type conn struct {
 	user node.UserID
 
 	sid     atomic.Value // string: session of the current token
+	away    atomic.Bool  // the node is shutting down: read no more frames
+	awayT   *time.Timer  // guarded by expMu
 	out     chan *websocket.PreparedMessage
 	done    chan struct{}
 	once    sync.Once
@@ -77,6 +82,45 @@ func (c *conn) push(pm *websocket.PreparedMessage) bool {
 		// the close frame could not get through anyway, so drop it now.
 		_ = c.ws.Close()
 		return false
+	}
+}
+
+// goAway ends the connection for a node shutdown: the frame being
+// handled finishes (its ack included), no further frame is read, the
+// frames queued by then are flushed, and the close is 1001. A connection
+// that does not get there within shutdownGrace is closed anyway.
+func (c *conn) goAway() {
+	select {
+	case <-c.done:
+		return // already ending
+	default:
+	}
+	if c.away.Swap(true) {
+		return
+	}
+	c.expMu.Lock()
+	c.awayT = time.AfterFunc(shutdownGrace, func() { c.close(websocket.CloseGoingAway, "node shutting down") })
+	c.expMu.Unlock()
+	_ = c.ws.SetReadDeadline(time.Now()) // wakes a reader waiting for the next frame
+}
+
+// endRead closes the connection after its reader stopped, with 1001 when
+// that was a shutdown's doing.
+func (c *conn) endRead(code int, reason string) {
+	if c.away.Load() {
+		code, reason = websocket.CloseGoingAway, "node shutting down"
+	}
+	c.close(code, reason)
+}
+
+// flush writes the frames queued before the close, so that an ack or
+// error frame sent just before it is not lost.
+func (c *conn) flush() {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+	for len(c.out) > 0 {
+		if c.ws.WritePreparedMessage(<-c.out) != nil {
+			return
+		}
 	}
 }
 
@@ -143,6 +187,9 @@ func (c *conn) writer() {
 			}
 		case <-c.done:
 			if c.code != websocket.CloseAbnormalClosure {
+				if c.code != websocket.ClosePolicyViolation { // a slow client's socket is already gone
+					c.flush()
+				}
 				msg := websocket.FormatCloseMessage(c.code, c.reason)
 				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 			}
@@ -191,6 +238,13 @@ func (c *conn) run() {
 	s := c.s
 	defer s.hub.untrack(c)
 	defer c.cancel()
+	defer func() {
+		c.expMu.Lock()
+		if c.awayT != nil {
+			c.awayT.Stop()
+		}
+		c.expMu.Unlock()
+	}()
 	ws := c.ws
 	ws.SetReadLimit(readLimit)
 	go c.writer()
@@ -224,15 +278,24 @@ func (c *conn) run() {
 		c.expMu.Unlock()
 	}()
 
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) })
+	ws.SetPongHandler(func(string) error {
+		if c.away.Load() {
+			return nil // keep the shutdown's deadline
+		}
+		return ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	})
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		if c.away.Load() { // checked after setting the deadline: see goAway
+			c.endRead(websocket.CloseGoingAway, "")
+			break
+		}
 		mt, data, err := readFrame(ws)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				c.close(websocket.CloseMessageTooBig, "frame too large")
+				c.endRead(websocket.CloseMessageTooBig, "frame too large")
 			} else {
-				c.close(websocket.CloseNormalClosure, "")
+				c.endRead(websocket.CloseNormalClosure, "")
 			}
 			break
 		}
@@ -272,7 +335,7 @@ func (c *conn) authenticate() (node.UserID, bool) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	mt, data, err := c.ws.ReadMessage()
 	if err != nil {
-		c.close(closeUnauthenticated, "authentication timed out")
+		c.endRead(closeUnauthenticated, "authentication timed out")
 		return "", false
 	}
 	var f clientFrame
