@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func newHostile(t *testing.T) *hostile {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithMaxMessageSize(1<<20))
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithMaxMessageSize(1<<20), pubsub.WithFloodPublish(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +111,13 @@ func TestHostileNodeIsRejectedAndPenalised(t *testing.T) {
 	p2ptest.WaitFor(t, 10*time.Second, func() error {
 		if len(topic.ListPeers()) < 2 {
 			return fmt.Errorf("hostile sees %d topic peers", len(topic.ListPeers()))
+		}
+		// The honest nodes have heard the hostile's subscription, so its
+		// streams to them are open and what it publishes reaches both.
+		for _, n := range []*p2ptest.Node{a, b} {
+			if !slices.Contains(n.Host.TopicPeers("hearth/room/1/"+string(room.ID)), x.host.ID()) {
+				return fmt.Errorf("%s does not see the hostile in the topic", n.Name)
+			}
 		}
 		return nil
 	})
