@@ -135,7 +135,7 @@ func (h *Hub) each(fn func(*conn)) {
 func (h *Hub) CloseSession(sid string) {
 	h.each(func(c *conn) {
 		if c.sessionID() == sid {
-			c.close(closeUnauthenticated, "session ended")
+			c.unauthenticated("the session has ended", "session ended")
 		}
 	})
 }
@@ -145,7 +145,7 @@ func (h *Hub) CloseSession(sid string) {
 func (h *Hub) CloseOtherSessions(u node.UserID, keep string) {
 	h.each(func(c *conn) {
 		if c.user == u && c.sessionID() != keep {
-			c.close(closeUnauthenticated, "session ended")
+			c.unauthenticated("the session has ended", "session ended")
 		}
 	})
 }

@@ -124,6 +124,13 @@ func (c *conn) flush() {
 	}
 }
 
+// unauthenticated ends the connection with 4001, after an error frame
+// with code unauthenticated (docs/api.md) that says why.
+func (c *conn) unauthenticated(msg, reason string) {
+	c.sendFrame(errorFrame{Type: "error", Code: "unauthenticated", Message: msg})
+	c.close(closeUnauthenticated, reason)
+}
+
 // close ends the connection with a close code; the first call wins.
 func (c *conn) close(code int, reason string) {
 	c.once.Do(func() {
@@ -366,7 +373,7 @@ func (c *conn) auth(tok string) (node.UserID, bool) {
 		c.expiry.Stop()
 	}
 	c.expiry = time.AfterFunc(time.Until(claims.Expires), func() {
-		c.close(closeUnauthenticated, "token expired")
+		c.unauthenticated("the access token has expired; send a fresh one in an auth frame", "token expired")
 	})
 	c.expMu.Unlock()
 	return node.UserID(claims.User), true

@@ -97,6 +97,12 @@ func TestWSAuth(t *testing.T) {
 			default:
 				w.send(t, f)
 			}
+			if tc.first != nil {
+				// docs/api.md: an unauthenticated error frame comes first.
+				if f := w.expect(t, "error", nil); f.Code != "unauthenticated" {
+					t.Errorf("error code %q, want unauthenticated", f.Code)
+				}
+			}
 			if code := w.expectClose(t, 5*time.Second); code != 4001 {
 				t.Errorf("close code %d, want 4001", code)
 			}
@@ -119,6 +125,9 @@ func TestWSAuth(t *testing.T) {
 		other := alice.mustWS(t)
 		c.must(t, "POST", "/api/v1/auth/logout", nil, http.StatusNoContent, nil)
 		for _, w := range []*wsClient{w1, w2} {
+			if f := w.expect(t, "error", nil); f.Code != "unauthenticated" {
+				t.Errorf("error code %q before the close, want unauthenticated", f.Code)
+			}
 			if code := w.expectClose(t, 5*time.Second); code != 4001 {
 				t.Errorf("close code %d, want 4001", code)
 			}
@@ -151,6 +160,9 @@ func TestWSTokenExpiry(t *testing.T) {
 	t.Run("expiry closes with 4001", func(t *testing.T) {
 		tok, _ := fresh(alice.User.ID, aliceSID)
 		w := dialAs(t, tok)
+		if f := w.expect(t, "error", nil); f.Code != "unauthenticated" {
+			t.Errorf("error code %q before the close, want unauthenticated", f.Code)
+		}
 		if code := w.expectClose(t, 5*time.Second); code != 4001 {
 			t.Errorf("close code %d, want 4001", code)
 		}
