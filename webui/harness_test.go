@@ -545,6 +545,4 @@ func (w *wsClient) expectClose(t *testing.T, timeout time.Duration) int {
 	return 0
 }
 
-func boolp(b bool) *bool { return &b }
-
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
