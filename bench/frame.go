@@ -120,12 +120,6 @@ func jsonString(b []byte, key string) []byte {
 	return nil
 }
 
-// jsonStringIs reports whether the string value of key is exactly want.
-func jsonStringIs(b []byte, key, want string) bool {
-	s := jsonString(b, key)
-	return s != nil && string(s) == want
-}
-
 // sink receives what a protocol codec finds in the frames of one
 // connection. Implementations: receiver (counts deliveries) and sender
 // (counts acknowledgements and refusals).
