@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hearth-chat/hearth/node"
+	"github.com/hearth-chat/hearth/webui"
 )
 
 func TestErrorsAndHeaders(t *testing.T) {
@@ -106,4 +107,31 @@ func TestErrorsAndHeaders(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestUserRateLimit(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) { c.UserRate = 1 }}) // burst 4
+	alice := tn.mustRegister(t, "alice")
+	w := alice.mustWS(t)
+	limited := false
+	for range 10 {
+		r := alice.call(t, "GET", "/api/v1/me", nil)
+		if r.Status == http.StatusTooManyRequests {
+			if r.errorCode(t) != "rate_limited" || r.Header.Get("Retry-After") == "" {
+				t.Errorf("429 %s without rate_limited and Retry-After", r.Body)
+			}
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("10 requests at once were never limited at 1/s")
+	}
+	// Frames count against the same budget; pings do not.
+	w.send(t, map[string]any{"type": "typing", "id": "t1", "room": "r", "typing": true})
+	if f := w.expect(t, "error", nil); f.Code != "rate_limited" || f.ID != "t1" {
+		t.Errorf("frame over the limit: %+v", f)
+	}
+	w.send(t, map[string]string{"type": "ping"})
+	w.expect(t, "pong", nil)
 }
