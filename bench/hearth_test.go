@@ -196,7 +196,7 @@ func TestHearthDriverAgainstFake(t *testing.T) {
 	f.throttleRegister = 1 // the first registration is told to come back in 1 s
 	cfg := Config{
 		URLs: []string{f.srv.URL}, Receivers: 30, ConnsPerUser: 4, Rate: 1000, Messages: 300, Size: 80,
-		Warmup: 50 * time.Millisecond, Drain: 3 * time.Second,
+		Warmup: 50 * time.Millisecond, Drain: 20 * time.Second, // ends early once all is in
 	}
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -242,7 +242,7 @@ func TestHearthDriverMultiNode(t *testing.T) {
 	b.unknownRoomJoins = 3 // the room reaches node b a little late
 	r, err := Run(context.Background(), Config{
 		URLs: []string{a.srv.URL, b.srv.URL}, Receivers: 10, Rate: 500, Messages: 100,
-		Warmup: 10 * time.Millisecond, Drain: 3 * time.Second,
+		Warmup: 10 * time.Millisecond, Drain: 20 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

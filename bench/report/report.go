@@ -95,7 +95,7 @@ func Markdown(w io.Writer, res *suite.Results, chart string) error {
 
 	if len(res.Sweeps) > 0 {
 		p.f("### Rate sweep\n\n")
-		p.f("The highest R at which a server keeps p99 under %g ms with nothing lost or refused, N = %d: the rate doubles from %g until a step fails, then bisects three times; a step that fails is run once more before it counts. Each step is a fresh server and at least 2,000 messages (5 s at high rates).\n\n",
+		p.f("The highest R at which a server keeps p99 under %g ms with nothing lost or refused, N = %d: the rate doubles from %g until a step fails, then bisects three times; a step that fails is run once more before it counts. Each step is a fresh server and 5 to 10 s of messages (2,000 where that fits).\n\n",
 			res.SweepP99Ms, res.Sweeps[0].Receivers, res.Rate)
 		p.f("| server | highest R | p99 there | deliveries/s there | steps (R → p99, lost) |\n")
 		p.f("| --- | ---: | ---: | ---: | --- |\n")

@@ -51,7 +51,7 @@ func TestPeers(t *testing.T) {
 			r, err := bench.Run(ctx, bench.Config{
 				URLs: []string{srv.URL}, Target: target, Receivers: 20, Rate: 400,
 				Messages: 400, Size: 120, PID: srv.PID(), ConnsPerUser: 10,
-				Warmup: 200 * time.Millisecond,
+				Warmup: 200 * time.Millisecond, Drain: 20 * time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -314,10 +314,10 @@ func (c *Config) sweep(ctx context.Context, target string) Sweep {
 	return sw
 }
 
-// sweepMessages sends at least the workload's count and at least 5 s
-// worth at the rate, at most 64000.
+// sweepMessages is the workload's count, but at most 10 s and at least
+// 5 s worth at the rate, and at most 64000.
 func sweepMessages(rate float64, base int) int {
-	return min(max(base, int(rate*5)), 64000)
+	return min(max(int(rate*5), min(base, int(rate*10))), 64000)
 }
 
 // idle measures Hearth's RSS per idle authenticated connection.
