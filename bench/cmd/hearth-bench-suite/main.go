@@ -124,7 +124,11 @@ func run(ctx context.Context, args []string) error {
 	if err := writeFile(out, func(f *os.File) error { return report.Markdown(f, res, filepath.ToSlash(rel)) }); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s, %s, %s\n", out, svg, jsonPath)
+	if fromJSON == "" {
+		fmt.Printf("wrote %s, %s, %s\n", out, svg, jsonPath)
+	} else {
+		fmt.Printf("wrote %s, %s\n", out, svg)
+	}
 	return nil
 }
 
