@@ -32,6 +32,7 @@ hearth=""
 if [ -d cmd/hearth ] && go build -o "$bin/hearth" ./cmd/hearth; then
 	hearth=$bin/hearth
 else
+	rm -f "$bin/hearth" # never benchmark a stale build
 	echo "hearth does not build yet: benchmarking the peers only" >&2
 fi
 
