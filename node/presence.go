@@ -34,9 +34,9 @@ type typingKey struct {
 }
 
 type deliveredState struct {
-	upTo   EventID
-	sender UserID
-	timer  *time.Timer
+	upTo    EventID
+	senders map[UserID]struct{}
+	timer   *time.Timer
 }
 
 // deliveredCoalesce is how long delivered receipts for one member and
@@ -289,11 +289,12 @@ func removeUser(us []UserID, u UserID) []UserID {
 }
 
 // Delivered records that message m reached a connection of local user u.
-// Receipts are coalesced per member and room and sent to the room's local
-// members (the sender's tabs among them); federation carries them to
-// remote senders as read markers only.
+// Receipts are coalesced per member and room (one per 200 ms) and go only
+// to the local senders of the messages they cover: the people who wait
+// for "delivered". Sending them to every member would make receipts grow
+// with the square of the room's size.
 func (n *Node) Delivered(u UserID, m *Message) {
-	if m.Sender == u {
+	if m.Sender == u || !n.IsLocal(m.Sender) {
 		return
 	}
 	p := n.presence
@@ -305,21 +306,19 @@ func (n *Node) Delivered(u UserID, m *Message) {
 	}
 	if d, ok := p.delivered[k]; ok {
 		d.upTo = m.ID
+		d.senders[m.Sender] = struct{}{}
 		return
 	}
-	d := &deliveredState{upTo: m.ID, sender: m.Sender}
+	d := &deliveredState{upTo: m.ID, senders: map[UserID]struct{}{m.Sender: {}}}
 	d.timer = time.AfterFunc(deliveredCoalesce, func() {
 		p.mu.Lock()
 		delete(p.delivered, k)
 		upTo := d.upTo
-		p.mu.Unlock()
-		r := n.room(m.Room, false)
-		if r == nil {
-			return
+		to := make([]UserID, 0, len(d.senders))
+		for s := range d.senders {
+			to = append(to, s)
 		}
-		r.mu.Lock()
-		to := n.localMembers(r.state)
-		r.mu.Unlock()
+		p.mu.Unlock()
 		n.notify.Notify(to, &Notification{Kind: NoteReceipt, RoomID: m.Room, User: u, UpTo: upTo, Receipt: "delivered"})
 	})
 	p.delivered[k] = d
