@@ -42,9 +42,13 @@ func readFrame(r *bufio.Reader, v any) error {
 	if size > maxFrame {
 		return fmt.Errorf("frame of %d bytes is over the limit", size)
 	}
-	b := make([]byte, size)
-	if _, err := io.ReadFull(r, b); err != nil {
+	// Read what arrives rather than allocate what the peer claims.
+	b, err := io.ReadAll(io.LimitReader(r, int64(size)))
+	if err != nil {
 		return fmt.Errorf("read frame: %w", err)
+	}
+	if uint64(len(b)) != size {
+		return fmt.Errorf("read frame: %w", io.ErrUnexpectedEOF)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode frame: %w", err)

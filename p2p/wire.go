@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -47,10 +48,19 @@ const maxGossipMessage = 256 << 10
 func messageID(m *pb.Message) string {
 	d := m.GetData()
 	if len(d) > 65 && d[0] == kindEvent {
+		return messageIDOf(d)
+	}
+	sum := sha256.Sum256(append(bytes.Clone(m.GetFrom()), d...))
+	return "x" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// messageIDOf is the message ID of a payload whose author is unknown.
+func messageIDOf(d []byte) string {
+	if len(d) > 65 && d[0] == kindEvent {
 		sum := sha256.Sum256(d[65:])
 		return base64.RawURLEncoding.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(append([]byte(m.GetFrom()), d...))
+	sum := sha256.Sum256(d)
 	return "x" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
