@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/gologshim"
+
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/store"
@@ -169,6 +171,8 @@ func (m *Main) logger() *slog.Logger {
 // node is ready; Close stops it.
 func (m *Main) Run(ctx context.Context) error {
 	m.log = m.logger()
+	// libp2p logs through a process-wide slog handler; route it into ours.
+	gologshim.SetDefaultHandler(m.log.With("component", "libp2p").Handler())
 	c := m.Config
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
