@@ -160,3 +160,55 @@ func TestRestartConvergesWithIdenticalOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestDirectoryReceiptsAndMembersAcrossNodes(t *testing.T) {
+	ns := p2ptest.Line(t, 2)
+	a, b := ns[0], ns[1]
+	ua := a.User(t, "alice")
+	ub, err := b.Node.Register(bg, "bob", "password123", "Bob B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := a.Node.CreateRoom(bg, ua, "town square", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		rooms, err := b.Node.PublicRooms(bg)
+		if err != nil {
+			return err
+		}
+		for _, r := range rooms {
+			if r.ID == room.ID && r.Name == "town square" {
+				return nil
+			}
+		}
+		return errors.New("B's directory lacks A's room")
+	})
+	mustJoin(t, b, ub.ID, room.ID)
+	m := mustSend(t, a, ua, room.ID, "read me")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return b.Notes.HasMessage(ub.ID, m.ID) })
+	if err := b.Node.MarkRead(bg, ub.ID, room.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		for _, n := range a.Notes.Of(ua, node.NoteReceipt) {
+			if n.User == ub.ID && n.UpTo == m.ID && n.Receipt == "read" {
+				return nil
+			}
+		}
+		return errors.New("alice got no read receipt from bob")
+	})
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		members, err := a.Node.Members(bg, ua, room.ID)
+		if err != nil {
+			return err
+		}
+		for _, u := range members {
+			if u.ID == ub.ID && u.DisplayName == "Bob B" {
+				return nil
+			}
+		}
+		return fmt.Errorf("A's member list lacks Bob B: %v", members)
+	})
+}
