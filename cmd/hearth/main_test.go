@@ -285,7 +285,13 @@ func TestProcess(t *testing.T) {
 					t.Errorf("round %d: acked message %s (clientId %s) is in history %d times", round, id, cid, seen[id])
 				}
 			}
-			t.Logf("round %d: %d acked so far, %d in history", round, len(acked), len(ids))
+			rest := 0
+			for _, cid := range got {
+				if strings.Contains(cid, "-rest-") {
+					rest++
+				}
+			}
+			t.Logf("round %d: %d acked so far (%d over REST this round), %d in history", round, len(acked), rest, len(ids))
 			if stored := len(ids) - prevStored; sig == syscall.SIGTERM && stored != len(got) {
 				// A clean stop finishes the frames being handled and
 				// flushes their acks before closing with 1001.
@@ -350,6 +356,35 @@ func sendUntilKilled(t *testing.T, p *proc, tokens []string, room string, round,
 			}
 		}()
 	}
+	// One more sender posts over REST: a 201 is the same promise.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		client := &http.Client{Timeout: 10 * time.Second}
+		for n := 0; ; n++ {
+			cid := fmt.Sprintf("r%d-rest-%d", round, n)
+			b, _ := json.Marshal(map[string]string{"body": "crash test " + cid, "clientId": cid})
+			req, _ := http.NewRequest("POST", "http://"+p.http+"/api/v1/rooms/"+room+"/messages", bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+tokens[len(tokens)-1])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				return // killed
+			}
+			var m struct{ ID, ClientID string }
+			err = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated || err != nil {
+				if resp.StatusCode < 500 {
+					t.Errorf("post %s: %d", cid, resp.StatusCode)
+				}
+				return // 503 while shutting down is fine
+			}
+			mu.Lock()
+			acked[m.ID] = cid
+			mu.Unlock()
+		}
+	}()
 	select {
 	case <-reached:
 	case <-time.After(60 * time.Second):
