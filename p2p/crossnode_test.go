@@ -212,3 +212,45 @@ func TestDirectoryReceiptsAndMembersAcrossNodes(t *testing.T) {
 		return fmt.Errorf("A's member list lacks Bob B: %v", members)
 	})
 }
+
+func TestPartitionBothSidesWriteThenHeal(t *testing.T) {
+	ns := p2ptest.Line(t, 2)
+	a, b := ns[0], ns[1]
+	ua, ub := a.User(t, "alice"), b.User(t, "bob")
+	room, err := a.Node.CreateRoom(bg, ua, "split", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustJoin(t, b, ub, room.ID)
+	first := mustSend(t, a, ua, room.ID, "before the split")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return b.Notes.HasMessage(ub, first.ID) })
+
+	// Partition: A goes down, B writes; A comes back alone (a fresh
+	// peerstore and no bootstrap peers: it cannot find B) and writes too.
+	a.Stop()
+	var sent []node.EventID
+	for i := range 10 {
+		sent = append(sent, mustSend(t, b, ub, room.ID, fmt.Sprintf("b alone %d", i)).ID)
+	}
+	a.Restart()
+	for i := range 10 {
+		sent = append(sent, mustSend(t, a, ua, room.ID, fmt.Sprintf("a alone %d", i)).ID)
+	}
+	if a.Host.PeerCount() != 0 {
+		t.Fatal("A is not partitioned")
+	}
+	// Heal.
+	p2ptest.Connect(t, a, b)
+	p2ptest.WaitFor(t, 20*time.Second, func() error {
+		ha, hb := history(t, a, ua, room.ID), history(t, b, ub, room.ID)
+		if !slices.Equal(ha, hb) {
+			return fmt.Errorf("histories differ: a %d, b %d", len(ha), len(hb))
+		}
+		for _, id := range sent {
+			if !slices.Contains(ha, id) {
+				return fmt.Errorf("missing %s", id)
+			}
+		}
+		return nil
+	})
+}
