@@ -138,11 +138,13 @@ func TestWSAuth(t *testing.T) {
 }
 
 func TestWSTokenExpiry(t *testing.T) {
-	tn := newTestNode(t, nodeOptions{tokenTTL: 2 * time.Second})
+	// Tokens live 3s; JWT times are whole seconds, so a re-auth sent as
+	// soon as a fresh token outlives the first still has 2s to land.
+	tn := newTestNode(t, nodeOptions{tokenTTL: 3 * time.Second})
 	alice := tn.mustRegister(t, "alice")
 	bob := tn.mustRegister(t, "bob")
 	aliceSID, bobSID := sessionOf(t, tn, alice.Access), sessionOf(t, tn, bob.Access)
-	// Tokens live 2s, so each step mints its own.
+	// Each step mints its own tokens.
 	fresh := func(u node.UserID, sid string) (string, time.Time) {
 		tok, exp, err := tn.Tokens.Issue(string(u), sid)
 		if err != nil {
@@ -158,6 +160,7 @@ func TestWSTokenExpiry(t *testing.T) {
 	}
 
 	t.Run("expiry closes with 4001", func(t *testing.T) {
+		t.Parallel()
 		tok, _ := fresh(alice.User.ID, aliceSID)
 		w := dialAs(t, tok)
 		if f := w.expect(t, "error", nil); f.Code != "unauthenticated" {
@@ -168,6 +171,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		}
 	})
 	t.Run("re-auth extends", func(t *testing.T) {
+		t.Parallel()
 		tok1, exp1 := fresh(alice.User.ID, aliceSID)
 		exp1 = exp1.Truncate(time.Second) // the token's exp claim
 		w := dialAs(t, tok1)
@@ -197,6 +201,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		}
 	})
 	t.Run("re-auth as another user closes", func(t *testing.T) {
+		t.Parallel()
 		tok, _ := fresh(alice.User.ID, aliceSID)
 		w := dialAs(t, tok)
 		bobTok, _ := fresh(bob.User.ID, bobSID)
@@ -206,6 +211,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		}
 	})
 	t.Run("re-auth with a bad token closes", func(t *testing.T) {
+		t.Parallel()
 		tok, _ := fresh(alice.User.ID, aliceSID)
 		w := dialAs(t, tok)
 		w.send(t, map[string]string{"type": "auth", "token": "garbage"})
@@ -470,8 +476,8 @@ func TestWSTypingAndPresence(t *testing.T) {
 
 func TestWSIdleDrop(t *testing.T) {
 	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) {
-		c.PingInterval = 50 * time.Millisecond
-		c.PongWait = 400 * time.Millisecond
+		c.PingInterval = 100 * time.Millisecond
+		c.PongWait = time.Second
 	}})
 	alice := tn.mustRegister(t, "alice")
 	bob := tn.mustRegister(t, "bob")
@@ -506,11 +512,11 @@ func TestWSIdleDrop(t *testing.T) {
 	if f.LastSeen <= 0 {
 		t.Errorf("offline without lastSeen: %+v", f)
 	}
-	// Alice answers pings and outlives several PongWaits: 30 pings at
-	// 50ms span 1.5s, over three times the 400ms PongWait.
+	// Alice answers pings and outlives PongWaits: 25 pings at 100ms span
+	// 2.5s, over twice the 1s PongWait.
 	start := pings.Load()
 	waitFor(t, 10*time.Second, func() error {
-		if n := pings.Load() - start; n < 30 {
+		if n := pings.Load() - start; n < 25 {
 			return fmt.Errorf("alice answered %d pings", n)
 		}
 		return nil
