@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,31 @@ func TestRegister(t *testing.T) {
 		})
 	}
 
+	t.Run("concurrent registrations of one name", func(t *testing.T) {
+		var wg sync.WaitGroup
+		statuses := make([]int, 4)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = reg("racer", testPassword).Status
+			}()
+		}
+		wg.Wait()
+		created := 0
+		for _, st := range statuses {
+			switch st {
+			case http.StatusCreated:
+				created++
+			case http.StatusConflict:
+			default:
+				t.Errorf("status %d", st)
+			}
+		}
+		if created != 1 {
+			t.Errorf("statuses %v: want exactly one 201", statuses)
+		}
+	})
 	t.Run("long password logs in", func(t *testing.T) {
 		tn.must(t, request{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"username": "BOB-72", "password": strings.Repeat("p", 72)}}, http.StatusOK, nil)
 	})
