@@ -1,11 +1,13 @@
 package webui_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hearth-chat/hearth/node"
@@ -364,6 +366,26 @@ func TestMessages(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%d messages with clientId c-1, want 1", n)
+		}
+		// Retries racing each other also make one message.
+		ids := make([]node.EventID, 5)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var m node.Message
+				r := alice.call(t, "POST", path, map[string]string{"body": "race", "clientId": "c-race"})
+				if r.Status == http.StatusCreated && json.Unmarshal(r.Body, &m) == nil {
+					ids[i] = m.ID
+				}
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if id == "" || id != ids[0] {
+				t.Fatalf("racing retries gave %v, want one id", ids)
+			}
 		}
 		// The same clientId from another user is another message.
 		var c node.Message
