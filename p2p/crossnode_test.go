@@ -65,6 +65,18 @@ func TestDMAcrossNodes(t *testing.T) {
 	p2ptest.WaitFor(t, 10*time.Second, func() error { return c.Notes.HasMessage(uc, m.ID) })
 	r := mustSend(t, c, uc, dm.ID, "hi alice")
 	p2ptest.WaitFor(t, 10*time.Second, func() error { return a.Notes.HasMessage(ua, r.ID) })
+	// Typing in a private room goes over direct streams, never gossip.
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if err := a.Node.SetTyping(ua, dm.ID, true); err != nil {
+			return err
+		}
+		for _, n := range c.Notes.Of(uc, node.NoteTyping) {
+			if n.User == ua && n.RoomID == dm.ID && n.Typing {
+				return nil
+			}
+		}
+		return errors.New("no typing frame on c")
+	})
 	if ok, _ := b.Node.HasEvent(bg, m.ID); ok {
 		t.Fatal("relay node B stored a DM")
 	}

@@ -158,15 +158,8 @@ func (h *Host) connectRoomNodes(ctx context.Context) {
 			continue
 		}
 		h.goBackground(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			cctx, cancel := h.boundedContext(10 * time.Second)
 			defer cancel()
-			go func() {
-				select {
-				case <-h.closing:
-					cancel()
-				case <-cctx.Done():
-				}
-			}()
 			if err := h.host.Connect(cctx, peer.AddrInfo{ID: p}); err != nil {
 				h.log.Debug("dial room node", "peer", p, "err", err)
 			}
@@ -181,7 +174,7 @@ func (n mdnsNotifee) HandlePeerFound(info peer.AddrInfo) {
 		return
 	}
 	n.h.goBackground(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := n.h.boundedContext(10 * time.Second)
 		defer cancel()
 		_ = n.h.host.Connect(ctx, info)
 	})

@@ -129,7 +129,7 @@ func (h *Host) publishTyping(ctx context.Context, t typingSignal) {
 		}
 		sig := t
 		h.goBackground(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			cctx, cancel := h.boundedContext(5 * time.Second)
 			defer cancel()
 			_, _ = h.call(cctx, p, &syncRequest{Op: opTyping, Typing: &sig})
 		})

@@ -121,6 +121,7 @@ type Host struct {
 	typing   chan typingSignal // Typing → publisher loop
 	changed  chan struct{}     // RoomsChanged, coalesced
 	syncWith chan peer.ID      // peers to run anti-entropy with now
+	fetches  chan struct{}     // semaphore for room fetches started by pushes
 
 	closing chan struct{} // closed by Close
 
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		typing:   make(chan typingSignal, 256),
 		changed:  make(chan struct{}, 1),
 		syncWith: make(chan peer.ID, 64),
+		fetches:  make(chan struct{}, 8),
 		closing:  make(chan struct{}),
 	}
 	opts := []libp2p.Option{
@@ -268,6 +270,21 @@ func (h *Host) goBackground(fn func()) bool {
 		fn()
 	}()
 	return true
+}
+
+// boundedContext returns a context that ends after d or when the host
+// closes, for work started outside Run (pushes, dials, fetches).
+func (h *Host) boundedContext(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	// The watcher ends with ctx, which ends by d at the latest.
+	go func() {
+		select {
+		case <-h.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // Close shuts the host down. Run's context should end first.

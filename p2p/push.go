@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"context"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -59,14 +58,7 @@ func (h *Host) drainPush(p peer.ID, q chan *node.Event) {
 					break more
 				}
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			go func() {
-				select {
-				case <-h.closing:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+			ctx, cancel := h.boundedContext(10 * time.Second)
 			if _, err := h.call(ctx, p, &syncRequest{Op: opPush, Events: batch}); err != nil {
 				h.log.Debug("push", "peer", p, "events", len(batch), "err", err)
 			}

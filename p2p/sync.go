@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -198,13 +199,22 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 			h.log.Debug("pushed event rejected", "from", p, "err", err)
 			continue
 		}
+		if !h.wantPushed(e) {
+			continue
+		}
 		if err := h.ingest(ctx, e); errors.Is(err, node.ErrPending) && e.Room != "" {
 			fetch[e.Room] = true
 		}
 	}
 	for room := range fetch {
+		select {
+		case h.fetches <- struct{}{}:
+		default:
+			continue // enough fetches in flight; anti-entropy follows up
+		}
 		h.goBackground(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+			defer func() { <-h.fetches }()
+			cctx, cancel := h.boundedContext(streamTimeout)
 			defer cancel()
 			if _, ok := h.node.RoomState(room); ok {
 				h.requestSync(p)
@@ -223,6 +233,25 @@ func laterKey(a, b []byte) []byte {
 		return a
 	}
 	return b
+}
+
+// wantPushed decides whether a pushed event is worth ingesting: events of
+// rooms this node holds, profiles, creates (a DM opened by a remote user),
+// and membership events naming a local user (an invite). Anything else
+// would only be held as pending for a room nobody here is in, which a
+// hostile peer could use to fill memory.
+func (h *Host) wantPushed(e *node.Event) bool {
+	if e.Room == "" || e.Type == node.EventCreate {
+		return true
+	}
+	if _, ok := h.node.RoomState(e.Room); ok {
+		return true
+	}
+	if e.Type != node.EventMember {
+		return false
+	}
+	var c node.MemberContent
+	return json.Unmarshal(e.Content, &c) == nil && h.node.IsLocal(c.User)
 }
 
 func clamp(v, max int) int {
