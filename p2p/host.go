@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -106,9 +107,11 @@ type Host struct {
 	log  *slog.Logger
 	node *node.Node
 	host host.Host
-	kad  *dht.IpfsDHT
-	ps   *pubsub.PubSub
-	stop context.CancelFunc // ends the pubsub and DHT lifetime
+	// started is host for callbacks libp2p may run before New returns.
+	started atomic.Pointer[host.Host]
+	kad     *dht.IpfsDHT
+	ps      *pubsub.PubSub
+	stop    context.CancelFunc // ends the pubsub and DHT lifetime
 
 	topics  *topicSet
 	scores  *scoreBoard
@@ -166,7 +169,15 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.ConnectionManager(cm),
 		libp2p.EnableNATService(),
+		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),
+		// Every node offers circuit relay v2 with libp2p's default
+		// (small) reservation limits, and a node that AutoNAT finds
+		// unreachable reserves slots on the peers it is connected to:
+		// home nodes federate through any common public node, and hole
+		// punching (DCUtR) upgrades relayed connections when it can.
+		libp2p.EnableRelayService(),
+		libp2p.EnableAutoRelayWithPeerSource(h.relayCandidates),
 		libp2p.EnableHolePunching(),
 	}
 	if !cfg.DisableDHT {
@@ -182,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	h.host = lh
+	h.started.Store(&lh)
 	if node.NodeID(lh.ID().String()) != cfg.Node.ID() {
 		h.Close()
 		return nil, fmt.Errorf("p2p peer id %s does not match node id %s", lh.ID(), cfg.Node.ID())
@@ -200,6 +212,23 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		},
 	})
 	return h, nil
+}
+
+// relayCandidates offers connected peers as relays to AutoRelay.
+func (h *Host) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo, num)
+	defer close(out)
+	lh := h.started.Load()
+	if lh == nil {
+		return out
+	}
+	for _, p := range (*lh).Network().Peers() {
+		if len(out) == num {
+			break
+		}
+		out <- peer.AddrInfo{ID: p, Addrs: (*lh).Peerstore().Addrs(p)}
+	}
+	return out
 }
 
 // ID is the host's peer ID.
