@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hearth-chat/hearth/node"
+	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/p2p/p2ptest"
 )
 
@@ -265,4 +266,23 @@ func TestPartitionBothSidesWriteThenHeal(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestDHTFindsRoomHolder joins a room held only by A from C, which was
+// connected only to B, with the directory silenced: C finds A through the
+// hearth DHT (B's routing table, or A's provider record for the room's
+// topic).
+func TestDHTFindsRoomHolder(t *testing.T) {
+	quiet := func(c *p2p.Config) { p2ptest.Fast(c); c.DirectoryInterval = time.Hour }
+	ns := p2ptest.LineWith(t, 3, quiet)
+	a, c := ns[0], ns[2]
+	ua, uc := a.User(t, "alice"), c.User(t, "carol")
+	room, err := a.Node.CreateRoom(bg, ua, "hidden", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustJoin(t, c, uc, room.ID)
+	if s, ok := c.Node.RoomState(room.ID); !ok || !s.IsMember(uc) {
+		t.Fatal("carol did not join")
+	}
 }
