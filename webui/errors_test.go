@@ -110,7 +110,7 @@ func TestErrorsAndHeaders(t *testing.T) {
 }
 
 func TestUserRateLimit(t *testing.T) {
-	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) { c.UserRate = 1 }}) // burst 4
+	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) { c.UserRate = 1 }}) // burst 2
 	alice := tn.mustRegister(t, "alice")
 	w := alice.mustWS(t)
 	limited := false

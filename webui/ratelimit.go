@@ -93,7 +93,7 @@ func newLimits(userRate float64) *limits {
 		done:      make(chan struct{}),
 	}
 	if userRate > 0 {
-		l.user = newKeyed(userRate*60, int(userRate*4))
+		l.user = newKeyed(userRate*60, max(int(userRate*2), 1))
 	}
 	go l.sweepLoop()
 	return l

@@ -39,8 +39,8 @@ type Config struct {
 	// node's own origin.
 	AllowedOrigins []string
 	// UserRate is the sustained rate of API requests and WebSocket frames
-	// per user, per second; 0 means 50. Negative disables the limit (for
-	// load tests on a private node).
+	// per user, per second; 0 means 200 (burst: 2 s worth). Negative
+	// disables the limit (for load tests on a private node).
 	UserRate float64
 	// Peers reports the number of connected federation peers.
 	Peers func() int
@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.UserRate == 0 {
-		cfg.UserRate = 50
+		cfg.UserRate = 200
 	}
 	if cfg.Peers == nil {
 		cfg.Peers = func() int { return 0 }

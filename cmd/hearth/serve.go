@@ -96,7 +96,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed to use the API (scheme://host:port); repeatable")
-	fs.Float64Var(&c.UserRate, "user-rate", 50, "API requests and WebSocket frames per second per user; negative disables")
+	fs.Float64Var(&c.UserRate, "user-rate", 200, "API requests and WebSocket frames per second per user; negative disables")
 	fs.StringVar(&c.Debug, "debug-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 
 	// Environment first, so that flags given on the command line win. A
