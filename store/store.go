@@ -266,3 +266,6 @@ func (b badgerLogger) Infof(f string, a ...any) {
 	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
 }
 func (b badgerLogger) Debugf(f string, a ...any) {}
+
+// Ready reports whether the database is open.
+func (db *DB) Ready() bool { return !db.bdb.IsClosed() }

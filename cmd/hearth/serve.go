@@ -224,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.web, err = webui.New(webui.Config{
 		Node: m.node, Hub: m.hub, Tokens: tokens, Logger: m.log.With("component", "http"),
 		AllowedOrigins: c.Origins, UserRate: c.UserRate,
-		Peers: m.host.PeerCount, Addrs: m.host.Addrs,
+		Peers: m.host.PeerCount, Addrs: m.host.Addrs, Ready: m.db.Ready,
 	})
 	if err != nil {
 		return err
