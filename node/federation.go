@@ -319,3 +319,28 @@ func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, lim
 	})
 	return msgs, more, err
 }
+
+// EmitRoomKey signs and applies a room.key event for a private room on
+// behalf of one of its local joined members (the first in ID order), and
+// returns it once durable. Federation calls it to rotate room keys.
+func (n *Node) EmitRoomKey(ctx context.Context, room RoomID, c RoomKeyContent) (*Event, error) {
+	r := n.room(room, false)
+	if r == nil {
+		return nil, errorf(ErrNotFound, "no such room")
+	}
+	r.mu.Lock()
+	members := n.localMembers(r.state)
+	if len(members) == 0 {
+		r.mu.Unlock()
+		return nil, errorf(ErrForbidden, "no local member in this room")
+	}
+	e, err := newEvent(EventRoomKey, room, members[0], c)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	if _, err := n.emit(ctx, r, e); err != nil {
+		return nil, fmt.Errorf("room key: %w", err)
+	}
+	return e, nil
+}

@@ -286,3 +286,60 @@ func TestDHTFindsRoomHolder(t *testing.T) {
 		t.Fatal("carol did not join")
 	}
 }
+
+// TestRoomKeyRotatesWhenANodeLeaves checks the private room keys: every
+// member node opens the current epoch, and when a node loses its last
+// member the remaining nodes move to a new epoch that it cannot open.
+func TestRoomKeyRotatesWhenANodeLeaves(t *testing.T) {
+	ns := p2ptest.Line(t, 3)
+	a, b, c := ns[0], ns[1], ns[2]
+	ua, ub, uc := a.User(t, "alice"), b.User(t, "bob"), c.User(t, "carol")
+	room, err := a.Node.CreateRoom(bg, ua, "vault", "", node.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		n *p2ptest.Node
+		u node.UserID
+	}{{b, ub}, {c, uc}} {
+		if err := a.Node.Invite(bg, ua, room.ID, x.u); err != nil {
+			t.Fatal(err)
+		}
+		p2ptest.WaitFor(t, 15*time.Second, func() error { return roomNote(x.n, x.u, room.ID) })
+		mustJoin(t, x.n, x.u, room.ID)
+	}
+	epochOn := func(n *p2ptest.Node) uint32 {
+		e, _ := n.Host.RoomKeyEpoch(bg, room.ID)
+		return e
+	}
+	var first uint32
+	p2ptest.WaitFor(t, 15*time.Second, func() error {
+		mustSend(t, a, ua, room.ID, "tick")
+		mustSend(t, c, uc, room.ID, "tock")
+		ea, eb, ec := epochOn(a), epochOn(b), epochOn(c)
+		if ea == 0 || ea != eb || ea != ec {
+			return fmt.Errorf("epochs a %d b %d c %d", ea, eb, ec)
+		}
+		s, _ := a.Node.RoomState(room.ID)
+		if len(s.Members()) != 3 {
+			return fmt.Errorf("members %v", s.Members())
+		}
+		first = ea
+		return nil
+	})
+	if err := b.Node.Leave(bg, ub, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 15*time.Second, func() error {
+		mustSend(t, a, ua, room.ID, "after bob")
+		mustSend(t, c, uc, room.ID, "after bob too")
+		ea, ec := epochOn(a), epochOn(c)
+		if ea <= first || ea != ec {
+			return fmt.Errorf("epochs a %d c %d, first %d", ea, ec, first)
+		}
+		return nil
+	})
+	if eb := epochOn(b); eb > first {
+		t.Fatalf("B, which lost its last member, opened epoch %d", eb)
+	}
+}

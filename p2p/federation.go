@@ -99,6 +99,9 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 			}
 		}
 	}
+	if s.Visibility != node.Public {
+		defer h.publishSealed(ctx, e)
+	}
 	for p := range targets {
 		if h.cfg.NoRoomDials && s.Visibility == node.Public && h.host.Network().Connectedness(p) != network.Connected {
 			continue
@@ -137,13 +140,21 @@ func (h *Host) publishTyping(ctx context.Context, t typingSignal) {
 }
 
 // wantedTopics are the topics this node should be subscribed to: presence,
-// the directory, and the topic of every public room it holds.
+// the directory, the topic of every public room it holds and of every
+// private room it hosts a member or invitee of.
 func (h *Host) wantedTopics() map[string]node.RoomID {
 	want := map[string]node.RoomID{presenceTopic: "", directoryTopic: ""}
 	rooms := append(h.node.LocalRooms(), h.node.HeldRooms()...)
 	slices.Sort(rooms)
+	local := h.node.LocalRooms()
 	for _, id := range slices.Compact(rooms) {
-		if s, ok := h.node.RoomState(id); ok && s.Visibility == node.Public {
+		s, ok := h.node.RoomState(id)
+		if !ok {
+			continue
+		}
+		// Public rooms held here, and private rooms with a local member
+		// or invitee (their topic carries only sealed envelopes).
+		if s.Visibility == node.Public || slices.Contains(local, id) {
 			want[roomTopic(id)] = id
 		}
 	}
@@ -178,6 +189,7 @@ func (h *Host) runTopics(ctx context.Context) {
 			}
 		}
 		h.connectRoomNodes(ctx)
+		h.rotateKeys(ctx)
 		if len(fresh) > 0 {
 			for _, p := range h.host.Network().Peers() {
 				h.requestSync(p)
@@ -188,6 +200,16 @@ func (h *Host) runTopics(ctx context.Context) {
 			return
 		case <-h.changed:
 		case <-tick.C:
+		}
+	}
+}
+
+// rotateKeys makes sure every private room this node hosts a member of has
+// a key for its current nodes, rotating when this node is the rotator.
+func (h *Host) rotateKeys(ctx context.Context) {
+	for _, room := range h.node.LocalRooms() {
+		if s, ok := h.node.RoomState(room); ok && s.Visibility != node.Public {
+			h.currentKey(ctx, room)
 		}
 	}
 }

@@ -264,6 +264,8 @@ func (h *Host) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pu
 	switch d[0] {
 	case kindEvent:
 		return h.validateEvent(ctx, from, topic, d)
+	case kindEnvelope:
+		return h.validateEnvelope(ctx, from, topic, d)
 	case kindTyping:
 		var t typingSignal
 		room, ok := topicRoom(topic)
@@ -360,6 +362,7 @@ func (h *Host) ingest(ctx context.Context, e *node.Event) error {
 	err := h.node.Ingest(ctx, e)
 	if err == nil && e.Room != "" {
 		h.digests.invalidate(e.Room)
+		h.learnKey(e)
 	}
 	return err
 }
@@ -373,3 +376,25 @@ func (h *Host) requestSync(p peer.ID) {
 
 // Topics lists the topics this host is subscribed to.
 func (h *Host) Topics() []string { return h.topics.names() }
+
+// validateEnvelope opens a private room's envelope and validates the event
+// inside like any other. A node without the epoch's key cannot judge it
+// and ignores it (the event also arrives by push).
+func (h *Host) validateEnvelope(ctx context.Context, from peer.ID, topic string, d []byte) pubsub.ValidationResult {
+	room, ok := topicRoom(topic)
+	if !ok {
+		return pubsub.ValidationReject
+	}
+	_, raw, err := h.openEnvelope(ctx, room, d)
+	switch {
+	case errors.Is(err, errNoKey):
+		return pubsub.ValidationIgnore
+	case err != nil:
+		return pubsub.ValidationReject
+	}
+	e, err := node.DecodeEvent(raw, time.Now())
+	if err != nil || e.Room != room {
+		return pubsub.ValidationReject
+	}
+	return h.ingestResult(ctx, from, e)
+}

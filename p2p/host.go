@@ -119,6 +119,7 @@ type Host struct {
 	hints   *roomHints
 	beats   *beatTable
 	joining roomSet // rooms being fetched by a join
+	keys    keyRing // private rooms' keys
 
 	outbox   chan *node.Event  // Publish → publisher loop
 	typing   chan typingSignal // Typing → publisher loop

@@ -286,6 +286,18 @@ func TestNonMemberSeesNoPrivatePlaintext(t *testing.T) {
 			}
 		}
 	}
+	// Member nodes also gossip private events, sealed: the hostile hears
+	// envelopes it cannot open.
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range heard {
+			if len(d) > 0 && d[0] == 'E' {
+				return nil
+			}
+		}
+		return fmt.Errorf("hostile heard no envelope among %d messages", len(heard))
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for _, d := range heard {
