@@ -263,7 +263,18 @@ func TestNonMemberSeesNoPrivatePlaintext(t *testing.T) {
 		}()
 		t.Cleanup(sub.Cancel)
 	}
-	time.Sleep(1500 * time.Millisecond) // let the mesh form, so that anything published could be heard
+	// Wait until the members see the hostile in both topics, so that
+	// anything published there would reach it.
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		for _, id := range []node.RoomID{room.ID, dm.ID} {
+			for _, n := range []*p2ptest.Node{a, b} {
+				if !slices.Contains(n.Host.TopicPeers("hearth/room/1/"+string(id)), x.host.ID()) {
+					return fmt.Errorf("%s does not see the hostile in %s", n.Name, id)
+				}
+			}
+		}
+		return nil
+	})
 	m1 := mustSend(t, a, ua, room.ID, "the eagle lands at noon")
 	m2 := mustSend(t, a, ua, dm.ID, "the owl flies at dawn")
 	p2ptest.WaitFor(t, 10*time.Second, func() error { return b.Notes.HasMessage(ub, m1.ID) })
