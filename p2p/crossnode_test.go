@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,4 +343,22 @@ func TestRoomKeyRotatesWhenANodeLeaves(t *testing.T) {
 	if eb := epochOn(b); eb > first {
 		t.Fatalf("B, which lost its last member, opened epoch %d", eb)
 	}
+}
+
+func TestQUICTransport(t *testing.T) {
+	quic := func(c *p2p.Config) { p2ptest.Fast(c); c.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1"} }
+	a, b := p2ptest.Start(t, "A", quic), p2ptest.Start(t, "B", quic)
+	p2ptest.Connect(t, b, a)
+	for _, c := range b.Host.LibP2P().Network().ConnsToPeer(a.Host.ID()) {
+		if !strings.Contains(c.RemoteMultiaddr().String(), "quic-v1") {
+			t.Fatalf("connected over %s", c.RemoteMultiaddr())
+		}
+	}
+	ua, ub := a.User(t, "alice"), b.User(t, "bob")
+	dm, err := a.Node.DM(bg, ua, ub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustSend(t, a, ua, dm.ID, "over quic")
+	p2ptest.WaitFor(t, 10*time.Second, func() error { return b.Notes.HasMessage(ub, m.ID) })
 }
