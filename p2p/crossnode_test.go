@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/p2p/p2ptest"
@@ -361,4 +363,29 @@ func TestQUICTransport(t *testing.T) {
 	}
 	m := mustSend(t, a, ua, dm.ID, "over quic")
 	p2ptest.WaitFor(t, 10*time.Second, func() error { return b.Notes.HasMessage(ub, m.ID) })
+}
+
+func TestBootstrapPeerIsRedialled(t *testing.T) {
+	a := p2ptest.Start(t, "A", nil)
+	addr := a.Host.Addrs()[0]
+	b := p2ptest.Start(t, "B", func(c *p2p.Config) { p2ptest.Fast(c); c.Peers = []string{addr} })
+	connected := func() error {
+		if b.Host.LibP2P().Network().Connectedness(a.Host.ID()) != network.Connected {
+			return errors.New("B is not connected to A")
+		}
+		return nil
+	}
+	p2ptest.WaitFor(t, 10*time.Second, connected)
+	// A goes away and comes back on the same address: B dials it again.
+	listen := strings.TrimSuffix(addr, "/p2p/"+a.Host.ID().String())
+	a.Stop()
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		if connected() == nil {
+			return errors.New("B still connected")
+		}
+		return nil
+	})
+	a.Retune(func(c *p2p.Config) { p2ptest.Fast(c); c.Listen = []string{listen} })
+	a.Restart()
+	p2ptest.WaitFor(t, 20*time.Second, connected)
 }

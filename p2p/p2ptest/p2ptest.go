@@ -120,6 +120,9 @@ func (n *Node) Stop() {
 	n.cancel = nil
 }
 
+// Retune replaces the host config tuner used by the next Restart.
+func (n *Node) Retune(tune func(*p2p.Config)) { n.tune = tune }
+
 // Restart reopens a stopped node on the same directory and key.
 func (n *Node) Restart() {
 	n.t.Helper()
