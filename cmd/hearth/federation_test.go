@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -31,55 +30,16 @@ type fedProc struct {
 // and parses HTTP, node and libp2p addresses from its ready line.
 func startPeer(t *testing.T, bin, data string, peers ...string) *fedProc {
 	t.Helper()
-	args := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", filepath.Base(data)}
+	extra := []string{"--name", filepath.Base(data)}
 	for _, p := range peers {
-		args = append(args, "--peer", p)
+		extra = append(extra, "--peer", p)
 	}
-	cmd := exec.Command(bin, args...)
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := startServe(t, bin, data, extra...)
+	m := p2pRE.FindStringSubmatch(p.ready)
+	if m == nil {
+		t.Fatalf("cannot parse libp2p addresses from ready line %q", p.ready)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
-	ready := make(chan string, 1)
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			p.stderr.Write(append(sc.Bytes(), '\n'))
-			if strings.Contains(sc.Text(), `msg="hearth ready"`) {
-				select {
-				case ready <- sc.Text():
-				default:
-				}
-			}
-		}
-		_ = cmd.Wait()
-		p.state = cmd.ProcessState
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-	})
-	var line string
-	select {
-	case line = <-ready:
-	case <-p.done:
-		t.Fatalf("hearth exited before it was ready:\n%s", p.stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("hearth not ready after 30s:\n%s", p.stderr.String())
-	}
-	r := parseReady(line)
-	m := p2pRE.FindStringSubmatch(line)
-	if r == nil || m == nil {
-		t.Fatalf("cannot parse ready line %q", line)
-	}
-	p.http, p.node = r.http, r.node
-	return &fedProc{proc: p, p2p: strings.Split(m[1], ","), data: data, api: &apiClient{base: "http://" + r.http}}
+	return &fedProc{proc: p, p2p: strings.Split(m[1], ","), data: data, api: &apiClient{base: "http://" + p.http}}
 }
 
 // try is mustDo without failing: it reports the status.

@@ -415,6 +415,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	http   string
 	node   string
+	ready  string // the ready log line
 	stderr *syncBuffer
 	done   chan struct{}
 	state  *os.ProcessState
@@ -436,7 +437,15 @@ func parseReady(logs string) *readyLine {
 // startProc runs `hearth serve` on data and waits for its ready line.
 func startProc(t *testing.T, bin, data string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "proc")
+	return startServe(t, bin, data, "--name", "proc")
+}
+
+// startServe runs `hearth serve` on data with extra flags, waits for its
+// ready line and checks that it names the chosen ports.
+func startServe(t *testing.T, bin, data string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HEARTH_HTTP=127.0.0.1:8080") // the flag must win
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -469,7 +478,7 @@ func startProc(t *testing.T, bin, data string) *proc {
 	})
 	select {
 	case r := <-ready:
-		p.http, p.node = r.http, r.node
+		p.http, p.node, p.ready = r.http, r.node, r.line
 	case <-p.done:
 		t.Fatalf("hearth exited before it was ready:\n%s", p.stderr.String())
 	case <-time.After(30 * time.Second):
