@@ -34,6 +34,8 @@ func TestErrorsAndHeaders(t *testing.T) {
 		{"oversized body", "POST", msgs, `{"body": "` + strings.Repeat("x", 64<<10) + `"}`, alice.Access, nil, 413, "too_large"},
 		{"oversized register", "POST", "/api/v1/auth/register", `{"username": "` + strings.Repeat("x", 70<<10) + `"}`, "", nil, 413, "too_large"},
 		{"oversized login", "POST", "/api/v1/auth/login", strings.Repeat(" ", 65<<10) + `{}`, "", nil, 413, "too_large"},
+		{"deeply nested JSON", "POST", "/api/v1/rooms", `{"name": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, alice.Access, nil, 400, "invalid_argument"},
+		{"deeply nested unknown field", "POST", msgs, `{"body": "x", "x": ` + strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat("}", 10000) + `}`, alice.Access, nil, 400, "invalid_argument"},
 		{"unknown endpoint", "GET", "/api/v1/nope", nil, alice.Access, nil, 404, "not_found"},
 		{"unknown api version", "GET", "/api/v2/rooms", nil, "", nil, 404, "not_found"},
 		{"unknown nested endpoint", "GET", "/api/v1/rooms/" + string(room.ID) + "/nope", nil, alice.Access, nil, 404, "not_found"},

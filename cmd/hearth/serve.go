@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -40,6 +41,9 @@ type Config struct {
 	Origins   []string
 	UserRate  float64
 	Debug     string
+	// HeaderTimeout bounds how long a client may take to send request
+	// headers (slowloris); 10 s. Not a flag: tests shorten it.
+	HeaderTimeout time.Duration
 }
 
 // Main is a running node: the wiring of every package. Tests run it
@@ -235,7 +239,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.http = &http.Server{
 		Handler:           m.web,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cmp.Or(c.HeaderTimeout, 10*time.Second),
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,

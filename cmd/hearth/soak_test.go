@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSoakCrash is the long crash soak (`make soak`): many rounds of
+// concurrent senders against a real node that is SIGKILLed after a random
+// delay, each round checking that every message acknowledged so far is in
+// history exactly once. HEARTH_SOAK_ROUNDS sets the rounds (default 30).
+func TestSoakCrash(t *testing.T) {
+	if os.Getenv("HEARTH_SOAK") != "1" {
+		t.Skip("long soak: run with make soak")
+	}
+	rounds := 30
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_SOAK_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	bin := filepath.Join(t.TempDir(), "hearth")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	const senders = 6
+	var tokens []string
+	var room string
+	acked := map[string]string{}
+	for round := range rounds {
+		p := startProc(t, bin, data)
+		c := &apiClient{base: "http://" + p.http}
+		if round == 0 {
+			for i := range senders {
+				tokens = append(tokens, c.register(t, fmt.Sprintf("soak%d", i)).AccessToken)
+			}
+			var r struct{ ID string }
+			c.mustDo(t, "POST", "/api/v1/rooms", tokens[0], map[string]string{"name": "soak", "visibility": "public"}, 201, &r)
+			room = r.ID
+			for _, tok := range tokens[1:] {
+				c.mustDo(t, "POST", "/api/v1/rooms/"+room+"/join", tok, nil, 200, nil)
+			}
+		} else {
+			// Tokens outlive restarts (15 minutes); refresh them if a
+			// long soak runs past that.
+			for i := range tokens {
+				tokens[i] = c.loginToken(t, fmt.Sprintf("soak%d", i))
+			}
+		}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, tok := range tokens {
+			ws := dialAuthed(t, p.http, tok)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer ws.Close()
+				for n := 0; ; n++ {
+					cid := fmt.Sprintf("soak-r%d-s%d-%d", round, i, n)
+					if ws.WriteJSON(map[string]string{"type": "send", "id": cid, "room": room, "body": cid}) != nil {
+						return
+					}
+					for {
+						var f struct {
+							Type, ID string
+							Message  struct{ ID string }
+						}
+						if ws.ReadJSON(&f) != nil {
+							return
+						}
+						if f.Type == "ack" && f.ID == cid {
+							mu.Lock()
+							acked[f.Message.ID] = cid
+							mu.Unlock()
+							break
+						}
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(100+rand.IntN(1500)) * time.Millisecond)
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		wg.Wait()
+		<-p.done
+
+		check := startProc(t, bin, data)
+		ids := (&apiClient{base: "http://" + check.http}).history(t, tokens[0], room)
+		seen := map[string]int{}
+		for _, id := range ids {
+			seen[id]++
+		}
+		mu.Lock()
+		for id, cid := range acked {
+			if seen[id] != 1 {
+				t.Errorf("round %d: acked %s (%s) is in history %d times", round, id, cid, seen[id])
+			}
+		}
+		t.Logf("round %d: %d acked in total, %d in history", round, len(acked), len(ids))
+		mu.Unlock()
+		check.kill(t)
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func (c *apiClient) loginToken(t *testing.T, name string) string {
+	t.Helper()
+	var s session
+	c.mustDo(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": testPassword}, 200, &s)
+	return s.AccessToken
+}
