@@ -228,19 +228,41 @@ func (n *Node) NodeHostsRoom(room RoomID, id NodeID) bool {
 
 // RoomNodes lists the nodes with a joined member or an invitee in a room.
 func (n *Node) RoomNodes(room RoomID) []NodeID {
-	s, ok := n.RoomState(room)
-	if !ok {
-		return nil
-	}
-	set := map[NodeID]bool{}
 	var out []NodeID
-	for u := range s.History {
-		if st, _ := s.At(u, nil); (st == MemberJoin || st == MemberInvite) && !set[u.Node()] {
-			set[u.Node()] = true
-			out = append(out, u.Node())
+	n.withRoom(room, func(s *RoomState) {
+		set := map[NodeID]bool{}
+		for u := range s.History {
+			if st, _ := s.At(u, nil); (st == MemberJoin || st == MemberInvite) && !set[u.Node()] {
+				set[u.Node()] = true
+				out = append(out, u.Node())
+			}
 		}
-	}
+	})
 	return out
+}
+
+// RoomVisibility returns a held room's visibility without copying its
+// state (the publish path asks for every event).
+func (n *Node) RoomVisibility(room RoomID) (string, bool) {
+	var vis string
+	ok := n.withRoom(room, func(s *RoomState) { vis = s.Visibility })
+	return vis, ok
+}
+
+// withRoom runs fn on a created room's state under the room's lock; fn
+// must not keep s or block.
+func (n *Node) withRoom(id RoomID, fn func(s *RoomState)) bool {
+	r := n.room(id, false)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.state.Created() {
+		return false
+	}
+	fn(r.state)
+	return true
 }
 
 // LocalUsers lists up to limit users who live on this node.

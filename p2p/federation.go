@@ -67,7 +67,7 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 		}
 		return
 	}
-	s, ok := h.node.RoomState(e.Room)
+	vis, ok := h.node.RoomVisibility(e.Room)
 	if !ok {
 		return
 	}
@@ -86,7 +86,7 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 		}
 	}
 	delete(targets, h.host.ID())
-	if s.Visibility == node.Public {
+	if vis == node.Public {
 		t, err := h.join(roomTopic(e.Room))
 		if err == nil {
 			if err := t.Publish(ctx, e.Raw); err != nil {
@@ -99,11 +99,11 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 			}
 		}
 	}
-	if s.Visibility != node.Public {
+	if vis != node.Public {
 		defer h.publishSealed(ctx, e)
 	}
 	for p := range targets {
-		if h.cfg.NoRoomDials && s.Visibility == node.Public && h.host.Network().Connectedness(p) != network.Connected {
+		if h.cfg.NoRoomDials && vis == node.Public && h.host.Network().Connectedness(p) != network.Connected {
 			continue
 		}
 		h.enqueuePush(p, e)
