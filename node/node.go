@@ -264,6 +264,17 @@ func (n *Node) emit(ctx context.Context, r *roomEntry, e *Event) (*result, error
 	return res, nil
 }
 
+// emitNew builds an event of a local user in r's room and emits it. r.mu
+// must be held; emitNew releases it.
+func (n *Node) emitNew(ctx context.Context, r *roomEntry, t EventType, sender UserID, content any) (*result, error) {
+	e, err := newEvent(t, r.state.ID, sender, content)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	return n.emit(ctx, r, e)
+}
+
 // Ingest applies an event that arrived from another node (by gossip or
 // history sync). It returns ErrDuplicate for events already held and
 // ErrPending for events held until their authorisation is decidable.

@@ -46,14 +46,9 @@ func (n *Node) CreateRoom(ctx context.Context, u UserID, name, topic, visibility
 	case visibility != Public && visibility != Private:
 		return nil, errorf(ErrInvalid, `visibility must be "public" or "private"`)
 	}
-	id := newGroupRoomID()
-	e, err := newEvent(EventCreate, id, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility})
-	if err != nil {
-		return nil, err
-	}
-	r := n.room(id, true)
+	r := n.room(newGroupRoomID(), true)
 	r.mu.Lock()
-	res, err := n.emit(ctx, r, e)
+	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility})
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
@@ -83,12 +78,7 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 			return n.viewFor(ctx, view, u), nil
 		}
 		// u left earlier; joining again reopens the conversation.
-		e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberJoin})
-		if err != nil {
-			r.mu.Unlock()
-			return nil, err
-		}
-		res, err := n.emit(ctx, r, e)
+		res, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberJoin})
 		if err != nil {
 			return nil, fmt.Errorf("dm: %w", err)
 		}
@@ -96,12 +86,7 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 	}
 	members := []UserID{u, other}
 	slices.Sort(members)
-	e, err := newEvent(EventCreate, id, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members})
-	if err != nil {
-		r.mu.Unlock()
-		return nil, err
-	}
-	res, err := n.emit(ctx, r, e)
+	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members})
 	if err != nil {
 		return nil, fmt.Errorf("dm: %w", err)
 	}
@@ -300,12 +285,7 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 		r.mu.Unlock()
 		return nil, errorf(ErrForbidden, "this room is private: an invite is needed")
 	}
-	e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberJoin})
-	if err != nil {
-		r.mu.Unlock()
-		return nil, err
-	}
-	res, err := n.emit(ctx, r, e)
+	res, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberJoin})
 	if err != nil {
 		return nil, fmt.Errorf("join room: %w", err)
 	}
@@ -324,12 +304,7 @@ func (n *Node) Leave(ctx context.Context, u UserID, id RoomID) error {
 		r.mu.Unlock()
 		return errorf(ErrForbidden, "not a member of this room")
 	}
-	e, err := newEvent(EventMember, id, u, MemberContent{User: u, Membership: MemberLeave})
-	if err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	if _, err := n.emit(ctx, r, e); err != nil {
+	if _, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberLeave}); err != nil {
 		return fmt.Errorf("leave room: %w", err)
 	}
 	return nil
@@ -367,12 +342,7 @@ func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) e
 		r.mu.Unlock()
 		return errorf(ErrForbidden, "user is banned from this room")
 	}
-	e, err := newEvent(EventMember, id, u, MemberContent{User: target, Membership: MemberInvite})
-	if err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	if _, err := n.emit(ctx, r, e); err != nil {
+	if _, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: target, Membership: MemberInvite}); err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
 	return nil
