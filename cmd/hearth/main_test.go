@@ -251,15 +251,7 @@ func TestProcess(t *testing.T) {
 			p := startProc(t, bin, data)
 			c := &apiClient{base: "http://" + p.http}
 			if round == 0 {
-				for i := range senders {
-					tokens = append(tokens, c.register(t, fmt.Sprintf("sender%d", i)).AccessToken)
-				}
-				var r struct{ ID string }
-				c.mustDo(t, "POST", "/api/v1/rooms", tokens[0], map[string]string{"name": "crash", "visibility": "public"}, 201, &r)
-				room = r.ID
-				for _, tok := range tokens[1:] {
-					c.mustDo(t, "POST", "/api/v1/rooms/"+room+"/join", tok, nil, 200, nil)
-				}
+				tokens, room = c.sharedRoom(t, "sender", senders)
 			}
 			// The last round stops with SIGTERM under the same load: in-flight
 			// sends finish, and the exit is clean.
@@ -582,6 +574,22 @@ func (c *apiClient) register(t *testing.T, name string) session {
 	var s session
 	c.mustDo(t, "POST", "/api/v1/auth/register", "", map[string]string{"username": name, "password": testPassword}, 201, &s)
 	return s
+}
+
+// sharedRoom registers n users named prefix0… and puts them in one new
+// public room; it returns their access tokens and the room's ID.
+func (c *apiClient) sharedRoom(t *testing.T, prefix string, n int) ([]string, string) {
+	t.Helper()
+	var tokens []string
+	for i := range n {
+		tokens = append(tokens, c.register(t, fmt.Sprintf("%s%d", prefix, i)).AccessToken)
+	}
+	var r struct{ ID string }
+	c.mustDo(t, "POST", "/api/v1/rooms", tokens[0], map[string]string{"name": prefix, "visibility": "public"}, 201, &r)
+	for _, tok := range tokens[1:] {
+		c.mustDo(t, "POST", "/api/v1/rooms/"+r.ID+"/join", tok, nil, 200, nil)
+	}
+	return tokens, r.ID
 }
 
 // history pages through a room's whole history, newest first.

@@ -38,15 +38,7 @@ func TestSoakCrash(t *testing.T) {
 		p := startProc(t, bin, data)
 		c := &apiClient{base: "http://" + p.http}
 		if round == 0 {
-			for i := range senders {
-				tokens = append(tokens, c.register(t, fmt.Sprintf("soak%d", i)).AccessToken)
-			}
-			var r struct{ ID string }
-			c.mustDo(t, "POST", "/api/v1/rooms", tokens[0], map[string]string{"name": "soak", "visibility": "public"}, 201, &r)
-			room = r.ID
-			for _, tok := range tokens[1:] {
-				c.mustDo(t, "POST", "/api/v1/rooms/"+room+"/join", tok, nil, 200, nil)
-			}
+			tokens, room = c.sharedRoom(t, "soak", senders)
 		} else {
 			// Tokens outlive restarts (15 minutes); refresh them if a
 			// long soak runs past that.
