@@ -215,7 +215,13 @@ func (db *DB) syncLoop() {
 		closing := db.closing
 		db.mu.Unlock()
 		if len(batch) > 0 {
+			start := time.Now()
 			err := db.bdb.Sync()
+			if d := time.Since(start); d > 100*time.Millisecond {
+				// Every acknowledgement waits on this; say so when the
+				// disk is slow.
+				db.log.Warn("slow database sync", "took", d, "waiting", len(batch))
+			}
 			if err != nil {
 				db.log.Error("sync database", "err", err)
 				err = fmt.Errorf("sync database: %w", err)
