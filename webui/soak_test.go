@@ -45,7 +45,6 @@ func TestSoakSlowReaders(t *testing.T) {
 		got  atomic.Int64
 		lat  []time.Duration
 		mu   sync.Mutex
-		stop bool
 	}
 	var readers []*reader
 	var wsConns []*websocket.Conn
