@@ -42,9 +42,9 @@ func TestSoakSlowReaders(t *testing.T) {
 	}
 
 	type reader struct {
-		got  atomic.Int64
-		lat  []time.Duration
-		mu   sync.Mutex
+		got atomic.Int64
+		lat []time.Duration
+		mu  sync.Mutex
 	}
 	var readers []*reader
 	var wsConns []*websocket.Conn
