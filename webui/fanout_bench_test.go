@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -130,5 +129,4 @@ func benchFanout(b *testing.B, receivers int) {
 		c.Close()
 	}
 	readers.Wait()
-	_ = time.Second
 }
