@@ -55,8 +55,10 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event, local
 			}
 			stateCopy = next
 			indexed = true
+			// The caller adds its own unread count to res.room while the
+			// hub encodes the notification: each gets its own view.
 			view := next.View()
-			res.room = view
+			res.room = next.View()
 			to := unionUsers(n.localOnly(wasMembers), n.localMembers(next))
 			if e.Type == EventMember {
 				if c, err := decodeContent[MemberContent](e); err == nil && n.IsLocal(c.User) {

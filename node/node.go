@@ -336,6 +336,10 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 	done := make(chan error, 1)
 	fed := n.federation()
 	n.store.Durable(func(err error) {
+		// Release the writer first: its acknowledgement needs only the
+		// fsync, not the fan-out to every member's connections, which can
+		// take milliseconds in a large room.
+		done <- err
 		if err == nil {
 			for _, note := range notes {
 				n.notify.Notify(note.to, note.n)
@@ -344,7 +348,6 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 				fed.Publish(e)
 			}
 		}
-		done <- err
 	})
 	wait := func(ctx context.Context) error {
 		select {
