@@ -102,12 +102,18 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.startSession(w, r, http.StatusCreated, u)
+}
+
+// startSession opens a session for a user who just registered or logged
+// in and answers with its tokens.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int, u *node.User) {
 	sess, refresh, err := s.node.NewSession(r.Context(), u.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.issue(w, r, http.StatusCreated, u, sess, refresh)
+	s.issue(w, r, status, u, sess, refresh)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -141,12 +147,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sess, refresh, err := s.node.NewSession(r.Context(), u.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.issue(w, r, http.StatusOK, u, sess, refresh)
+	s.startSession(w, r, http.StatusOK, u)
 }
 
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {

@@ -93,6 +93,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeErrorCode(w, status, code, publicMessage(err, status))
 }
 
+// respond finishes a handler: err as an API error, else v with status
+// (204 No Content writes no body).
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, v)
+	}
+}
+
 func writeErrorCode(w http.ResponseWriter, status int, code, msg string) {
 	var body apiError
 	body.Error.Code, body.Error.Message = code, msg

@@ -21,29 +21,17 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 	users, err := s.node.SearchUsers(r.Context(), r.URL.Query().Get("q"), 50)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	s.respond(w, r, http.StatusOK, map[string]any{"users": users}, err)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	u, err := s.node.User(r.Context(), node.UserID(r.PathValue("userID")))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, u)
+	s.respond(w, r, http.StatusOK, u, err)
 }
 
 func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) {
 	rooms, err := s.node.Rooms(r.Context(), userOf(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+	s.respond(w, r, http.StatusOK, map[string]any{"rooms": rooms}, err)
 }
 
 func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
@@ -57,48 +45,28 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room, err := s.node.CreateRoom(r.Context(), userOf(r), req.Name, req.Topic, req.Visibility)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, room)
+	s.respond(w, r, http.StatusCreated, room, err)
 }
 
 func (s *Server) publicRooms(w http.ResponseWriter, r *http.Request) {
 	rooms, err := s.node.PublicRooms(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+	s.respond(w, r, http.StatusOK, map[string]any{"rooms": rooms}, err)
 }
 
 func roomID(r *http.Request) node.RoomID { return node.RoomID(r.PathValue("roomID")) }
 
 func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) {
 	room, err := s.node.Room(r.Context(), userOf(r), roomID(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.respond(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) joinRoom(w http.ResponseWriter, r *http.Request) {
 	room, err := s.node.Join(r.Context(), userOf(r), roomID(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.respond(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.Leave(r.Context(), userOf(r), roomID(r)); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.respond(w, r, http.StatusNoContent, nil, s.node.Leave(r.Context(), userOf(r), roomID(r)))
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
@@ -109,11 +77,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.node.Invite(r.Context(), userOf(r), roomID(r), node.UserID(req.UserID)); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.respond(w, r, http.StatusNoContent, nil, s.node.Invite(r.Context(), userOf(r), roomID(r), node.UserID(req.UserID)))
 }
 
 func (s *Server) dm(w http.ResponseWriter, r *http.Request) {
@@ -125,29 +89,17 @@ func (s *Server) dm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room, err := s.node.DM(r.Context(), userOf(r), node.UserID(req.UserID))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.respond(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	users, err := s.node.Members(r.Context(), userOf(r), roomID(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": users})
+	s.respond(w, r, http.StatusOK, map[string]any{"members": users}, err)
 }
 
 func (s *Server) receipts(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.node.Receipts(r.Context(), userOf(r), roomID(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"receipts": rs})
+	s.respond(w, r, http.StatusOK, map[string]any{"receipts": rs}, err)
 }
 
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
@@ -158,11 +110,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.node.MarkRead(r.Context(), userOf(r), roomID(r), node.EventID(req.UpTo)); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.respond(w, r, http.StatusNoContent, nil, s.node.MarkRead(r.Context(), userOf(r), roomID(r), node.EventID(req.UpTo)))
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
@@ -215,11 +163,7 @@ func msgID(r *http.Request) node.EventID { return node.EventID(r.PathValue("msgI
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	m, err := s.node.Message(r.Context(), userOf(r), roomID(r), msgID(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.respond(w, r, http.StatusOK, m, err)
 }
 
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
@@ -235,19 +179,11 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.node.Edit(r.Context(), userOf(r), roomID(r), msgID(r), *req.Body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.respond(w, r, http.StatusOK, m, err)
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.Delete(r.Context(), userOf(r), roomID(r), msgID(r)); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.respond(w, r, http.StatusNoContent, nil, s.node.Delete(r.Context(), userOf(r), roomID(r), msgID(r)))
 }
 
 func (s *Server) addReaction(w http.ResponseWriter, r *http.Request) {
@@ -259,9 +195,6 @@ func (s *Server) removeReaction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) react(w http.ResponseWriter, r *http.Request, on bool) {
-	if _, err := s.node.React(r.Context(), userOf(r), roomID(r), msgID(r), r.PathValue("emoji"), on); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	_, err := s.node.React(r.Context(), userOf(r), roomID(r), msgID(r), r.PathValue("emoji"), on)
+	s.respond(w, r, http.StatusNoContent, nil, err)
 }
