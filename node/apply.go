@@ -21,7 +21,7 @@ const maxReceiptNotifyMembers = 64
 // applyOneLocked authorises e against the room, writes it and its derived
 // state in one transaction, and updates the in-memory state. r.mu must be
 // held. It returns the notifications to send once the write is durable.
-func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event, local bool) (*result, []note, error) {
+func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*result, []note, error) {
 	if err := r.state.Authorize(e); err != nil {
 		return nil, nil, err
 	}
@@ -189,10 +189,8 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Sealed == nil {
-		if err := validBody(c.Body, len(c.Attachments) > 0); err != nil {
-			return nil, err
-		}
+	if err := validBody(c.Body, len(c.Attachments) > 0); err != nil {
+		return nil, err
 	}
 	if len(c.ClientID) > MaxIDLen {
 		return nil, errorf(ErrInvalid, "clientId is over 128 characters")
@@ -235,10 +233,8 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c.Sealed == nil {
-			if err := validBody(c.Body, false); err != nil {
-				return nil, err
-			}
+		if err := validBody(c.Body, false); err != nil {
+			return nil, err
 		}
 		target = c.Target
 	case EventDelete:

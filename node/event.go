@@ -179,21 +179,20 @@ type (
 		Role       string `json:"role,omitempty"`
 		Reason     string `json:"reason,omitempty"`
 	}
-	// MessageContent is a chat message. Sealed replaces the plaintext
-	// fields of private rooms on the wire (see RoomKeyContent).
+	// MessageContent is a chat message. (Private rooms are encrypted as
+	// whole events in transit, p2p's sealed envelopes; end-to-end
+	// encryption will add its own content field and rules.)
 	MessageContent struct {
 		Body        string            `json:"body,omitempty"`
 		ReplyTo     EventID           `json:"replyTo,omitempty"`
 		Thread      EventID           `json:"thread,omitempty"`
 		ClientID    string            `json:"clientId,omitempty"`
 		Attachments []json.RawMessage `json:"attachments,omitempty"`
-		Sealed      *Sealed           `json:"sealed,omitempty"`
 	}
 	// EditContent replaces the body of Target, a message of the sender.
 	EditContent struct {
 		Target EventID `json:"target"`
 		Body   string  `json:"body,omitempty"`
-		Sealed *Sealed `json:"sealed,omitempty"`
 	}
 	// DeleteContent removes Target's body.
 	DeleteContent struct {
@@ -213,14 +212,6 @@ type (
 	ProfileContent struct {
 		DisplayName string `json:"displayName"`
 		Avatar      string `json:"avatar,omitempty"`
-	}
-	// Sealed is ciphertext for the member nodes of a private room:
-	// XChaCha20-Poly1305 under the room key of the given epoch, with the
-	// event's room and sender as additional data.
-	Sealed struct {
-		Epoch uint32 `json:"epoch"`
-		Nonce []byte `json:"nonce"`
-		Box   []byte `json:"box"`
 	}
 	// RoomKeyContent carries a new room key epoch, sealed separately for
 	// each member node with X25519 derived from the node keys.

@@ -326,7 +326,7 @@ type waitFunc func(context.Context) error
 // r.mu must be held. The returned wait blocks until the write is durable.
 // After a state-changing event it retries the room's held events.
 func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool) (*result, waitFunc, error) {
-	res, notes, err := n.applyOneLocked(ctx, r, e, local)
+	res, notes, err := n.applyOneLocked(ctx, r, e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -371,7 +371,7 @@ func (n *Node) retryPendingLocked(ctx context.Context, r *roomEntry) []note {
 		progress = false
 		keep := r.pending[:0]
 		for _, p := range r.pending {
-			_, more, err := n.applyOneLocked(ctx, r, p, false)
+			_, more, err := n.applyOneLocked(ctx, r, p)
 			switch {
 			case err == nil:
 				progress = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
@@ -335,5 +336,46 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	if _, err := n.Login(ctx, "alice", "correct horse"); err != nil {
 		t.Fatalf("login after restart: %v", err)
+	}
+}
+
+// TestIngestValidatesRemoteBodies: a remote member's message is held to
+// the same body rules as a local one, whatever extra fields it carries.
+func TestIngestValidatesRemoteBodies(t *testing.T) {
+	ctx := context.Background()
+	n, rec := newTestNode(t, "")
+	alice := mustRegister(t, n, "alice")
+	room, err := n.CreateRoom(ctx, alice, "open", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := node.NewSigner(mustKey(t))
+	bob := node.NewUserID("bob", remote.NodeID())
+	ts := time.Now().UnixMilli()
+	ev := func(typ node.EventType, content string) *node.Event {
+		ts++
+		return sealed(t, remote, &node.Event{Type: typ, Room: room.ID, Sender: bob, TS: ts, Content: []byte(content)})
+	}
+	if err := n.Ingest(ctx, ev(node.EventMember, `{"user":"`+string(bob)+`","membership":"join"}`)); err != nil {
+		t.Fatalf("remote join: %v", err)
+	}
+	for name, content := range map[string]string{
+		"empty body":             `{"body":""}`,
+		"empty body with sealed": `{"body":"","sealed":{"epoch":1,"nonce":"AA==","box":"AA=="}}`,
+		"NUL in body":            `{"body":"a\u0000b"}`,
+	} {
+		e := ev(node.EventMessage, content)
+		if err := n.Ingest(ctx, e); !errors.Is(err, node.ErrInvalid) {
+			t.Errorf("%s: Ingest = %v, want ErrInvalid", name, err)
+		}
+		if ok, _ := n.HasEvent(ctx, e.ID); ok {
+			t.Errorf("%s: stored", name)
+		}
+	}
+	if got := rec.messages(alice); len(got) != 0 {
+		t.Fatalf("alice was shown %q", got)
+	}
+	if err := n.Ingest(ctx, ev(node.EventMessage, `{"body":"hello from afar"}`)); err != nil {
+		t.Fatalf("valid remote message: %v", err)
 	}
 }
