@@ -27,20 +27,48 @@ type SendParams struct {
 // with the same (user, ClientID) returns the first message instead of
 // posting a second one.
 func (n *Node) Send(ctx context.Context, u UserID, p SendParams) (*Message, error) {
-	if err := validBody(p.Body, len(p.Attachments) > 0); err != nil {
+	type sent struct {
+		m   *Message
+		err error
+	}
+	done := make(chan sent, 1)
+	err := n.SendAsync(ctx, u, p, func(m *Message, err error) { done <- sent{m, err} })
+	if err != nil {
 		return nil, err
 	}
+	select {
+	case s := <-done:
+		if s.err != nil {
+			return nil, fmt.Errorf("send: %w", s.err)
+		}
+		return s.m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// SendAsync is Send for callers that pipeline: it returns as soon as the
+// message is written and ordered (or refused), and durable runs with the
+// message once it is on disk, or with the error that kept it from getting
+// there; only then may it be acknowledged. durable runs on the store's
+// sync goroutine, so it must not block; calls run in the order the sends
+// were made, so one connection's acknowledgements keep its order. It is
+// not called when SendAsync returns an error.
+func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable func(*Message, error)) error {
+	if err := validBody(p.Body, len(p.Attachments) > 0); err != nil {
+		return err
+	}
 	if len(p.ClientID) > MaxIDLen {
-		return nil, errorf(ErrInvalid, "clientId is over 128 characters")
+		return errorf(ErrInvalid, "clientId is over 128 characters")
 	}
 	r, err := n.memberRoom(u, p.Room)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.mu.Lock()
 	if !r.state.IsMember(u) {
 		r.mu.Unlock()
-		return nil, errorf(ErrForbidden, "not a member of this room")
+		return errorf(ErrForbidden, "not a member of this room")
 	}
 	var prior *Message
 	err = n.store.View(ctx, func(tx Tx) error {
@@ -70,29 +98,33 @@ func (n *Node) Send(ctx context.Context, u UserID, p SendParams) (*Message, erro
 	})
 	if err != nil {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("send: %w", err)
+		return fmt.Errorf("send: %w", err)
 	}
 	if prior != nil {
 		r.mu.Unlock()
 		// The first send may still be syncing: acknowledge the retry
 		// only once it is durable too.
-		if err := n.sync(ctx); err != nil {
-			return nil, err
-		}
-		return prior, nil
+		n.store.Durable(func(err error) { durable(prior, err) })
+		return nil
 	}
 	e, err := newEvent(EventMessage, p.Room, u, MessageContent{
 		Body: p.Body, ReplyTo: p.ReplyTo, Thread: p.Thread, ClientID: p.ClientID, Attachments: p.Attachments,
 	})
 	if err != nil {
 		r.mu.Unlock()
-		return nil, err
+		return err
 	}
-	res, err := n.emit(ctx, r, e)
+	_, err = n.emitThen(ctx, r, e, func(res *result, err error) {
+		if err != nil {
+			durable(nil, err)
+			return
+		}
+		durable(res.msg, nil)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("send: %w", err)
+		return fmt.Errorf("send: %w", err)
 	}
-	return res.msg, nil
+	return nil
 }
 
 // memberRoom returns a room entry that u can see; callers check

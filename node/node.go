@@ -244,21 +244,46 @@ type result struct {
 // emit signs an event of this node and applies it. It returns once the
 // event is durable.
 func (n *Node) emit(ctx context.Context, r *roomEntry, e *Event) (*result, error) {
+	done := make(chan error, 1)
+	res, err := n.emitThen(ctx, r, e, func(_ *result, err error) { done <- err })
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// emitThen signs an event of this node and applies it, releasing r.mu. It
+// returns as soon as the event is written and ordered; durable runs with
+// the same result once it is on disk (nil error) or could not be made so,
+// on the store's sync goroutine, so it must not block; it may run before
+// emitThen returns. durable is not called when emitThen returns an error.
+func (n *Node) emitThen(ctx context.Context, r *roomEntry, e *Event, durable func(*result, error)) (*result, error) {
 	e.Origin = n.ID()
 	st := n.clock.Now()
 	e.TS, e.LC = st.Wall, st.Logical
 	if err := n.signer.Seal(e); err != nil {
+		r.mu.Unlock()
 		return nil, err
 	}
-	res, wait, err := n.applyLocked(ctx, r, e, true)
+	res, err := n.applyLocked(ctx, r, e, true, func(res *result, err error) {
+		if err != nil {
+			err = fmt.Errorf("sync event %s: %w", e.ID, err)
+		}
+		durable(res, err)
+	})
 	r.mu.Unlock()
 	if err != nil {
 		if errors.Is(err, ErrPending) {
 			return nil, errorf(ErrForbidden, "not allowed in this room")
 		}
-		return nil, err
-	}
-	if err := wait(ctx); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -293,7 +318,8 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 	}
 	r := n.room(e.Room, true)
 	r.mu.Lock()
-	_, wait, err := n.applyLocked(ctx, r, e, false)
+	done := make(chan error, 1)
+	_, err := n.applyLocked(ctx, r, e, false, func(_ *result, err error) { done <- err })
 	if errors.Is(err, ErrPending) {
 		if len(r.pending) >= maxPending {
 			r.pending = r.pending[1:]
@@ -304,7 +330,15 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 	if err != nil {
 		return err
 	}
-	return wait(ctx)
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("sync event %s: %w", e.ID, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
@@ -320,26 +354,25 @@ func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
 // HasEvent reports whether the event is stored here.
 func (n *Node) HasEvent(ctx context.Context, id EventID) (bool, error) { return n.hasEvent(ctx, id) }
 
-type waitFunc func(context.Context) error
-
 // applyLocked validates, stores and schedules notification of one event.
-// r.mu must be held. The returned wait blocks until the write is durable.
-// After a state-changing event it retries the room's held events.
-func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool) (*result, waitFunc, error) {
+// r.mu must be held. durable runs on the store's sync goroutine once the
+// write is on disk (nil) or failed to get there, before the event is fanned
+// out; it is not called when applyLocked returns an error. After a
+// state-changing event it retries the room's held events.
+func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool, durable func(*result, error)) (*result, error) {
 	res, notes, err := n.applyOneLocked(ctx, r, e)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(r.pending) > 0 && (e.Type == EventCreate || e.Type == EventMember) {
 		notes = append(notes, n.retryPendingLocked(ctx, r)...)
 	}
-	done := make(chan error, 1)
 	fed := n.federation()
 	n.store.Durable(func(err error) {
 		// Release the writer first: its acknowledgement needs only the
 		// fsync, not the fan-out to every member's connections, which can
 		// take milliseconds in a large room.
-		done <- err
+		durable(res, err)
 		if err == nil {
 			for _, note := range notes {
 				n.notify.Notify(note.to, note.n)
@@ -349,18 +382,7 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 			}
 		}
 	})
-	wait := func(ctx context.Context) error {
-		select {
-		case err := <-done:
-			if err != nil {
-				return fmt.Errorf("sync event %s: %w", e.ID, err)
-			}
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return res, wait, nil
+	return res, nil
 }
 
 // retryPendingLocked applies held events that have become decidable,

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -176,6 +177,27 @@ func (h *Hub) untrack(c *conn) {
 	delete(h.live, c)
 	h.liveMu.Unlock()
 	h.wg.Done()
+}
+
+// keepAlive has every connection ping its client each interval, until
+// stop is closed: a client that stops answering is then cut off by its
+// read deadline. One ticker for all connections keeps an idle connection
+// down to its goroutines and buffers.
+func (h *Hub) keepAlive(stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			h.liveMu.Lock()
+			for c := range h.live {
+				c.ping()
+			}
+			h.liveMu.Unlock()
+		}
+	}
 }
 
 // Shutdown closes every connection with 1001 (going away), including

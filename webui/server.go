@@ -68,6 +68,9 @@ type Server struct {
 	limits  *limits
 	mux     *http.ServeMux
 	origins map[string]bool
+
+	stopPings chan struct{}
+	pingsDone chan struct{}
 }
 
 // New builds the server's routes.
@@ -102,16 +105,25 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, node: cfg.Node, hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger,
 		limits: newLimits(cfg.UserRate), mux: http.NewServeMux(), origins: map[string]bool{},
+		stopPings: make(chan struct{}), pingsDone: make(chan struct{}),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[strings.TrimRight(strings.ToLower(o), "/")] = true
 	}
 	s.routes()
+	go func() {
+		defer close(s.pingsDone)
+		s.hub.keepAlive(s.stopPings, cfg.PingInterval)
+	}()
 	return s, nil
 }
 
 // Close stops the server's background work.
-func (s *Server) Close() { s.limits.close() }
+func (s *Server) Close() {
+	s.limits.close()
+	close(s.stopPings)
+	<-s.pingsDone
+}
 
 type methods map[string]http.HandlerFunc
 

@@ -25,6 +25,13 @@ const (
 	maxFrame     = 64 << 10 // larger frames get a too_large error frame
 	readLimit    = 16 << 20 // larger still closes the connection (1009)
 	outQueueSize = 512
+	// maxInflight bounds the sends of one connection that are written but
+	// not yet durable (and so not acknowledged). Sends are pipelined: the
+	// reader takes the next frame while earlier ones wait for the group
+	// commit, so one busy sender is not limited to one message per fsync.
+	// When the bound is reached the reader waits, which pushes back on the
+	// client through TCP.
+	maxInflight = 64
 	// shutdownGrace bounds how long a node shutdown waits for a
 	// connection's frame in progress before closing it anyway.
 	shutdownGrace = 5 * time.Second
@@ -52,6 +59,7 @@ type conn struct {
 
 	sid     atomic.Value // string: session of the current token
 	away    atomic.Bool  // the node is shutting down: read no more frames
+	pingDue atomic.Bool  // the writer pings the client at its next wake-up
 	awayT   *time.Timer  // guarded by expMu
 	out     chan *websocket.PreparedMessage
 	done    chan struct{}
@@ -63,26 +71,49 @@ type conn struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	writerD chan struct{}
+
+	inflight chan struct{}  // one token per send awaiting durability
+	acks     sync.WaitGroup // sends whose acknowledgement is not yet queued
 }
 
 func (c *conn) sessionID() string { s, _ := c.sid.Load().(string); return s }
 
 // push queues a frame without blocking. A full queue means the client is
-// not reading: it is cut off (1008) so it cannot stall fan-out.
+// not reading: it is cut off (1008) so it cannot stall fan-out. (Two
+// one-case selects are much cheaper than one select over both channels,
+// and push runs once per delivery.)
 func (c *conn) push(pm *websocket.PreparedMessage) bool {
 	select {
-	case c.out <- pm:
-		return true
 	case <-c.done:
 		return false
 	default:
-		c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
-		// The writer is stuck behind a full socket and would hold the
-		// connection (and its queued frames) until its write deadline;
-		// the close frame could not get through anyway, so drop it now.
-		_ = c.ws.Close()
-		return false
 	}
+	select {
+	case c.out <- pm:
+		return true
+	default:
+	}
+	c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
+	// The writer is stuck behind a full socket and would hold the
+	// connection (and its queued frames) until its write deadline; the
+	// close frame could not get through anyway, so drop it now.
+	_ = c.ws.Close()
+	return false
+}
+
+// wake makes an idle writer look at the connection's state (a nil frame
+// in the queue). A busy writer looks anyway when its batch is done.
+func (c *conn) wake() {
+	select {
+	case c.out <- nil:
+	default:
+	}
+}
+
+// ping asks the writer to ping the client (Hub.keepAlive).
+func (c *conn) ping() {
+	c.pingDue.Store(true)
+	c.wake()
 }
 
 // goAway ends the connection for a node shutdown: the frame being
@@ -118,7 +149,7 @@ func (c *conn) endRead(code int, reason string) {
 func (c *conn) flush() {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 	for len(c.out) > 0 {
-		if c.ws.WritePreparedMessage(<-c.out) != nil {
+		if pm := <-c.out; pm != nil && c.ws.WritePreparedMessage(pm) != nil {
 			return
 		}
 	}
@@ -137,6 +168,7 @@ func (c *conn) close(code int, reason string) {
 		c.code, c.reason = code, reason
 		close(c.done)
 		c.cancel()
+		c.wake()
 	})
 }
 
@@ -162,50 +194,75 @@ func (c *conn) sendError(id string, err error) {
 
 // writer owns all writes to the socket: queued frames, pings, and the
 // final close frame. When several frames are queued it writes them in one
-// system call (batchConn).
+// system call (batchConn). It waits on the queue alone, without a timer
+// or a select: that wake-up happens once per delivery, and pings and the
+// close arrive through the queue too (wake).
 func (c *conn) writer() {
 	defer close(c.writerD)
-	ping := time.NewTicker(c.s.cfg.PingInterval)
-	defer ping.Stop()
-	fail := func(why string) {
-		c.close(websocket.CloseAbnormalClosure, why)
-		_ = c.ws.Close()
-	}
 	for {
 		select {
-		case pm := <-c.out:
-			_ = c.ws.SetWriteDeadline(c.writeDeadline())
-			c.bc.Hold()
-			err := c.ws.WritePreparedMessage(pm)
-			for n := len(c.out); err == nil && n > 0; n-- {
-				err = c.ws.WritePreparedMessage(<-c.out)
-			}
-			if rerr := c.bc.Release(); err == nil {
-				err = rerr
-			}
-			if err != nil {
-				fail("write failed")
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				fail("ping failed")
-				return
-			}
+		case <-c.done: // seen here when it came while a batch was written
+			c.finish(nil)
+			return
+		default:
+		}
+		pm := <-c.out
+		select {
 		case <-c.done:
-			if c.code != websocket.CloseAbnormalClosure {
-				if c.code != websocket.ClosePolicyViolation { // a slow client's socket is already gone
-					c.flush()
-				}
-				msg := websocket.FormatCloseMessage(c.code, c.reason)
-				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			}
-			// Give the peer a moment to answer the close, then drop the
-			// TCP connection; the reader ends on either.
-			time.AfterFunc(time.Second, func() { _ = c.ws.Close() })
+			c.finish(pm)
+			return
+		default:
+		}
+		if err := c.writeBatch(pm); err != nil {
+			c.close(websocket.CloseAbnormalClosure, "write failed")
+			_ = c.ws.Close()
 			return
 		}
 	}
+}
+
+// writeBatch writes pm (nil is a wake-up) and every frame queued behind
+// it in one system call, then a ping if one is due.
+func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
+	var err error
+	if pm != nil || len(c.out) > 0 {
+		_ = c.ws.SetWriteDeadline(c.writeDeadline())
+		c.bc.Hold()
+		if pm != nil {
+			err = c.ws.WritePreparedMessage(pm)
+		}
+		for n := len(c.out); err == nil && n > 0; n-- {
+			if pm := <-c.out; pm != nil {
+				err = c.ws.WritePreparedMessage(pm)
+			}
+		}
+		if rerr := c.bc.Release(); err == nil {
+			err = rerr
+		}
+	}
+	if err == nil && c.pingDue.Swap(false) {
+		err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+	}
+	return err
+}
+
+// finish ends the writer once the connection is closing: pm (the frame it
+// had just taken, or nil) and the queued frames go out, then the close
+// frame, unless the socket failed or the client was too slow to read.
+func (c *conn) finish(pm *websocket.PreparedMessage) {
+	if c.code != websocket.CloseAbnormalClosure {
+		if c.code != websocket.ClosePolicyViolation { // a slow client's socket is already gone
+			_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+			if pm == nil || c.ws.WritePreparedMessage(pm) == nil {
+				c.flush()
+			}
+		}
+		msg := websocket.FormatCloseMessage(c.code, c.reason)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	}
+	// Give the peer a moment to answer the close, then drop the TCP
+	// connection; the reader ends on either.
+	time.AfterFunc(time.Second, func() { _ = c.ws.Close() })
 }
 
 // writeDeadline is now+writeWait rounded up to the second, so that
@@ -229,6 +286,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		s: s, ws: ws, bc: bw.conn, out: make(chan *websocket.PreparedMessage, outQueueSize),
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
+		inflight: make(chan struct{}, maxInflight),
 	}
 	if !s.hub.track(c) {
 		cancel()
@@ -294,11 +352,14 @@ func (c *conn) run() {
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
 		if c.away.Load() { // checked after setting the deadline: see goAway
+			c.acks.Wait()
 			c.endRead(websocket.CloseGoingAway, "")
 			break
 		}
 		mt, data, err := readFrame(ws)
 		if err != nil {
+			// Sends read so far are acknowledged before the close frame.
+			c.acks.Wait()
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.endRead(websocket.CloseMessageTooBig, "frame too large")
 			} else {
@@ -439,14 +500,9 @@ func (c *conn) handle(mt int, data []byte) {
 			c.sendError(f.ID, invalid("send needs a body"))
 			return
 		}
-		m, err := n.Send(ctx, u, node.SendParams{
+		c.send(ctx, node.SendParams{
 			Room: room, Body: *f.Body, ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
 		})
-		if err != nil {
-			c.sendError(f.ID, err)
-			return
-		}
-		c.sendFrame(frame{Type: "ack", ID: f.ID, Message: m})
 	case "typing":
 		if f.Typing == nil {
 			c.sendError(f.ID, invalid("typing needs a boolean typing field"))
@@ -480,6 +536,33 @@ func (c *conn) handle(mt int, data []byte) {
 		c.sendError(f.ID, invalid("frame has no type"))
 	default:
 		c.sendError(f.ID, invalid("unknown frame type "+truncate(f.Type, 32)))
+	}
+}
+
+// send posts a message without waiting for the disk: the ack (or the
+// error that kept the message from the disk) is queued when the group
+// commit that covers it is done, in the order the sends were read.
+func (c *conn) send(ctx context.Context, p node.SendParams) {
+	select {
+	case c.inflight <- struct{}{}:
+	case <-c.done:
+		return
+	}
+	c.acks.Add(1)
+	id := p.ClientID
+	err := c.s.node.SendAsync(ctx, c.user, p, func(m *node.Message, err error) {
+		defer c.acks.Done()
+		<-c.inflight
+		if err != nil {
+			c.sendError(id, err)
+			return
+		}
+		c.sendFrame(frame{Type: "ack", ID: id, Message: m})
+	})
+	if err != nil {
+		<-c.inflight
+		c.acks.Done()
+		c.sendError(id, err)
 	}
 }
 
