@@ -92,8 +92,7 @@ lint: ## go vet and staticcheck
 fuzz: ## fuzz each target for longer (FUZZTIME=2m by default here)
 	$(MAKE) test-fuzz FUZZTIME=2m
 
-bench: build ## Go benchmarks and the load comparison with Socket.io and Centrifugo
-	$(GO) test -run '^$$' -bench . -benchmem ./node/... ./store/... ./webui/... ./token/...
+bench: build ## Go, federation and load benchmarks vs Socket.io and Centrifugo; writes docs/benchmarks.md
 	bash bench/run.sh
 
 soak: build ## long-running fault tests (kill -9 rounds, partitions)

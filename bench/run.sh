@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
-# bench/run.sh: the benchmark suite behind `make bench`.
+# bench/run.sh: everything behind `make bench`.
 #
-# Installs what the suite compares against, then runs it:
+# Installs what the suite compares against:
 #   - hearth, built from ./cmd/hearth into bench/.bin (skipped if it does
 #     not build yet);
 #   - the Socket.io 4 peer: npm ci in bench/peers/socketio (package-lock.json
 #     is committed);
 #   - Centrifugo v6.9.1: go install into bench/.bin.
-# Then it runs the peers' end-to-end test and the suite, which writes
-# results.json, benchmarks.md and benchmarks-f.svg to $BENCH_OUT
-# (default bench/out). Extra arguments go to hearth-bench-suite
-# (e.g. -n 100,1000 -idle -1); see `go run ./bench/cmd/hearth-bench-suite -h`.
+# Then it runs the peers' end-to-end test and hearth-bench-suite, which
+# runs the Go benchmarks (node, store, webui, token, p2p) and the load
+# suite, and writes:
+#   - $BENCH_DOC (default docs/benchmarks.md) and benchmarks-f.svg beside
+#     it: the whole report, with bench/analysis.md included verbatim;
+#   - $BENCH_OUT (default bench/out): results.json, gobench.txt (the Go
+#     benchmarks' raw output) and logs/ (server logs).
+# Extra arguments go to hearth-bench-suite (e.g. -n 100,1000 -idle -1 or
+# -go=false); see `go run ./bench/cmd/hearth-bench-suite -h`.
 #
-# Environment: BENCH_OUT (output dir), BENCH_QUICK=1 (N=100,1000, short
-# sweep, 2,000 idle connections: a few minutes).
+# Environment: BENCH_OUT, BENCH_DOC, BENCH_QUICK=1 (N=100,1000, short sweep,
+# 2,000 idle connections, fewer Go benchmark iterations: a few minutes; the
+# report then goes to $BENCH_OUT/benchmarks.md unless BENCH_DOC is set, so
+# a quick run never replaces docs/benchmarks.md).
 set -euo pipefail
 
+started=$(date +%s)
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=$root/bench/.bin
 out=${BENCH_OUT:-$root/bench/out}
+if [ "${BENCH_QUICK:-}" = 1 ]; then
+	doc=${BENCH_DOC:-$out/benchmarks.md}
+else
+	doc=${BENCH_DOC:-$root/docs/benchmarks.md}
+fi
 centrifugo_version=v6.9.1
 mkdir -p "$bin" "$out"
 
@@ -58,9 +71,10 @@ BENCH_PEERS=1 HEARTH_BIN=$hearth go test -race -count=1 ./bench/...
 
 args=()
 if [ "${BENCH_QUICK:-}" = 1 ]; then
-	args+=(-n 100,1000 -sweep-max 3200 -idle 2000)
+	args+=(-quick -n 100,1000 -sweep-max 3200 -idle 2000)
 fi
 
-echo "== running the suite"
-exec "$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" \
-	-out "$out/benchmarks.md" -log-dir "$out/logs" "${args[@]}" "$@"
+echo "== running the suite: Go benchmarks, then the load runs"
+exec "$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" -started "$started" \
+	-out "$doc" -json "$out/results.json" -go-out "$out/gobench.txt" \
+	-log-dir "$out/logs" "${args[@]}" "$@"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hearth-chat/hearth/bench"
+	"github.com/hearth-chat/hearth/bench/gobench"
 	"github.com/hearth-chat/hearth/bench/suite"
 )
 
@@ -37,29 +38,201 @@ func sample() *suite.Results {
 		}})
 	}
 	res.F = append(res.F, suite.Run{Target: "hearth", Receivers: 20000, Error: "dial: too many open files"})
+	res.Machine.Kernel, res.Machine.RAM = "6.1.0", 24<<30
+	res.Machine.Fsync = &suite.Fsync{Count: 200, P50Ms: 0.15, P99Ms: 2.5, MaxMs: 9}
+	res.Commit, res.Dirty, res.DirtyFiles = "01be137", true, 3
+	res.Seconds = 17.5 * 60
+	res.Commands = []string{"make bench", "go test -run '^$' -bench . -benchmem ./node/..."}
+	res.Go = sampleGo()
 	res.Idle = &suite.Run{Target: "hearth", Receivers: 10000, Result: &bench.Result{ConnsPerUser: 100, Idle: &bench.Idle{
 		Conns: 10000, Users: 100, RSSBefore: 40 << 20, RSSHalf: 80 << 20, RSSAfter: 140 << 20, BytesPerConn: 10 << 10, MarginalBytesPerConn: 12 << 10, ToolBytesPerConn: 6 << 10, DialSeconds: 3,
 	}}}
 	return res
 }
 
+// sampleGo is what the Go benchmark commands could have printed, parsed.
+func sampleGo() []gobench.Run {
+	const (
+		node  = "github.com/hearth-chat/hearth/node"
+		store = "github.com/hearth-chat/hearth/store"
+		p2p   = "github.com/hearth-chat/hearth/p2p"
+	)
+	m := func(pairs ...any) []gobench.Metric {
+		var out []gobench.Metric
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, gobench.Metric{Value: float64(pairs[i].(int)), Unit: pairs[i+1].(string)})
+		}
+		return out
+	}
+	return []gobench.Run{
+		{Command: "go test -run '^$' -bench . -benchmem ./node/...", Output: gobench.Output{Benchmarks: []gobench.Benchmark{
+			{Pkg: node, Name: "BenchmarkSealEvent", Procs: 2, N: 25234, Metrics: m(44343, "ns/op", 1312, "B/op", 6, "allocs/op")},
+		}}},
+		{Command: "go test -run '^$' -bench . -benchmem -benchtime 20000x ./store/...", Output: gobench.Output{Benchmarks: []gobench.Benchmark{
+			{Pkg: store, Name: "BenchmarkDurableSend", Procs: 2, N: 20000, Metrics: m(64295, "ns/op", 51000, "acked/s", 3219, "B/op", 61, "allocs/op")},
+			{Pkg: store, Name: "BenchmarkHistoryPage", Procs: 2, N: 20000, Metrics: m(470439, "ns/op", 377, "p50-µs", 1423, "p99-µs", 98948, "B/op", 1083, "allocs/op")},
+		}}},
+		{Command: "go test -run '^$' -bench CrossNodeDelivery -benchmem -benchtime 500x ./p2p/", Output: gobench.Output{Benchmarks: []gobench.Benchmark{
+			{Pkg: p2p, Name: "BenchmarkCrossNodeDelivery/relayed/hops=2", Procs: 2, N: 500, Metrics: m(4571970, "ns/op", 3, "p50-ms", 25, "p99-ms")},
+			{Pkg: p2p, Name: "BenchmarkCrossNodeDelivery/paced/direct/nodes=3/rate=100", Procs: 2, N: 500, Metrics: m(10128157, "ns/op", 4, "p50-ms", 19, "p99-ms")},
+			{Pkg: p2p, Name: "BenchmarkCrossNodeDelivery/paced/relayed/nodes=3/rate=100", Procs: 2, N: 500, Metrics: m(10128157, "ns/op", 4, "p50-ms", 302, "p99-ms")},
+		}}},
+		{Command: "go test -run '^$' -bench CatchUp -benchmem -benchtime 3x ./p2p/", Error: "exit status 1",
+			Output: gobench.Output{Failures: []string{"--- FAIL: BenchmarkCatchUp/missed=10000"}, Benchmarks: []gobench.Benchmark{
+				{Pkg: p2p, Name: "BenchmarkCatchUp/missed=1000", Procs: 2, N: 3, Metrics: m(568806746, "ns/op", 568, "catchup-ms", 2100, "max-ms")},
+			}}},
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	var b bytes.Buffer
-	if err := Markdown(&b, sample(), "benchmarks-f.svg"); err != nil {
+	opt := Options{Chart: "benchmarks-f.svg", Analysis: "**The latency spikes are the disk.**\n", AnalysisPath: "bench/analysis.md"}
+	if err := Markdown(&b, sample(), opt); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
 	for _, want := range []string{
-		"## Benchmarks",
+		"# Benchmarks\n",
+		"- **Commit**: `01be137`, with uncommitted changes in 3 paths",
+		"- **Machine**: Test CPU, 2 cores, 24.0 GiB RAM; linux/amd64, kernel 6.1.0; go1.26; Node.js v20.",
+		"0.15 ms at p50, 2.50 ms at p99, 9.00 ms at most (200 rounds)",
+		"the whole run took 17.5 minutes",
+		"    make bench\n    go test -run '^$' -bench . -benchmem ./node/...\n",
+		"| F, N=100, R=200: p99 ≤ 2.5 ms | 3.00 ms (Socket.io 3.00 ms, Centrifugo 3.00 ms) | **missed** |",
+		"| node | `BenchmarkSealEvent` | 25,234 | 44.3 µs | 1,312 B | 6 | – |",
+		"| store | `BenchmarkHistoryPage` | 20,000 | 470 µs | 97 KiB | 1,083 | p50 377 µs, p99 1,423 µs |",
+		"| store | `BenchmarkDurableSend` | 20,000 | 64.3 µs | 3,219 B | 61 | 51,000 acked/s |",
+		"| A→B→C (2 hops) | relayed | one at a time | 500 | 3.00 ms | 25.0 ms |",
+		"| A→B→C (2 hops) | default | paced, 100 msg/s | 500 | 4.00 ms | 19.0 ms |",
+		"| 1,000 | 3 | 568.0 ms | 2.10 s |",
+		"**`go test -run '^$' -bench CatchUp -benchmem -benchtime 3x ./p2p/` failed** (exit status 1): --- FAIL: BenchmarkCatchUp/missed=10000.",
+		"| N | p99, Hearth ÷ Socket.io | p99, Hearth ÷ Centrifugo | deliveries per CPU-s, Hearth ÷ Socket.io |",
+		"| 1,000 | 1.00× | 1.00× | 1.00× | 1.00× | 1.00× | 1.00× |",
 		"| Hearth | 100 | 1.00 ms | 3.00 ms | 5.00 ms | 20,000 | 100,000 | 50 MiB | 0 |",
 		"| Socket.io 4 (Node.js) | 5,000 | 21.0 ms | 203.0 ms | 405.0 ms | 1,000,000 | 300,000 | 50 MiB | 12,345 (0.1%) |",
 		"| Hearth | 20,000 | failed: dial: too many open files |",
 		"![Workload F",
-		"| Centrifugo v6 | 1600/s | 12.0 ms | 160,000 | 1600 → 12.0 ms, 0; 3200 → 80.0 ms, 0 |",
+		"| Centrifugo v6 | 1600/s | 1.00× | 12.0 ms | 160,000 | 1600 → 12.0 ms, 0; 3200 → 80.0 ms, 0 |",
 		"**12.0 KiB per connection**",
+		"## Analysis\n\n*Hand-written in `bench/analysis.md`",
+		"**The latency spikes are the disk.**\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// Sections in order; the analysis last.
+	last := -1
+	for _, h := range []string{"## The run", "## Targets", "## Go benchmarks", "## Federation", "## Single node under load", "## Analysis"} {
+		i := strings.Index(md, h)
+		if i <= last {
+			t.Errorf("section %q missing or out of order", h)
+		}
+		last = i
+	}
+}
+
+func TestTargets(t *testing.T) {
+	res := sample()
+	got := map[string]Target{}
+	for _, tg := range Targets(res) {
+		got[tg.Goal] = tg
+	}
+	for _, tt := range []struct {
+		goal     string
+		measured string
+		status   Status
+	}{
+		{"F, N=100, R=200: p99 ≤ 2.5 ms", "3.00 ms (Socket.io 3.00 ms, Centrifugo 3.00 ms)", Missed},
+		{"F, N=100, R=200: ≥ 120,000 deliveries per server CPU-s", "100,000 (Socket.io 100,000, Centrifugo 100,000)", Missed},
+		{"F, N=1,000, R=200: ≥ 220,000 deliveries per server CPU-s", "200,000 (Socket.io 200,000, Centrifugo 200,000)", Missed},
+		{"F, N=1,000, R=200: p99 < 30 ms", "103.0 ms (Socket.io 103.0 ms, Centrifugo 103.0 ms)", Missed},
+		{"F, N=1,000, R=200: peak RSS < 150 MiB", "50 MiB (Socket.io 50 MiB, Centrifugo 50 MiB)", Met},
+		{"F, N=1,000, R=200: nothing lost", "0 lost, 0 refused", Met},
+		{"rate sweep at N=100: highest R with p99 < 50 ms, Hearth and both peers", "Hearth 1,600/s, Socket.io 4 (Node.js) 1,600/s, Centrifugo v6 1,600/s", Reported},
+		{"10,000 idle authenticated connections ≤ 32 KiB each", "12.0 KiB (growth over the second half)", Met},
+		{"storage: ≥ 50,000 durably acked msgs/s, 64 concurrent senders", "51,000/s (`store` BenchmarkDurableSend)", Met},
+		{"storage: 50-message history page in a 1M-message room, p99 < 2 ms", "1.42 ms", Met},
+		{"federation: 3 nodes in a line (default config), 100 msg/s: cross-node p50 < 5 ms, p99 < 20 ms", "p50 4.00 ms, p99 19.0 ms (500 messages)", Met},
+		{"federation: 3 nodes in a line (relayed hop by hop), 100 msg/s: cross-node p50 < 5 ms, p99 < 20 ms", "p50 4.00 ms, p99 302.0 ms (500 messages)", Missed},
+		{"federation: a restarted node catches up 1,000 missed messages in < 2 s", "slowest of 3: 2.10 s (mean 568.0 ms)", Missed},
+		{"federation: a restarted node catches up 10,000 missed messages in < 10 s", "not run", NotMeasured},
+		{"`make bench` runs everything in < 20 minutes", "17.5 min", Met},
+	} {
+		g, ok := got[tt.goal]
+		if !ok {
+			t.Errorf("no target %q", tt.goal)
+			continue
+		}
+		if g.Measured != tt.measured || g.Status != tt.status {
+			t.Errorf("%s:\n got %q, %s\nwant %q, %s", tt.goal, g.Measured, g.Status, tt.measured, tt.status)
+		}
+	}
+	if len(got) != 15 {
+		t.Errorf("%d targets, want 15", len(got))
+	}
+}
+
+// TestTargetsNotMeasured: a run outside the targets' conditions decides
+// nothing.
+func TestTargetsNotMeasured(t *testing.T) {
+	res := sample()
+	res.Quick = true
+	res.Idle.Result.Idle.Conns = 2000
+	res.Go[1].Short = true
+	res.F = res.F[:0]
+	for _, tg := range Targets(res) {
+		switch {
+		case strings.HasPrefix(tg.Goal, "F, "), strings.HasPrefix(tg.Goal, "10,000 idle"),
+			strings.Contains(tg.Goal, "history page"), strings.Contains(tg.Goal, "make bench"):
+			if tg.Status != NotMeasured {
+				t.Errorf("%s: %s (%s), want not measured", tg.Goal, tg.Status, tg.Measured)
+			}
+		}
+	}
+	if got := Targets(&suite.Results{}); len(got) != 15 {
+		t.Fatalf("empty results: %d targets", len(got))
+	}
+	for _, tg := range Targets(&suite.Results{}) {
+		if tg.Status == Met || tg.Status == Missed {
+			t.Errorf("empty results decide %q: %s", tg.Goal, tg.Status)
+		}
+	}
+}
+
+func TestMetric(t *testing.T) {
+	for _, tt := range []struct {
+		m    gobench.Metric
+		want string
+	}{
+		{gobench.Metric{Value: 1423, Unit: "p99-µs"}, "p99 1,423 µs"},
+		{gobench.Metric{Value: 2.043, Unit: "p50-ms"}, "p50 2.04 ms"},
+		{gobench.Metric{Value: 817.2, Unit: "acked/s"}, "817 acked/s"},
+		{gobench.Metric{Value: 3.48, Unit: "MB/s"}, "3.48 MB/s"},
+		{gobench.Metric{Value: 12, Unit: "in-flight"}, "12 in-flight"},
+	} {
+		if got := metric(tt.m); got != tt.want {
+			t.Errorf("metric(%v) = %q, want %q", tt.m, got, tt.want)
+		}
+	}
+	for ns, want := range map[float64]string{512: "512 ns", 44343: "44.3 µs", 1223748: "1.22 ms", 6320564671: "6.32 s"} {
+		if got := nsTime(ns); got != want {
+			t.Errorf("nsTime(%g) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+func TestParseCross(t *testing.T) {
+	for name, want := range map[string]string{
+		"relayed/hops=1":                 "A→B (1 hop) relayed one at a time",
+		"relayed/hops=3":                 "A→B→C→D (3 hops) relayed one at a time",
+		"direct/nodes=3":                 "A→B→C (2 hops) default one at a time",
+		"paced/direct/nodes=3/rate=100":  "A→B→C (2 hops) default paced, 100 msg/s",
+		"paced/relayed/nodes=3/rate=100": "A→B→C (2 hops) relayed paced, 100 msg/s",
+	} {
+		c := parseCross(name)
+		if got := c.line() + " " + c.config() + " " + c.sending(); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
 		}
 	}
 }

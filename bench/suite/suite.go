@@ -13,10 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hearth-chat/hearth/bench"
+	"github.com/hearth-chat/hearth/bench/gobench"
 )
 
 // Config says what to run. Zero fields take the defaults noted.
@@ -65,6 +68,25 @@ type Results struct {
 	Idle *Run `json:"idle,omitempty"`
 	// SweepP99Ms is the sweep's latency bound.
 	SweepP99Ms float64 `json:"sweep_p99_ms"`
+
+	// The fields below are filled in by the caller (hearth-bench-suite),
+	// not by RunSuite.
+
+	// Commit is the git commit measured; Dirty says the working tree
+	// differed from it, and DirtyFiles how many paths differed.
+	Commit     string `json:"commit,omitempty"`
+	Dirty      bool   `json:"dirty,omitempty"`
+	DirtyFiles int    `json:"dirty_files,omitempty"`
+	// Quick marks a shortened run (BENCH_QUICK=1), whose figures are not
+	// the targets' conditions.
+	Quick bool `json:"quick,omitempty"`
+	// Commands are the commands that measured these results, in order.
+	Commands []string `json:"commands,omitempty"`
+	// Go holds the runs of the Go benchmarks.
+	Go []gobench.Run `json:"go,omitempty"`
+	// Seconds is the wall time of the whole run up to writing the
+	// report (from bench/run.sh's start when it passed it), 0 if unknown.
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 // Run is one bench run, or the error that stopped it.
@@ -90,11 +112,26 @@ type Sweep struct {
 
 // Machine describes where the suite ran.
 type Machine struct {
-	CPU   string `json:"cpu"`
-	Cores int    `json:"cores"`
-	OS    string `json:"os"`
-	Go    string `json:"go"`
-	Node  string `json:"node,omitempty"`
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	OS     string `json:"os"`
+	Kernel string `json:"kernel,omitempty"`
+	// RAM is MemTotal from /proc/meminfo, in bytes.
+	RAM  int64  `json:"ram_bytes,omitempty"`
+	Go   string `json:"go"`
+	Node string `json:"node,omitempty"`
+	// Fsync is the time to write and fsync 4 KiB in Hearth's data
+	// directory, when measured.
+	Fsync *Fsync `json:"fsync,omitempty"`
+}
+
+// Fsync is a small measurement of the disk under Hearth's data: Count
+// rounds of a 4 KiB write and fsync of one file.
+type Fsync struct {
+	Count int     `json:"count"`
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
 }
 
 func (c *Config) setDefaults() {
@@ -146,7 +183,12 @@ func RunSuite(ctx context.Context, cfg Config) (*Results, error) {
 		cfg.DataDir = d
 	}
 	log := cfg.Logger
-	res := &Results{Date: time.Now().UTC(), Machine: machine(cfg.Peers.Node), Rate: cfg.Rate, SweepP99Ms: float64(cfg.SweepP99) / 1e6}
+	res := &Results{Date: time.Now().UTC(), Machine: Describe(cfg.Peers.Node), Rate: cfg.Rate, SweepP99Ms: float64(cfg.SweepP99) / 1e6}
+	if f, err := MeasureFsync(cfg.DataDir, 200); err != nil {
+		log.Warn("measuring fsync", "err", err)
+	} else {
+		res.Machine.Fsync = f
+	}
 	var targets []string
 	for _, t := range cfg.Targets {
 		if t == "hearth" && cfg.Peers.Hearth == "" {
@@ -344,20 +386,75 @@ func (c *Config) idle(ctx context.Context) Run {
 	return run
 }
 
-func machine(nodeBin string) Machine {
+// Describe describes this machine: CPU, cores, RAM, kernel, the Go
+// version the suite was built with and the version of nodeBin (Node.js).
+// What it cannot read stays empty.
+func Describe(nodeBin string) Machine {
 	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
+	m.CPU = procField("/proc/cpuinfo", "model name")
+	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB"), 10, 64); err == nil {
+		m.RAM = kb << 10
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if nodeBin != "" {
+		if out, err := exec.Command(nodeBin, "--version").Output(); err == nil {
+			m.Node = strings.TrimSpace(string(out))
 		}
 	}
-	if out, err := exec.Command(nodeBin, "--version").Output(); err == nil {
-		m.Node = strings.TrimSpace(string(out))
-	}
 	return m
+}
+
+// procField returns the value of the first "key: value" line of a /proc
+// file whose key is key.
+func procField(path, key string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// MeasureFsync writes and fsyncs 4 KiB rounds times to a file in dir
+// (then removes it) and returns the latency distribution: Hearth
+// acknowledges a message only after an fsync, so this is a floor under
+// its latencies on this disk.
+func MeasureFsync(dir string, rounds int) (*Fsync, error) {
+	if rounds < 1 {
+		return nil, fmt.Errorf("measure fsync: %d rounds", rounds)
+	}
+	f, err := os.CreateTemp(dir, "fsync-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 4096)
+	lat := make([]time.Duration, 0, rounds)
+	for i := range rounds {
+		t0 := time.Now()
+		if _, err := f.WriteAt(buf, int64(i)*int64(len(buf))); err != nil {
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	msOf := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	return &Fsync{
+		Count: rounds,
+		P50Ms: msOf(lat[len(lat)/2]),
+		P99Ms: msOf(lat[min(len(lat)-1, len(lat)*99/100)]),
+		MaxMs: msOf(lat[len(lat)-1]),
+	}, nil
 }
 
 // String is a one-line description of a run for logs.

@@ -1,7 +1,10 @@
-// Command hearth-bench-suite runs the benchmark suite of `make bench`
-// (package suite) and writes the results as JSON, a markdown section and
-// an SVG chart (package report). bench/run.sh installs the peers and calls
-// it; with --from-json it only redraws the report from saved results.
+// Command hearth-bench-suite runs everything `make bench` measures: the
+// Go benchmarks (package gobench runs and parses them) and then the load
+// suite against Hearth and its peers (package suite). It writes the
+// results as JSON, the raw Go benchmark output, and docs/benchmarks.md
+// with its SVG chart (package report), including the hand-written
+// analysis file verbatim. bench/run.sh installs the peers and calls it;
+// with --from-json it only redraws the report from saved results.
 package main
 
 import (
@@ -9,8 +12,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -18,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hearth-chat/hearth/bench/gobench"
 	"github.com/hearth-chat/hearth/bench/report"
 	"github.com/hearth-chat/hearth/bench/suite"
 )
@@ -41,6 +47,13 @@ func run(ctx context.Context, args []string) error {
 		jsonPath string
 		fromJSON string
 		timeout  time.Duration
+		analysis string
+		goOut    string
+		goBin    string
+		runGo    bool
+		runLoad  bool
+		quick    bool
+		started  int64
 	)
 	fs := flag.NewFlagSet("hearth-bench-suite", flag.ContinueOnError)
 	fs.StringVar(&cfg.Peers.Root, "root", "bench", "the bench directory (peers/, .bin/)")
@@ -63,14 +76,38 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&jsonPath, "json", "", "results JSON to write (default results.json beside --out)")
 	fs.StringVar(&fromJSON, "from-json", "", "do not run: redraw the report from this results JSON")
 	fs.DurationVar(&timeout, "timeout", 30*time.Minute, "give up after this long")
+	fs.StringVar(&analysis, "analysis", "", "hand-written analysis included verbatim (default ROOT/analysis.md; \"none\" for none)")
+	fs.StringVar(&goOut, "go-out", "", "raw output of the Go benchmarks (default gobench.txt beside --json)")
+	fs.StringVar(&goBin, "go-bin", "go", "go command for the Go benchmarks")
+	fs.BoolVar(&runGo, "go", true, "run the Go benchmarks (from the current directory, the module root)")
+	fs.BoolVar(&runLoad, "load", true, "run the load suite")
+	fs.BoolVar(&quick, "quick", false, "fewer Go benchmark iterations, -short store benchmarks; marks the report as a quick run")
+	fs.Int64Var(&started, "started", 0, "unix time the whole run started (bench/run.sh passes its own), for the run's duration")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if svg == "" {
 		svg = filepath.Join(filepath.Dir(out), "benchmarks-f.svg")
 	}
 	if jsonPath == "" {
 		jsonPath = filepath.Join(filepath.Dir(out), "results.json")
+	}
+	if goOut == "" {
+		goOut = filepath.Join(filepath.Dir(jsonPath), "gobench.txt")
+	}
+	if analysis == "" {
+		analysis = filepath.Join(cfg.Peers.Root, "analysis.md")
+	}
+	var analysisText string
+	if analysis != "none" {
+		b, err := os.ReadFile(analysis)
+		if err != nil {
+			return err
+		}
+		analysisText = string(b)
 	}
 
 	var res *suite.Results
@@ -95,16 +132,35 @@ func run(ctx context.Context, args []string) error {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		var err error
-		res, err = suite.RunSuite(ctx, cfg)
-		if res == nil {
-			return err
-		}
-		if err != nil {
-			cfg.Logger.Error("suite stopped early; writing what was measured", "err", err)
-		}
 		if err := os.MkdirAll(filepath.Dir(jsonPath), 0o755); err != nil {
 			return err
+		}
+		var goRuns []gobench.Run
+		var goCmds []gobench.Command
+		if runGo {
+			goCmds = goCommands(quick)
+			var err error
+			if goRuns, err = runGoBenchmarks(ctx, goBin, goCmds, goOut, cfg.Logger); err != nil {
+				return err
+			}
+		}
+		if runLoad {
+			var err error
+			res, err = suite.RunSuite(ctx, cfg)
+			if res == nil {
+				return err
+			}
+			if err != nil {
+				cfg.Logger.Error("suite stopped early; writing what was measured", "err", err)
+			}
+		} else {
+			res = &suite.Results{Date: time.Now().UTC(), Machine: suite.Describe(cfg.Peers.Node)}
+		}
+		res.Go, res.Quick = goRuns, quick
+		res.Commit, res.Dirty, res.DirtyFiles = gitState()
+		res.Commands = commands(args, goCmds, started > 0)
+		if started > 0 {
+			res.Seconds = time.Since(time.Unix(started, 0)).Seconds()
 		}
 		b, _ := json.MarshalIndent(res, "", "  ")
 		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
@@ -121,7 +177,8 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		rel = svg
 	}
-	if err := writeFile(out, func(f *os.File) error { return report.Markdown(f, res, filepath.ToSlash(rel)) }); err != nil {
+	opt := report.Options{Chart: filepath.ToSlash(rel), Analysis: analysisText, AnalysisPath: relToCwd(analysis)}
+	if err := writeFile(out, func(f *os.File) error { return report.Markdown(f, res, opt) }); err != nil {
 		return err
 	}
 	if fromJSON == "" {
@@ -152,4 +209,107 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// goCommands are the Go benchmarks of `make bench`, each with an
+// iteration count that keeps the whole run under 20 minutes on two cores
+// (about 2.5 minutes for these). quick is for checking the pipeline.
+func goCommands(quick bool) []gobench.Command {
+	if quick {
+		return []gobench.Command{
+			{Benchtime: "100x", Pkgs: []string{"./node/...", "./token/..."}},
+			{Benchtime: "2000x", Short: true, Pkgs: []string{"./store/..."}},
+			{Benchtime: "50x", Pkgs: []string{"./webui/..."}},
+			{Bench: "CrossNodeDelivery", Benchtime: "100x", Pkgs: []string{"./p2p/"}},
+			{Bench: "CatchUp", Benchtime: "1x", Pkgs: []string{"./p2p/"}},
+		}
+	}
+	return []gobench.Command{
+		{Pkgs: []string{"./node/...", "./token/..."}},
+		// 1M messages in BenchmarkHistoryPage's room: no -short.
+		{Benchtime: "20000x", Pkgs: []string{"./store/..."}},
+		{Benchtime: "300x", Pkgs: []string{"./webui/..."}},
+		// 500 messages per case; the paced cases take 5 s each at 100/s.
+		{Bench: "CrossNodeDelivery", Benchtime: "500x", Pkgs: []string{"./p2p/"}},
+		// Three restarts per size (Go runs one more first, to size b.N).
+		{Bench: "CatchUp", Benchtime: "3x", Pkgs: []string{"./p2p/"}},
+	}
+}
+
+// runGoBenchmarks runs cmds in turn, writing what they print to the file
+// raw and to standard error. A command that fails is recorded and the
+// rest still run.
+func runGoBenchmarks(ctx context.Context, goBin string, cmds []gobench.Command, raw string, log *slog.Logger) ([]gobench.Run, error) {
+	f, err := os.Create(raw)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var runs []gobench.Run
+	for _, c := range cmds {
+		log.Info("go benchmarks", "command", c.String())
+		r := gobench.Exec(ctx, goBin, ".", c, io.MultiWriter(f, os.Stderr))
+		if r.Error != "" {
+			log.Error("go benchmarks failed", "command", r.Command, "err", r.Error, "failures", r.Failures)
+		}
+		runs = append(runs, r)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return runs, f.Close()
+}
+
+// commands lists what measured the results: `make bench` if run.sh
+// called this command, this command as it was called, and the Go
+// benchmark commands it ran.
+func commands(args []string, goCmds []gobench.Command, viaRunSh bool) []string {
+	self := []string{relToCwd(os.Args[0])}
+	for _, a := range args {
+		self = append(self, relToCwd(a))
+	}
+	var out []string
+	if viaRunSh {
+		out = append(out, "make bench", "# which runs bench/run.sh, which ends with:")
+	}
+	out = append(out, gobench.Quote(self))
+	if len(goCmds) > 0 {
+		out = append(out, "# which runs the Go benchmarks first:")
+		for _, c := range goCmds {
+			out = append(out, c.String())
+		}
+	}
+	return out
+}
+
+// relToCwd shortens a path (or a flag=path argument) under the current
+// directory to a relative one, so that commands read the same on every
+// machine.
+func relToCwd(s string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return s
+	}
+	return strings.ReplaceAll(s, wd+string(filepath.Separator), "")
+}
+
+// gitState returns the commit of the current directory's repository,
+// whether the working tree differs from it and in how many paths ("" if
+// git cannot tell).
+func gitState() (commit string, dirty bool, paths int) {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false, 0
+	}
+	commit = strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "status", "--porcelain").Output()
+	if err != nil {
+		return commit, false, 0
+	}
+	for _, l := range strings.Split(string(st), "\n") {
+		if strings.TrimSpace(l) != "" {
+			paths++
+		}
+	}
+	return commit, paths > 0, paths
 }
