@@ -33,7 +33,9 @@ type Notification struct {
 
 // Notifier delivers notifications to the connections of local users. It
 // must not block: a connection that cannot keep up is dropped by the
-// notifier, never allowed to stall the node.
+// notifier, never allowed to stall the node. It may deliver after it
+// returns, keeping to and n: callers hand them over and do not change
+// them afterwards.
 type Notifier interface {
 	Notify(to []UserID, n *Notification)
 }

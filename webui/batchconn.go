@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,13 +21,65 @@ import (
 // gorilla sets the write deadline before every frame; batchConn applies a
 // deadline to the socket only when it changed and only when bytes are
 // about to go out, which saves a timer update per frame.
+//
+// TryWrite is the fan-out's fast path: one non-blocking write system call
+// from the caller's goroutine, which saves waking the connection's writer
+// goroutine for every delivery. Bytes the socket did not take are kept in
+// rest and go out before anything else.
 type batchConn struct {
 	net.Conn
+	raw      syscall.RawConn // nil when the connection has no descriptor (TLS, tests)
 	mu       sync.Mutex
 	hold     bool
 	buf      *[]byte
+	rest     []byte    // the unsent tail of a TryWrite; written first
 	deadline time.Time // wanted
 	applied  time.Time // set on the socket
+}
+
+// TryWrite writes p at once if that needs no waiting: nothing is held,
+// buffered or left over, and the socket is ready. It reports whether p was
+// taken; pending means part of it is left in rest, and the caller must
+// have the writer goroutine Flush it.
+func (b *batchConn) TryWrite(p []byte) (ok, pending bool) {
+	if b.raw == nil || !b.mu.TryLock() {
+		return false, false
+	}
+	defer b.mu.Unlock()
+	if b.hold || b.buf != nil || b.rest != nil {
+		return false, false
+	}
+	n, err := 0, error(nil)
+	rerr := b.raw.Write(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Write(int(fd), p)
+			if err != syscall.EINTR {
+				return true // never wait for the socket here
+			}
+		}
+	})
+	switch {
+	case rerr != nil: // closed
+		return false, false
+	case err == syscall.EAGAIN:
+		n = 0
+	case err != nil:
+		// The socket failed: leave the frame to the writer, whose own
+		// write will see the error and end the connection.
+		return false, false
+	}
+	if n == len(p) {
+		return true, false
+	}
+	b.rest = append([]byte(nil), p[n:]...)
+	return true, true
+}
+
+// Flush writes what TryWrite left over, waiting for the socket.
+func (b *batchConn) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.flushLocked()
 }
 
 // SetWriteDeadline records the deadline for the next real write.
@@ -52,6 +105,12 @@ var batchBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); ret
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.rest != nil {
+		if _, err := b.writeLocked(b.rest); err != nil {
+			return 0, err
+		}
+		b.rest = nil
+	}
 	if !b.hold {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
@@ -91,6 +150,12 @@ func (b *batchConn) Release() error {
 }
 
 func (b *batchConn) flushLocked() error {
+	if b.rest != nil {
+		if _, err := b.writeLocked(b.rest); err != nil {
+			return err
+		}
+		b.rest = nil
+	}
 	if b.buf == nil {
 		return nil
 	}
@@ -122,5 +187,10 @@ func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			w.conn.raw = raw
+		}
+	}
 	return w.conn, rw, nil
 }

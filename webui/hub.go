@@ -4,29 +4,41 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/hearth-chat/hearth/node"
 )
 
-const hubShards = 32
+const (
+	hubShards = 32
+	// laneQueue bounds the fan-outs waiting in one lane; past it Notify
+	// waits, which slows the node's writers rather than growing memory.
+	laneQueue = 4096
+)
 
 // Hub fans notifications out to the WebSocket connections of local users.
 // It implements node.Notifier. Each frame is encoded once and shared by
-// every receiver as a websocket.PreparedMessage; each connection has a
-// bounded queue, and a connection whose queue is full is cut off rather
-// than allowed to stall the hub or grow memory.
+// every receiver (outbox.go); each connection has a bounded queue, and a
+// connection whose queue is full is cut off rather than allowed to stall
+// the hub or grow memory.
 //
 // The hub is sharded by user so that fan-out to many users and connects
-// and disconnects do not contend on one lock.
+// and disconnects do not contend on one lock. Fan-out runs on one lane
+// goroutine per CPU, off the caller's goroutine (the store's sync loop,
+// which acknowledges writes): a user always maps to the same lane, so each
+// connection receives its frames in the order Notify was called.
 type Hub struct {
 	log       *slog.Logger
 	seed      maphash.Seed
 	shards    [hubShards]hubShard
 	delivered func(node.UserID, *node.Message)
+
+	lanes    []chan fanout
+	stop     chan struct{}
+	stopOnce sync.Once
+	lanesWG  sync.WaitGroup
 
 	// live is every connection from upgrade to end, authenticated or
 	// not, so that Shutdown also reaches those still authenticating or
@@ -48,19 +60,34 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{log: log, seed: maphash.MakeSeed(), live: map[*conn]struct{}{}}
+	h := &Hub{log: log, seed: maphash.MakeSeed(), live: map[*conn]struct{}{}, stop: make(chan struct{})}
 	for i := range h.shards {
 		h.shards[i].users = map[node.UserID]map[*conn]struct{}{}
 	}
+	h.lanes = make([]chan fanout, min(runtime.GOMAXPROCS(0), hubShards))
+	for i := range h.lanes {
+		h.lanes[i] = make(chan fanout, laneQueue)
+		h.lanesWG.Add(1)
+		go h.runLane(h.lanes[i])
+	}
 	return h
+}
+
+// fanout is one notification for the users of one lane.
+type fanout struct {
+	frame []byte
+	to    []node.UserID
+	n     *node.Notification
 }
 
 // OnDelivered sets the delivered-receipt callback; call before serving.
 func (h *Hub) OnDelivered(fn func(node.UserID, *node.Message)) { h.delivered = fn }
 
-func (h *Hub) shard(u node.UserID) *hubShard {
-	return &h.shards[maphash.String(h.seed, string(u))%hubShards]
+func (h *Hub) shardIndex(u node.UserID) int {
+	return int(maphash.String(h.seed, string(u)) % hubShards)
 }
+
+func (h *Hub) shard(u node.UserID) *hubShard { return &h.shards[h.shardIndex(u)] }
 
 func (h *Hub) add(c *conn) {
 	sh := h.shard(c.user)
@@ -86,7 +113,8 @@ func (h *Hub) remove(c *conn) {
 	sh.mu.Unlock()
 }
 
-// Notify implements node.Notifier.
+// Notify implements node.Notifier. It encodes the frame once and hands
+// the users to their lanes.
 func (h *Hub) Notify(to []node.UserID, n *node.Notification) {
 	if len(to) == 0 {
 		return
@@ -96,24 +124,122 @@ func (h *Hub) Notify(to []node.UserID, n *node.Notification) {
 		h.log.Error("encode notification", "kind", n.Kind, "err", err)
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
-	if err != nil {
-		h.log.Error("prepare notification", "err", err)
+	f := textFrame(data)
+	if len(h.lanes) == 1 {
+		h.toLane(0, fanout{frame: f, to: to, n: n})
 		return
 	}
+	per := make([][]node.UserID, len(h.lanes))
 	for _, u := range to {
+		l := h.shardIndex(u) % len(h.lanes)
+		per[l] = append(per[l], u)
+	}
+	for l, us := range per {
+		if len(us) > 0 {
+			h.toLane(l, fanout{frame: f, to: us, n: n})
+		}
+	}
+}
+
+func (h *Hub) toLane(l int, fo fanout) {
+	select {
+	case h.lanes[l] <- fo:
+	case <-h.stop: // shut down: no connections are left to reach
+	}
+}
+
+// laneBatch bounds how many waiting fan-outs a lane merges into one
+// write per connection.
+const laneBatch = 64
+
+// runLane delivers fan-outs until the hub shuts down. When fan-outs have
+// piled up (the lane fell behind), it takes them all at once and gives
+// each connection everything it gets from them in one write, so a busy
+// node spends fewer system calls per delivery, not more.
+func (h *Hub) runLane(lane chan fanout) {
+	defer h.lanesWG.Done()
+	var batch []fanout
+	var touched []*conn
+	for {
+		select {
+		case fo := <-lane:
+			batch = append(batch[:0], fo)
+		case <-h.stop:
+			return
+		}
+	more:
+		for len(batch) < laneBatch {
+			select {
+			case fo := <-lane:
+				batch = append(batch, fo)
+			default:
+				break more
+			}
+		}
+		if len(batch) == 1 {
+			h.deliver(batch[0])
+		} else {
+			touched = h.deliverMerged(batch, touched[:0])
+		}
+		clear(batch) // drop the frames for the collector
+	}
+}
+
+// deliver pushes one fan-out's frame to each connection of its users.
+func (h *Hub) deliver(fo fanout) {
+	for _, u := range fo.to {
 		sh := h.shard(u)
 		sh.mu.RLock()
 		reached := false
 		for c := range sh.users[u] {
-			if c.push(pm) {
+			if c.push(fo.frame) {
 				reached = true
 			}
 		}
 		sh.mu.RUnlock()
-		if reached && n.Delivered && h.delivered != nil && n.Message.Sender != u {
-			h.delivered(u, n.Message)
+		if reached {
+			h.deliveredTo(u, fo.n)
 		}
+	}
+}
+
+// deliverMerged pushes several fan-outs, in order, with one push per
+// connection of their frames joined. Only this lane touches the merge
+// buffers of its users' connections.
+func (h *Hub) deliverMerged(batch []fanout, touched []*conn) []*conn {
+	for _, fo := range batch {
+		for _, u := range fo.to {
+			sh := h.shard(u)
+			sh.mu.RLock()
+			reached := false
+			for c := range sh.users[u] {
+				if len(c.merge) == 0 {
+					touched = append(touched, c)
+				}
+				c.merge = append(c.merge, fo.frame...)
+				reached = true
+			}
+			sh.mu.RUnlock()
+			if reached {
+				h.deliveredTo(u, fo.n)
+			}
+		}
+	}
+	for i, c := range touched {
+		c.pushCopy(c.merge)
+		if cap(c.merge) > 64<<10 {
+			c.merge = nil // do not keep a burst's buffer on an idle connection
+		} else {
+			c.merge = c.merge[:0]
+		}
+		touched[i] = nil
+	}
+	return touched
+}
+
+func (h *Hub) deliveredTo(u node.UserID, n *node.Notification) {
+	if n.Delivered && h.delivered != nil && n.Message.Sender != u {
+		h.delivered(u, n.Message)
 	}
 }
 
@@ -212,6 +338,8 @@ func (h *Hub) Shutdown() {
 	}
 	h.liveMu.Unlock()
 	h.wg.Wait()
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.lanesWG.Wait()
 }
 
 // Frames the server sends (API.md §4 and docs/api.md).

@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,6 +16,9 @@ func TestWSPipelinedSendsAckInOrder(t *testing.T) {
 	tn := newTestNode(t, nodeOptions{})
 	alice := tn.mustRegister(t, "alice")
 	room := alice.mustCreateRoom(t, "pipeline", "public")
+	bob := tn.mustRegister(t, "bob")
+	bob.must(t, "POST", "/api/v1/rooms/"+string(room.ID)+"/join", nil, http.StatusOK, nil)
+	bw := bob.mustWS(t)
 	w := alice.mustWS(t)
 	const n = 300 // more than the in-flight bound, less than the rate limit's burst
 	for i := range n {
@@ -33,6 +37,13 @@ func TestWSPipelinedSendsAckInOrder(t *testing.T) {
 		ids[i] = string(m.ID)
 	}
 	w.expectNone(t, "ack", nil, 200*time.Millisecond)
+	// Another member gets the messages in room order (they are fanned
+	// out faster than one at a time, so the hub merges them).
+	for i := range n {
+		if m := bw.expect(t, "message", nil).message(t); string(m.ID) != ids[i] {
+			t.Fatalf("bob's message frame %d is %s (%q), want %s", i, m.ID, m.Body, ids[i])
+		}
+	}
 	var got []string
 	for q := "?limit=200"; ; {
 		p := alice.mustHistory(t, room.ID, q)

@@ -61,7 +61,11 @@ type conn struct {
 	away    atomic.Bool  // the node is shutting down: read no more frames
 	pingDue atomic.Bool  // the writer pings the client at its next wake-up
 	awayT   *time.Timer  // guarded by expMu
-	out     chan *websocket.PreparedMessage
+	out     chan []byte   // whole WebSocket frames (textFrame)
+	wakeC   chan struct{} // tells the writer to look at out, pingDue and done
+	wmu     sync.Mutex    // held by whoever writes frames to the socket
+	wclosed bool          // the close frame went out; guarded by wmu
+	merge   []byte        // frames a hub lane is joining; that lane's alone
 	done    chan struct{}
 	once    sync.Once
 	code    int
@@ -77,44 +81,6 @@ type conn struct {
 }
 
 func (c *conn) sessionID() string { s, _ := c.sid.Load().(string); return s }
-
-// push queues a frame without blocking. A full queue means the client is
-// not reading: it is cut off (1008) so it cannot stall fan-out. (Two
-// one-case selects are much cheaper than one select over both channels,
-// and push runs once per delivery.)
-func (c *conn) push(pm *websocket.PreparedMessage) bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-	}
-	select {
-	case c.out <- pm:
-		return true
-	default:
-	}
-	c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
-	// The writer is stuck behind a full socket and would hold the
-	// connection (and its queued frames) until its write deadline; the
-	// close frame could not get through anyway, so drop it now.
-	_ = c.ws.Close()
-	return false
-}
-
-// wake makes an idle writer look at the connection's state (a nil frame
-// in the queue). A busy writer looks anyway when its batch is done.
-func (c *conn) wake() {
-	select {
-	case c.out <- nil:
-	default:
-	}
-}
-
-// ping asks the writer to ping the client (Hub.keepAlive).
-func (c *conn) ping() {
-	c.pingDue.Store(true)
-	c.wake()
-}
 
 // goAway ends the connection for a node shutdown: the frame being
 // handled finishes (its ack included), no further frame is read, the
@@ -144,17 +110,6 @@ func (c *conn) endRead(code int, reason string) {
 	c.close(code, reason)
 }
 
-// flush writes the frames queued before the close, so that an ack or
-// error frame sent just before it is not lost.
-func (c *conn) flush() {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-	for len(c.out) > 0 {
-		if pm := <-c.out; pm != nil && c.ws.WritePreparedMessage(pm) != nil {
-			return
-		}
-	}
-}
-
 // unauthenticated ends the connection with 4001, after an error frame
 // with code unauthenticated (docs/api.md) that says why.
 func (c *conn) unauthenticated(msg, reason string) {
@@ -172,104 +127,12 @@ func (c *conn) close(code int, reason string) {
 	})
 }
 
-func (c *conn) sendFrame(v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		c.s.log.Error("encode frame", "err", err)
-		return
-	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
-	if err == nil {
-		c.push(pm)
-	}
-}
-
 func (c *conn) sendError(id string, err error) {
 	status, code := errorCode(err)
 	if status >= 500 {
 		c.s.log.Error("websocket frame failed", "user", c.user, "err", err)
 	}
 	c.sendFrame(errorFrame{Type: "error", ID: id, Code: code, Message: publicMessage(err, status)})
-}
-
-// writer owns all writes to the socket: queued frames, pings, and the
-// final close frame. When several frames are queued it writes them in one
-// system call (batchConn). It waits on the queue alone, without a timer
-// or a select: that wake-up happens once per delivery, and pings and the
-// close arrive through the queue too (wake).
-func (c *conn) writer() {
-	defer close(c.writerD)
-	for {
-		select {
-		case <-c.done: // seen here when it came while a batch was written
-			c.finish(nil)
-			return
-		default:
-		}
-		pm := <-c.out
-		select {
-		case <-c.done:
-			c.finish(pm)
-			return
-		default:
-		}
-		if err := c.writeBatch(pm); err != nil {
-			c.close(websocket.CloseAbnormalClosure, "write failed")
-			_ = c.ws.Close()
-			return
-		}
-	}
-}
-
-// writeBatch writes pm (nil is a wake-up) and every frame queued behind
-// it in one system call, then a ping if one is due.
-func (c *conn) writeBatch(pm *websocket.PreparedMessage) error {
-	var err error
-	if pm != nil || len(c.out) > 0 {
-		_ = c.ws.SetWriteDeadline(c.writeDeadline())
-		c.bc.Hold()
-		if pm != nil {
-			err = c.ws.WritePreparedMessage(pm)
-		}
-		for n := len(c.out); err == nil && n > 0; n-- {
-			if pm := <-c.out; pm != nil {
-				err = c.ws.WritePreparedMessage(pm)
-			}
-		}
-		if rerr := c.bc.Release(); err == nil {
-			err = rerr
-		}
-	}
-	if err == nil && c.pingDue.Swap(false) {
-		err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-	}
-	return err
-}
-
-// finish ends the writer once the connection is closing: pm (the frame it
-// had just taken, or nil) and the queued frames go out, then the close
-// frame, unless the socket failed or the client was too slow to read.
-func (c *conn) finish(pm *websocket.PreparedMessage) {
-	if c.code != websocket.CloseAbnormalClosure {
-		if c.code != websocket.ClosePolicyViolation { // a slow client's socket is already gone
-			_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-			if pm == nil || c.ws.WritePreparedMessage(pm) == nil {
-				c.flush()
-			}
-		}
-		msg := websocket.FormatCloseMessage(c.code, c.reason)
-		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-	}
-	// Give the peer a moment to answer the close, then drop the TCP
-	// connection; the reader ends on either.
-	time.AfterFunc(time.Second, func() { _ = c.ws.Close() })
-}
-
-// writeDeadline is now+writeWait rounded up to the second, so that
-// successive frames usually carry the same deadline and batchConn leaves
-// the socket's timer alone.
-func (c *conn) writeDeadline() time.Time {
-	return time.Now().Add(writeWait).Truncate(time.Second).Add(time.Second)
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +147,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, bc: bw.conn, out: make(chan *websocket.PreparedMessage, outQueueSize),
+		s: s, ws: ws, bc: bw.conn, out: make(chan []byte, outQueueSize), wakeC: make(chan struct{}, 1),
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight),
 	}
