@@ -301,9 +301,28 @@ func (n *Node) emitNew(ctx context.Context, r *roomEntry, t EventType, sender Us
 }
 
 // Ingest applies an event that arrived from another node (by gossip or
-// history sync). It returns ErrDuplicate for events already held and
-// ErrPending for events held until their authorisation is decidable.
+// history sync) and returns once it is durable. It returns ErrDuplicate
+// for events already held and ErrPending for events held until their
+// authorisation is decidable.
 func (n *Node) Ingest(ctx context.Context, e *Event) error {
+	done := make(chan error, 1)
+	if err := n.IngestAsync(ctx, e, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// IngestAsync is Ingest for callers that need not wait for the disk (a
+// gossip validator forwarding the event, history sync fetching a batch):
+// it returns once the event is judged and written, and durable runs when
+// it is on disk or could not be made so, on the store's sync goroutine.
+// durable is not called when IngestAsync returns an error.
+func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) error {
 	if e.Origin == n.ID() {
 		// Our own events come back through gossip and sync; we already
 		// hold every one we signed, and a copy we do not hold was forged
@@ -314,12 +333,20 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 	}
 	n.clock.Observe(e.Stamp())
 	if e.Type == EventProfile {
-		return n.ingestProfile(ctx, e)
+		if err := n.ingestProfile(ctx, e); err != nil {
+			return err
+		}
+		n.store.Durable(durable)
+		return nil
 	}
 	r := n.room(e.Room, true)
 	r.mu.Lock()
-	done := make(chan error, 1)
-	_, err := n.applyLocked(ctx, r, e, false, func(_ *result, err error) { done <- err })
+	_, err := n.applyLocked(ctx, r, e, false, func(_ *result, err error) {
+		if err != nil {
+			err = fmt.Errorf("sync event %s: %w", e.ID, err)
+		}
+		durable(err)
+	})
 	if errors.Is(err, ErrPending) {
 		if len(r.pending) >= maxPending {
 			r.pending = r.pending[1:]
@@ -327,19 +354,11 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 		r.pending = append(r.pending, e)
 	}
 	r.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("sync event %s: %w", e.ID, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return err
 }
+
+// WaitDurable returns once every write made before the call is on disk.
+func (n *Node) WaitDurable(ctx context.Context) error { return n.sync(ctx) }
 
 func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
 	var ok bool

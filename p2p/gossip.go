@@ -358,8 +358,16 @@ func (h *Host) ingestResult(ctx context.Context, from peer.ID, e *node.Event) pu
 }
 
 // ingest hands an event to the node and keeps the digest cache honest.
+// It does not wait for the disk: the event is judged and written, so it
+// may be forwarded (gossip) or built on (the next event of a sync batch),
+// and what a crash loses before the fsync, sync fetches again. Callers
+// that answer for durability wait with node.WaitDurable.
 func (h *Host) ingest(ctx context.Context, e *node.Event) error {
-	err := h.node.Ingest(ctx, e)
+	err := h.node.IngestAsync(ctx, e, func(err error) {
+		if err != nil {
+			h.log.Warn("store event", "event", e.ID, "err", err)
+		}
+	})
 	if err == nil && e.Room != "" {
 		h.digests.invalidate(e.Room)
 		h.learnKey(e)

@@ -218,6 +218,11 @@ func (h *Host) ingestRaw(ctx context.Context, p peer.ID, evs [][]byte) {
 			h.log.Debug("synced event refused", "event", e.ID, "from", p, "err", err)
 		}
 	}
+	// One fsync for the batch rather than one per event; waiting for it
+	// keeps a fast peer from running ahead of the disk.
+	if err := h.node.WaitDurable(ctx); err != nil {
+		h.log.Debug("sync batch not durable", "from", p, "err", err)
+	}
 }
 
 // fetchRoomFrom joins a room held by p: its state events, then a recent
