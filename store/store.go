@@ -7,9 +7,10 @@
 // order key so that a history page is one ordered range scan.
 //
 // Durability: transactions commit without fsync, and Durable runs its
-// callbacks after one shared Sync of Badger's write-ahead log and value
-// log (group commit). Many concurrent senders thus share one fsync, and
-// nothing is acknowledged before it is on disk.
+// callbacks after one shared fdatasync of Badger's write-ahead log and
+// value log (group commit; see logSyncer for why not DB.Sync). Many
+// concurrent senders thus share one fsync, and nothing is acknowledged
+// before it is on disk.
 package store
 
 import (
@@ -19,6 +20,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -54,6 +56,17 @@ type DB struct {
 	bdb   *badger.DB
 	log   *slog.Logger
 	space *spaceGuard // nil in memory
+	logs  *logSyncer  // nil in memory
+
+	updates    chan *update
+	stopWriter chan struct{} // closed by Close
+	stopOnce   sync.Once
+	writerDone chan struct{}
+
+	// Updates handed to the writer and finished: the sync loop waits for
+	// those under way when callbacks arrive, see syncLoop.
+	started, finished atomic.Uint64
+	awaited           atomic.Uint64 // finished count syncLoop waits for; 0 if none
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -99,15 +112,24 @@ func Open(dir string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", dir, err)
 	}
-	db := &DB{bdb: bdb, log: o.Logger, done: make(chan struct{})}
+	db := &DB{
+		bdb: bdb, log: o.Logger, done: make(chan struct{}),
+		updates: make(chan *update), stopWriter: make(chan struct{}), writerDone: make(chan struct{}),
+	}
 	if !o.InMemory {
+		if db.logs, err = newLogSyncer(dir); err != nil {
+			bdb.Close()
+			return nil, fmt.Errorf("open database %s: %w", dir, err)
+		}
 		db.space = newSpaceGuard(dir, o.MinFreeBytes, o.SpaceCheckEvery)
 	}
 	db.cond = sync.NewCond(&db.mu)
 	if err := db.migrate(); err != nil {
+		db.closeFiles()
 		bdb.Close()
 		return nil, err
 	}
+	go db.writeLoop()
 	go db.syncLoop()
 	return db, nil
 }
@@ -140,41 +162,22 @@ func (db *DB) migrate() error {
 	})
 }
 
-// Close syncs, runs pending Durable callbacks and closes the database.
+// Close finishes the Updates under way, syncs, runs pending Durable
+// callbacks and closes the database. Later Updates fail with
+// node.ErrClosed.
 func (db *DB) Close() error {
+	db.stopOnce.Do(func() { close(db.stopWriter) })
+	<-db.writerDone
 	db.mu.Lock()
 	db.closing = true
 	db.cond.Signal()
 	db.mu.Unlock()
 	<-db.done
-	if db.space != nil {
-		db.space.close()
-	}
+	db.closeFiles()
 	if err := db.bdb.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
-}
-
-// Update runs fn in a read-write transaction and commits it without
-// waiting for the disk.
-func (db *DB) Update(ctx context.Context, fn func(node.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if db.space != nil && db.space.full() {
-		return errDiskFull
-	}
-	txn := db.bdb.NewTransaction(true)
-	defer txn.Discard()
-	err := fn(&tx{txn: txn})
-	if err != nil && !errors.Is(err, node.ErrCommitAnyway) {
-		return err
-	}
-	if cerr := txn.Commit(); cerr != nil {
-		return translate(cerr)
-	}
-	return err
 }
 
 // View runs fn in a read-only transaction.
@@ -202,7 +205,9 @@ func (db *DB) Durable(fn func(error)) {
 
 // syncLoop is the group commit: it takes every waiting callback, syncs
 // once, and runs them. While it syncs, new callbacks gather for the next
-// round, so the sync rate adapts to the load with no timer.
+// round, so the sync rate adapts to the load with no timer. (Two rounds
+// syncing at once split steady writers into small cohorts and measured
+// slower.)
 func (db *DB) syncLoop() {
 	defer close(db.done)
 	for {
@@ -210,13 +215,26 @@ func (db *DB) syncLoop() {
 		for len(db.queue) == 0 && !db.closing {
 			db.cond.Wait()
 		}
+		// Updates under way now will mostly be followed by a Durable
+		// call; syncing before they finish would leave them for the next
+		// round and split steady writers into cohorts that take turns,
+		// each a fraction of the group. So wait for them (only those
+		// started before now, so a stream of Updates cannot hold the
+		// sync back).
+		if target := db.started.Load(); db.finished.Load() < target && !db.closing {
+			db.awaited.Store(target)
+			for db.finished.Load() < target && !db.closing {
+				db.cond.Wait()
+			}
+			db.awaited.Store(0)
+		}
 		batch := db.queue
 		db.queue = nil
 		closing := db.closing
 		db.mu.Unlock()
 		if len(batch) > 0 {
 			start := time.Now()
-			err := db.bdb.Sync()
+			err := db.syncLogs()
 			if d := time.Since(start); d > 100*time.Millisecond {
 				// Every acknowledgement waits on this; say so when the
 				// disk is slow.
@@ -240,6 +258,38 @@ func (db *DB) syncLoop() {
 			}
 			return
 		}
+	}
+}
+
+// updateFinished counts a finished Update and wakes the sync loop if it
+// waits for it.
+func (db *DB) updateFinished() {
+	n := db.finished.Add(1)
+	if t := db.awaited.Load(); t != 0 && n >= t {
+		db.mu.Lock()
+		db.cond.Signal()
+		db.mu.Unlock()
+	}
+}
+
+// syncLogs makes every write applied so far durable.
+func (db *DB) syncLogs() error {
+	if db.logs != nil {
+		err := db.logs.sync()
+		if !errors.Is(err, errNoLog) {
+			return err
+		}
+	}
+	return db.bdb.Sync()
+}
+
+// closeFiles stops the space guard and closes the log syncer's files.
+func (db *DB) closeFiles() {
+	if db.space != nil {
+		db.space.close()
+	}
+	if db.logs != nil {
+		db.logs.close()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -25,14 +26,17 @@ func order(i int) node.OrderKey {
 	return node.MakeOrderKey(node.Stamp{Wall: int64(1_000_000 + i)}, node.EventID(fmt.Sprintf("e%06d", i)))
 }
 
+func testMessage(room node.RoomID, i int) *node.Message {
+	return &node.Message{ID: node.EventID(fmt.Sprintf("%s-m%d", room, i)), Room: room, Sender: "alice@N", Body: fmt.Sprint(i), TS: int64(i), Order: order(i)}
+}
+
 func putMessages(t testing.TB, db *store.DB, room node.RoomID, from, to int) {
 	t.Helper()
 	ctx := context.Background()
 	for start := from; start < to; start += 1000 {
 		err := db.Update(ctx, func(tx node.Tx) error {
 			for i := start; i < min(start+1000, to); i++ {
-				m := &node.Message{ID: node.EventID(fmt.Sprintf("%s-m%d", room, i)), Room: room, Sender: "alice@N", Body: fmt.Sprint(i), TS: int64(i), Order: order(i)}
-				if err := tx.PutMessage(m); err != nil {
+				if err := tx.PutMessage(testMessage(room, i)); err != nil {
 					return err
 				}
 			}
@@ -158,5 +162,34 @@ func TestSecondOpenFails(t *testing.T) {
 	defer db.Close()
 	if _, err := store.Open(dir, store.Options{}); err == nil {
 		t.Fatal("a second Open of the same directory succeeded")
+	}
+}
+
+// TestBulkMatchesUpdate: the benchmarks' bulk fixture stores what Update
+// stores.
+func TestBulkMatchesUpdate(t *testing.T) {
+	ctx := context.Background()
+	a, b := mustOpen(t, t.TempDir()), mustOpen(t, t.TempDir())
+	defer a.Close()
+	defer b.Close()
+	putMessages(t, a, "r", 0, 120)
+	putMessagesBulk(t, b, "r", 0, 120)
+	var pages [2][]*node.Message
+	for i, db := range []*store.DB{a, b} {
+		err := db.View(ctx, func(tx node.Tx) error {
+			page, _, err := tx.Messages("r", order(100), 50)
+			if err != nil {
+				return err
+			}
+			m, err := tx.Message("r-m7")
+			pages[i] = append(page, m)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(pages[0], pages[1]) {
+		t.Fatalf("bulk fixture differs from Update:\n%+v\n%+v", pages[0], pages[1])
 	}
 }

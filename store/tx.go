@@ -64,7 +64,32 @@ type receiptRecord struct {
 	O []byte `json:"o"`
 }
 
-type tx struct{ txn *badger.Txn }
+// tx is one View's or Update's transaction. An Update's writes go through
+// its member so that the batch it shares can undo or move them.
+type tx struct {
+	txn *badger.Txn
+	w   writer // nil in View
+}
+
+// writer takes a tx's writes instead of its Badger transaction.
+type writer interface{ write(write) error }
+
+// set, setTTL and del write through the member in an Update; in a View
+// they reach Badger, which refuses them.
+func (t *tx) set(k, v []byte) error { return t.write(write{key: k, value: v}) }
+
+func (t *tx) setTTL(k, v []byte, ttl time.Duration) error {
+	return t.write(write{key: k, value: v, expiresAt: uint64(time.Now().Add(ttl).Unix())})
+}
+
+func (t *tx) del(k []byte) error { return t.write(write{key: k, del: true}) }
+
+func (t *tx) write(w write) error {
+	if t.w == nil {
+		return translate(w.apply(t.txn))
+	}
+	return translate(t.w.write(w))
+}
 
 func (t *tx) getJSON(k []byte, v any) error {
 	item, err := t.txn.Get(k)
@@ -84,11 +109,11 @@ func (t *tx) putJSON(k []byte, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %q: %w", k, err)
 	}
-	return translate(t.txn.Set(k, b))
+	return t.set(k, b)
 }
 
 func (t *tx) putTTL(k, v []byte, ttl time.Duration) error {
-	return translate(t.txn.SetEntry(badger.NewEntry(k, v).WithTTL(ttl)))
+	return t.setTTL(k, v, ttl)
 }
 
 func (t *tx) Account(username string) (*node.Account, error) {
@@ -166,10 +191,10 @@ func (t *tx) DeleteSession(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := t.txn.Delete(key(pSession, id)); err != nil {
-		return translate(err)
+	if err := t.del(key(pSession, id)); err != nil {
+		return err
 	}
-	return translate(t.txn.Delete(key(pSessUser, string(s.User), id)))
+	return t.del(key(pSessUser, string(s.User), id))
 }
 
 func (t *tx) EachSessionOf(u node.UserID, fn func(*node.Session) bool) error {
@@ -238,13 +263,13 @@ func (t *tx) Event(id node.EventID) (*node.Event, error) {
 }
 
 func (t *tx) PutEvent(e *node.Event) error {
-	if err := translate(t.txn.Set(key(pEvent, string(e.ID)), e.Raw)); err != nil {
+	if err := t.set(key(pEvent, string(e.ID)), e.Raw); err != nil {
 		return err
 	}
 	if e.Room == "" {
 		return nil
 	}
-	return translate(t.txn.Set(keyOrder(key(pTimeline, string(e.Room)), e.Order()), nil))
+	return t.set(keyOrder(key(pTimeline, string(e.Room)), e.Order()), nil)
 }
 
 func (t *tx) EachEventAfter(room node.RoomID, from node.OrderKey, fn func(node.EventID, node.OrderKey) bool) error {
@@ -341,14 +366,14 @@ func (t *tx) PutMessage(m *node.Message) error {
 		return fmt.Errorf("encode message: %w", err)
 	}
 	loc := keyOrder([]byte(m.Room), m.Order)
-	if err := translate(t.txn.Set(append([]byte(pMessage), loc...), b)); err != nil {
+	if err := t.set(append([]byte(pMessage), loc...), b); err != nil {
 		return err
 	}
-	if err := translate(t.txn.Set(key(pMsgID, string(m.ID)), loc)); err != nil {
+	if err := t.set(key(pMsgID, string(m.ID)), loc); err != nil {
 		return err
 	}
 	if m.Thread != "" {
-		return translate(t.txn.Set(keyOrder(key(pThread, string(m.Room), string(m.Thread)), m.Order), nil))
+		return t.set(keyOrder(key(pThread, string(m.Room), string(m.Thread)), m.Order), nil)
 	}
 	return nil
 }
