@@ -466,13 +466,21 @@ func (n *Node) withPresence(u *User) *User {
 }
 
 // SearchUsers finds local and known remote users whose username or display
-// name contains q (case-insensitive), at most limit of them.
+// name contains q (case-insensitive), or whose ID starts with q when q
+// names a node ("bob@12D3…"), at most limit of them. Letters of a node ID
+// alone match nothing: they would pick users at random.
 func (n *Node) SearchUsers(ctx context.Context, q string, limit int) ([]*User, error) {
-	q = strings.ToLower(strings.TrimSpace(q))
+	q = strings.TrimSpace(q)
+	lq := strings.ToLower(q)
+	var idPrefix string // usernames are lower case, node IDs are not
+	if at := strings.Index(q, "@"); at >= 0 {
+		idPrefix = NormalizeUsername(q[:at]) + q[at:]
+	}
 	var out []*User
 	err := n.store.View(ctx, func(tx Tx) error {
 		return tx.EachProfile(func(u *User) bool {
-			if q == "" || strings.Contains(u.Username, q) || strings.Contains(strings.ToLower(u.DisplayName), q) || strings.Contains(string(u.ID), q) {
+			if q == "" || strings.Contains(u.Username, lq) || strings.Contains(strings.ToLower(u.DisplayName), lq) ||
+				idPrefix != "" && strings.HasPrefix(string(u.ID), idPrefix) {
 				out = append(out, n.withPresence(u))
 			}
 			return len(out) < limit

@@ -25,6 +25,16 @@ func TestUsers(t *testing.T) {
 	if len(res.Users) != 1 || res.Users[0].ID != bob.User.ID {
 		t.Errorf("search bo = %+v", res.Users)
 	}
+	// A node ID's letters match no one; a user ID (or its start) does.
+	nodeID := string(tn.Node.ID())
+	alice.must(t, "GET", "/api/v1/users?q="+url.QueryEscape(nodeID[len(nodeID)-6:]), nil, http.StatusOK, &res)
+	if len(res.Users) != 0 {
+		t.Errorf("search by node ID letters = %+v, want none", res.Users)
+	}
+	alice.must(t, "GET", "/api/v1/users?q="+url.QueryEscape("BOB@"+nodeID[:8]), nil, http.StatusOK, &res)
+	if len(res.Users) != 1 || res.Users[0].ID != bob.User.ID {
+		t.Errorf("search BOB@%s = %+v", nodeID[:8], res.Users)
+	}
 	alice.must(t, "GET", "/api/v1/users?q=zzz", nil, http.StatusOK, &res)
 	if res.Users == nil || len(res.Users) != 0 {
 		t.Errorf("search zzz = %+v, want []", res.Users)
