@@ -18,6 +18,8 @@ import (
 //     keeps up, and it costs no goroutine wake-up.
 //   - queued: otherwise the frame joins the connection's bounded queue and
 //     the writer goroutine writes everything queued in one system call.
+//     The queue is a slice that exists only while frames wait, so an idle
+//     connection pays nothing for it.
 //
 // wmu is held by whichever of the two writes, and the direct path is
 // taken only with an empty queue, so frames from one producer (the hub's
@@ -64,9 +66,9 @@ func (c *conn) pushFrames(f []byte, scratch bool) bool {
 		return false
 	default:
 	}
-	if len(c.out) == 0 && c.wmu.TryLock() {
+	if c.qlen.Load() == 0 && c.wmu.TryLock() {
 		ok, pending := false, false
-		if !c.wclosed && len(c.out) == 0 {
+		if !c.wclosed && c.qlen.Load() == 0 {
 			ok, pending = c.bc.TryWrite(f)
 		}
 		c.wmu.Unlock()
@@ -80,12 +82,15 @@ func (c *conn) pushFrames(f []byte, scratch bool) bool {
 	if scratch {
 		f = append([]byte(nil), f...)
 	}
-	select {
-	case c.out <- f:
+	c.qmu.Lock()
+	if len(c.q) < outQueueSize {
+		c.q = append(c.q, f)
+		c.qlen.Store(int32(len(c.q)))
+		c.qmu.Unlock()
 		c.wake()
 		return true
-	default:
 	}
+	c.qmu.Unlock()
 	c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
 	// The writer is stuck behind a full socket and would hold the
 	// connection (and its queued frames) until its write deadline; the
@@ -146,10 +151,12 @@ func (c *conn) writeQueued() error {
 	defer c.wmu.Unlock()
 	_ = c.bc.SetWriteDeadline(c.writeDeadline())
 	var err error
-	if n := len(c.out); n > 0 {
+	if frames := c.takeQueued(); len(frames) > 0 {
 		c.bc.Hold()
-		for ; err == nil && n > 0; n-- {
-			_, err = c.bc.Write(<-c.out)
+		for _, f := range frames {
+			if _, err = c.bc.Write(f); err != nil {
+				break
+			}
 		}
 		if rerr := c.bc.Release(); err == nil {
 			err = rerr
@@ -175,8 +182,11 @@ func (c *conn) finish() {
 			_ = c.bc.SetWriteDeadline(time.Now().Add(time.Second))
 			c.bc.Hold()
 			err := c.bc.Flush()
-			for err == nil && len(c.out) > 0 {
-				_, err = c.bc.Write(<-c.out)
+			for _, f := range c.takeQueued() {
+				if err != nil {
+					break
+				}
+				_, err = c.bc.Write(f)
 			}
 			_ = c.bc.Release()
 		}
@@ -186,6 +196,17 @@ func (c *conn) finish() {
 	// Give the peer a moment to answer the close, then drop the TCP
 	// connection; the reader ends on either.
 	time.AfterFunc(time.Second, func() { _ = c.ws.Close() })
+}
+
+// takeQueued empties the queue. Callers hold wmu, so nothing reaches the
+// socket between the frames they take and write.
+func (c *conn) takeQueued() [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q := c.q
+	c.q = nil
+	c.qlen.Store(0)
+	return q
 }
 
 // writeDeadline is now+writeWait rounded up to the second, so that

@@ -61,7 +61,9 @@ type conn struct {
 	away    atomic.Bool  // the node is shutting down: read no more frames
 	pingDue atomic.Bool  // the writer pings the client at its next wake-up
 	awayT   *time.Timer  // guarded by expMu
-	out     chan []byte   // whole WebSocket frames (textFrame)
+	qmu     sync.Mutex
+	q       [][]byte      // whole WebSocket frames (textFrame) for the writer; guarded by qmu
+	qlen    atomic.Int32  // len(q), read without the lock by push's fast path
 	wakeC   chan struct{} // tells the writer to look at out, pingDue and done
 	wmu     sync.Mutex    // held by whoever writes frames to the socket
 	wclosed bool          // the close frame went out; guarded by wmu
@@ -147,7 +149,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, bc: bw.conn, out: make(chan []byte, outQueueSize), wakeC: make(chan struct{}, 1),
+		s: s, ws: ws, bc: bw.conn, wakeC: make(chan struct{}, 1),
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight),
 	}
