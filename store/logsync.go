@@ -142,18 +142,25 @@ func (s *logSyncer) sync() error {
 		// unnoticed.
 		return errNoLog
 	}
-	for _, f := range files {
+	// The two files are synced at once: every acknowledgement waits for
+	// the slower one, not for both in turn.
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, f := range files {
 		if f == nil {
 			continue
 		}
-		// A concurrent advance may close f meanwhile; os.File keeps the
-		// descriptor open until this call returns, and that advance
-		// synced f before closing it.
-		if err := fdatasync(f); err != nil && !errors.Is(err, os.ErrClosed) {
-			return fmt.Errorf("sync %s: %w", f.Name(), err)
-		}
+		wg.Go(func() {
+			// A concurrent advance may close f meanwhile; os.File keeps
+			// the descriptor open until this call returns, and that
+			// advance synced f before closing it.
+			if err := fdatasync(f); err != nil && !errors.Is(err, os.ErrClosed) {
+				errs[i] = fmt.Errorf("sync %s: %w", f.Name(), err)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs[0], errs[1])
 }
 
 func (s *logSyncer) close() {
