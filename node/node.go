@@ -51,6 +51,10 @@ type Node struct {
 	hashes chan struct{} // semaphore for argon2 work
 	dummy  string        // a hash to check against for unknown users
 
+	hashMu      sync.Mutex
+	hashRelease *time.Timer // returns hashing memory after a burst; guarded by hashMu
+	hashClosed  bool        // guarded by hashMu
+
 	fedMu sync.RWMutex
 	fed   Federation
 
@@ -179,6 +183,12 @@ func (n *Node) Close() error {
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
+	n.hashMu.Lock()
+	n.hashClosed = true
+	if n.hashRelease != nil {
+		n.hashRelease.Stop()
+	}
+	n.hashMu.Unlock()
 	n.presence.close()
 	return nil
 }
