@@ -366,7 +366,17 @@ func sweepMessages(rate float64, base int) int {
 func (c *Config) idle(ctx context.Context) Run {
 	run := Run{Target: "hearth", Receivers: c.Idle}
 	c.Logger.Info("idle run", "conns", c.Idle)
-	srv, err := c.Peers.Start(ctx, "hearth", c.DataDir)
+	// A node of its own: on the shared directory the node would start
+	// with whatever the sweeps left (tens of thousands of messages,
+	// memtables to replay), and that, not the connections, would move
+	// its memory while they open.
+	dir, err := os.MkdirTemp("", "hearth-bench-idle-")
+	if err != nil {
+		run.Error = err.Error()
+		return run
+	}
+	defer os.RemoveAll(dir)
+	srv, err := c.Peers.Start(ctx, "hearth", dir)
 	if err != nil {
 		run.Error = err.Error()
 		return run
