@@ -84,7 +84,11 @@ func header(p *printer, res *suite.Results) {
 	case res.Commit == "":
 		p.f("- **Commit**: unknown.\n")
 	case res.Dirty:
-		p.f("- **Commit**: `%s`, with uncommitted changes in %d paths: the figures are of the working tree, not exactly of that commit.\n", res.Commit, res.DirtyFiles)
+		paths := "paths"
+		if res.DirtyFiles == 1 {
+			paths = "path"
+		}
+		p.f("- **Commit**: `%s`, with uncommitted changes in %d %s: the figures are of the working tree, not exactly of that commit.\n", res.Commit, res.DirtyFiles, paths)
 	default:
 		p.f("- **Commit**: `%s` (clean working tree).\n", res.Commit)
 	}
