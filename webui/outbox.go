@@ -82,21 +82,28 @@ func (c *conn) pushFrames(f []byte, scratch bool) bool {
 	if scratch {
 		f = append([]byte(nil), f...)
 	}
-	c.qmu.Lock()
-	if len(c.q) < outQueueSize {
-		c.q = append(c.q, f)
-		c.qlen.Store(int32(len(c.q)))
-		c.qmu.Unlock()
+	if c.enqueue(f) {
 		c.wake()
 		return true
 	}
-	c.qmu.Unlock()
 	c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
 	// The writer is stuck behind a full socket and would hold the
 	// connection (and its queued frames) until its write deadline; the
 	// close frame could not get through anyway, so drop it now.
 	_ = c.ws.Close()
 	return false
+}
+
+// enqueue appends f to the writer's queue unless it is full.
+func (c *conn) enqueue(f []byte) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.q) >= outQueueSize {
+		return false
+	}
+	c.q = append(c.q, f)
+	c.qlen.Store(int32(len(c.q)))
+	return true
 }
 
 // sendFrame encodes v as a text frame and pushes it.

@@ -192,12 +192,25 @@ func (c *conn) run() {
 		<-c.writerD
 		return
 	}
-	// ready is the first frame after auth: queue it before the connection
-	// can receive fan-out or its own presence. The user is online from now.
+	// ready is the first frame after auth, and the client must not see it
+	// before the connection receives fan-out and the user is online: a
+	// client acting on ready (or a peer it tells) would otherwise miss
+	// what happens next. So ready is queued, not written, while the
+	// connection joins the hub with its socket held; fan-out meanwhile
+	// queues behind ready, and the writer sends them all once released.
 	me.Presence, me.LastSeen = node.Online, 0
-	c.sendFrame(map[string]any{"type": "ready", "user": me})
+	ready, err := json.Marshal(map[string]any{"type": "ready", "user": me})
+	if err != nil {
+		c.close(websocket.CloseInternalServerErr, "internal error")
+		<-c.writerD
+		return
+	}
+	c.wmu.Lock()
+	c.enqueue(textFrame(ready))
 	s.hub.add(c)
 	s.node.Connect(user)
+	c.wmu.Unlock()
+	c.wake()
 	defer func() {
 		s.hub.remove(c)
 		s.node.Disconnect(user)
