@@ -32,9 +32,25 @@ type batchConn struct {
 	mu       sync.Mutex
 	hold     bool
 	buf      *[]byte
-	rest     []byte    // the unsent tail of a TryWrite; written first
+	rest     []byte // the unsent tail of a TryWrite; written first
+	tryFn    func(uintptr) bool
+	tryP     []byte // TryWrite's frame, for tryFn; guarded by mu
+	tryN     int
+	tryErr   error
 	deadline time.Time // wanted
 	applied  time.Time // set on the socket
+}
+
+// newBatchConn wraps c; direct writes need its descriptor.
+func newBatchConn(c net.Conn) *batchConn {
+	b := &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			b.raw = raw
+			b.tryFn = b.tryWriteFd
+		}
+	}
+	return b
 }
 
 // TryWrite writes p at once if that needs no waiting: nothing is held,
@@ -49,15 +65,10 @@ func (b *batchConn) TryWrite(p []byte) (ok, pending bool) {
 	if b.hold || b.buf != nil || b.rest != nil {
 		return false, false
 	}
-	n, err := 0, error(nil)
-	rerr := b.raw.Write(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Write(int(fd), p)
-			if err != syscall.EINTR {
-				return true // never wait for the socket here
-			}
-		}
-	})
+	b.tryP = p
+	rerr := b.raw.Write(b.tryFn)
+	n, err := b.tryN, b.tryErr
+	b.tryP, b.tryErr = nil, nil
 	switch {
 	case rerr != nil: // closed
 		return false, false
@@ -73,6 +84,17 @@ func (b *batchConn) TryWrite(p []byte) (ok, pending bool) {
 	}
 	b.rest = append([]byte(nil), p[n:]...)
 	return true, true
+}
+
+// tryWriteFd is TryWrite's one system call, kept as a method value
+// (tryFn) so that a delivery allocates no closure. b.mu is held.
+func (b *batchConn) tryWriteFd(fd uintptr) bool {
+	for {
+		b.tryN, b.tryErr = syscall.Write(int(fd), b.tryP)
+		if b.tryErr != syscall.EINTR {
+			return true // never wait for the socket here
+		}
+	}
 }
 
 // Flush writes what TryWrite left over, waiting for the socket.
@@ -186,11 +208,6 @@ func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &batchConn{Conn: c}
-	if sc, ok := c.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			w.conn.raw = raw
-		}
-	}
+	w.conn = newBatchConn(c)
 	return w.conn, rw, nil
 }
