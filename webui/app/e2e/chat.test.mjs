@@ -86,7 +86,9 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     assert.equal(await el.locator('img').count(), 0);
     assert.match(await el.locator('[data-body]').innerText(), /<img src=x onerror=alert\(1\)>/);
     await send(alice.page, 'see https://example.org/docs?a=1 and javascript:alert(1)');
-    const link = message(bob.page, 'see https://example.org').getByRole('link');
+    const linked = message(bob.page, 'see https://example.org');
+    await linked.waitFor(); // count() does not wait for the message to arrive
+    const link = linked.getByRole('link');
     assert.equal(await link.count(), 1);
     assert.equal(await link.getAttribute('href'), 'https://example.org/docs?a=1');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
