@@ -111,15 +111,10 @@ func (n *Node) Register(ctx context.Context, username, password, displayName str
 func (n *Node) sync(ctx context.Context) error {
 	done := make(chan error, 1)
 	n.store.Durable(func(err error) { done <- err })
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := awaitDurable(ctx, done); err != nil {
+		return fmt.Errorf("sync: %w", err)
 	}
+	return nil
 }
 
 // errBadLogin is the one answer for an unknown user and a wrong password.

@@ -27,24 +27,16 @@ type SendParams struct {
 // with the same (user, ClientID) returns the first message instead of
 // posting a second one.
 func (n *Node) Send(ctx context.Context, u UserID, p SendParams) (*Message, error) {
-	type sent struct {
-		m   *Message
-		err error
-	}
-	done := make(chan sent, 1)
-	err := n.SendAsync(ctx, u, p, func(m *Message, err error) { done <- sent{m, err} })
+	var m *Message // written before done is sent, read after it arrives
+	done := make(chan error, 1)
+	err := n.SendAsync(ctx, u, p, func(sent *Message, err error) { m = sent; done <- err })
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case s := <-done:
-		if s.err != nil {
-			return nil, fmt.Errorf("send: %w", s.err)
-		}
-		return s.m, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := awaitDurable(ctx, done); err != nil {
+		return nil, fmt.Errorf("send: %w", err)
 	}
+	return m, nil
 }
 
 // SendAsync is Send for callers that pipeline: it returns as soon as the

@@ -259,14 +259,20 @@ func (n *Node) emit(ctx context.Context, r *roomEntry, e *Event) (*result, error
 	if err != nil {
 		return nil, err
 	}
+	if err := awaitDurable(ctx, done); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// awaitDurable waits for the error a durability callback sends on done,
+// or for ctx to end.
+func awaitDurable(ctx context.Context, done <-chan error) error {
 	select {
 	case err := <-done:
-		if err != nil {
-			return nil, err
-		}
-		return res, nil
+		return err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -319,12 +325,7 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 	if err := n.IngestAsync(ctx, e, func(err error) { done <- err }); err != nil {
 		return err
 	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return awaitDurable(ctx, done)
 }
 
 // IngestAsync is Ingest for callers that need not wait for the disk (a
