@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,41 +46,8 @@ func TestSoakCrash(t *testing.T) {
 				tokens[i] = c.loginToken(t, fmt.Sprintf("soak%d", i))
 			}
 		}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for i, tok := range tokens {
-			ws := dialAuthed(t, p.http, tok)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer ws.Close()
-				for n := 0; ; n++ {
-					cid := fmt.Sprintf("soak-r%d-s%d-%d", round, i, n)
-					if ws.WriteJSON(map[string]string{"type": "send", "id": cid, "room": room, "body": cid}) != nil {
-						return
-					}
-					for {
-						var f struct {
-							Type, ID string
-							Message  struct{ ID string }
-						}
-						if ws.ReadJSON(&f) != nil {
-							return
-						}
-						if f.Type == "ack" && f.ID == cid {
-							mu.Lock()
-							acked[f.Message.ID] = cid
-							mu.Unlock()
-							break
-						}
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(100+rand.IntN(1500)) * time.Millisecond)
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		wg.Wait()
-		<-p.done
+		delay := time.Duration(100+rand.IntN(1500)) * time.Millisecond
+		maps.Copy(acked, sendUntilKilled(t, p, tokens, room, round, 0, delay, syscall.SIGKILL))
 
 		check := startProc(t, bin, data)
 		ids := (&apiClient{base: "http://" + check.http}).history(t, tokens[0], room)
@@ -88,14 +55,12 @@ func TestSoakCrash(t *testing.T) {
 		for _, id := range ids {
 			seen[id]++
 		}
-		mu.Lock()
 		for id, cid := range acked {
 			if seen[id] != 1 {
 				t.Errorf("round %d: acked %s (%s) is in history %d times", round, id, cid, seen[id])
 			}
 		}
 		t.Logf("round %d: %d acked in total, %d in history", round, len(acked), len(ids))
-		mu.Unlock()
 		check.kill(t)
 		if t.Failed() {
 			return
