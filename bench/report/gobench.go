@@ -120,7 +120,7 @@ func federation(p *printer, res *suite.Results) {
 		}
 		p.f("\n")
 	}
-	p.f("**Catch-up after a restart**: node C stops, A posts the messages C misses, C restarts on the same directory; the time from C's reconnection until C holds exactly A's event set (same digest). The path is anti-entropy: a digest exchange, pages of `refs`, `get` batches, and per-event ingestion (each event verified, authorised and made durable).\n\n")
+	p.f("**Catch-up after a restart**: node C stops, A posts the messages C misses, C restarts on the same directory; the time from C's reconnection until C holds exactly A's event set (same digest). The path is anti-entropy: a digest exchange, pages of `refs`, `get` batches, and ingestion of each batch (every event verified, authorised and written, then one fsync for the batch).\n\n")
 	if len(catch) == 0 {
 		p.f("Not run.\n\n")
 	} else {
