@@ -100,21 +100,11 @@ func (n *Node) Register(ctx context.Context, username, password, displayName str
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", username, err)
 	}
-	if err := n.sync(ctx); err != nil {
+	if err := n.WaitDurable(ctx); err != nil {
 		return nil, err
 	}
 	n.publishProfile(u)
 	return n.withPresence(u), nil
-}
-
-// sync waits until every write made so far is durable.
-func (n *Node) sync(ctx context.Context) error {
-	done := make(chan error, 1)
-	n.store.Durable(func(err error) { done <- err })
-	if err := awaitDurable(ctx, done); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	return nil
 }
 
 // errBadLogin is the one answer for an unknown user and a wrong password.
@@ -178,7 +168,7 @@ func (n *Node) NewSession(ctx context.Context, u UserID) (*Session, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("new session: %w", err)
 	}
-	return s, tok, n.sync(ctx)
+	return s, tok, n.WaitDurable(ctx)
 }
 
 var errBadRefresh = errorf(ErrUnauthenticated, "refresh token is invalid or expired")
@@ -229,7 +219,7 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 	})
 	if errors.Is(err, errReuse) {
 		// The revocation must stick: commit it, then refuse.
-		if err := n.sync(ctx); err != nil {
+		if err := n.WaitDurable(ctx); err != nil {
 			return nil, "", err
 		}
 		return nil, "", &RevokedError{Session: revoked}
@@ -240,7 +230,7 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 	if err != nil {
 		return nil, "", fmt.Errorf("refresh: %w", err)
 	}
-	return s, next, n.sync(ctx)
+	return s, next, n.WaitDurable(ctx)
 }
 
 // RevokedError is Refresh's answer to a refresh token that was already
@@ -292,7 +282,7 @@ func (n *Node) Logout(ctx context.Context, sid string) error {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
-	return n.sync(ctx)
+	return n.WaitDurable(ctx)
 }
 
 // ProfileChange is a partial update of the caller's profile.
@@ -393,7 +383,7 @@ func (n *Node) UpdateMe(ctx context.Context, u UserID, c ProfileChange) (*User, 
 	if err != nil {
 		return nil, fmt.Errorf("update me: %w", err)
 	}
-	if err := n.sync(ctx); err != nil {
+	if err := n.WaitDurable(ctx); err != nil {
 		return nil, err
 	}
 	if c.DisplayName != nil || c.Avatar != nil {

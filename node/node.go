@@ -276,6 +276,16 @@ func awaitDurable(ctx context.Context, done <-chan error) error {
 	}
 }
 
+// WaitDurable returns once every write made before the call is on disk.
+func (n *Node) WaitDurable(ctx context.Context) error {
+	done := make(chan error, 1)
+	n.store.Durable(func(err error) { done <- err })
+	if err := awaitDurable(ctx, done); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
 // emitThen signs an event of this node and applies it, releasing r.mu. It
 // returns as soon as the event is written and ordered; durable runs with
 // the same result once it is on disk (nil error) or could not be made so,
@@ -367,9 +377,6 @@ func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) e
 	r.mu.Unlock()
 	return err
 }
-
-// WaitDurable returns once every write made before the call is on disk.
-func (n *Node) WaitDurable(ctx context.Context) error { return n.sync(ctx) }
 
 func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
 	var ok bool
