@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // This file holds the small read-side API that federation's history sync
@@ -113,11 +114,7 @@ func (n *Node) StateEventIDs(room RoomID) []EventID {
 		}
 	}
 	// Room order, so that a receiver applies them as the origin did.
-	for i := 1; i < len(orders); i++ {
-		for j := i; j > 0 && bytes.Compare(orders[j], orders[j-1]) < 0; j-- {
-			orders[j], orders[j-1] = orders[j-1], orders[j]
-		}
-	}
+	slices.SortFunc(orders, func(a, b OrderKey) int { return bytes.Compare(a, b) })
 	seen := map[EventID]bool{}
 	out := make([]EventID, 0, len(orders))
 	for _, o := range orders {
