@@ -405,7 +405,7 @@ func (n *Node) publishProfile(u *User) {
 		n.log.Error("seal profile", "err", err)
 		return
 	}
-	n.federation().Publish(e)
+	n.federation().Publish(&Delivery{Event: e})
 }
 
 // ProfileEvent returns a signed profile event for a local user, for

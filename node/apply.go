@@ -31,6 +31,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		notes     []note
 		stateCopy *RoomState // set when the room snapshot changes
 		indexed   bool
+		keyRef    *RoomKeyRef // set when a room.key event takes its epoch
 	)
 	err := n.store.Update(ctx, func(tx Tx) error {
 		if ok, err := tx.HasEvent(e.ID); err != nil {
@@ -108,8 +109,11 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 				}})
 			}
 		case EventRoomKey:
-			// Stored and relayed; the p2p layer reads room keys from the
-			// event log when it needs them.
+			// Indexed by room and epoch (roomkeys.go).
+			var err error
+			if keyRef, err = indexRoomKey(tx, e); err != nil {
+				return err
+			}
 		default:
 			return errorf(ErrInvalid, "unknown event type "+string(e.Type))
 		}
@@ -121,6 +125,9 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	if stateCopy != nil {
 		r.state = stateCopy
 		s = stateCopy
+	}
+	if keyRef != nil {
+		r.learnKeyLocked(keyRef)
 	}
 	if res.msg != nil && e.Type == EventMessage {
 		if s.LastMessage == nil || bytes.Compare(res.msg.Order, s.LastMessage.Order) > 0 {

@@ -205,36 +205,11 @@ func (n *Node) SetHistoryComplete(ctx context.Context, room RoomID, complete boo
 	return nil
 }
 
-// NodeHostsRoom reports whether a node has a joined member or an invitee in
-// a room: the nodes that may read a private room's history.
-func (n *Node) NodeHostsRoom(room RoomID, id NodeID) bool {
-	s, ok := n.RoomState(room)
-	if !ok {
-		return false
-	}
-	for u := range s.History {
-		if u.Node() != id {
-			continue
-		}
-		if st, _ := s.At(u, nil); st == MemberJoin || st == MemberInvite {
-			return true
-		}
-	}
-	return false
-}
-
-// RoomNodes lists the nodes with a joined member or an invitee in a room.
+// RoomNodes lists the nodes with a joined member or an invitee in a room,
+// sorted.
 func (n *Node) RoomNodes(room RoomID) []NodeID {
 	var out []NodeID
-	n.withRoom(room, func(s *RoomState) {
-		set := map[NodeID]bool{}
-		for u := range s.History {
-			if st, _ := s.At(u, nil); (st == MemberJoin || st == MemberInvite) && !set[u.Node()] {
-				set[u.Node()] = true
-				out = append(out, u.Node())
-			}
-		}
-	})
+	n.withRoomEntry(room, func(r *roomEntry) { out = slices.Clone(r.nodesLocked()) })
 	return out
 }
 
@@ -337,29 +312,4 @@ func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, lim
 		return err
 	})
 	return msgs, more, err
-}
-
-// EmitRoomKey signs and applies a room.key event for a private room on
-// behalf of one of its local joined members (the first in ID order), and
-// returns it once durable. Federation calls it to rotate room keys.
-func (n *Node) EmitRoomKey(ctx context.Context, room RoomID, c RoomKeyContent) (*Event, error) {
-	r := n.room(room, false)
-	if r == nil {
-		return nil, errorf(ErrNotFound, "no such room")
-	}
-	r.mu.Lock()
-	members := n.localMembers(r.state)
-	if len(members) == 0 {
-		r.mu.Unlock()
-		return nil, errorf(ErrForbidden, "no local member in this room")
-	}
-	e, err := newEvent(EventRoomKey, room, members[0], c)
-	if err != nil {
-		r.mu.Unlock()
-		return nil, err
-	}
-	if _, err := n.emit(ctx, r, e); err != nil {
-		return nil, fmt.Errorf("room key: %w", err)
-	}
-	return e, nil
 }

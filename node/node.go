@@ -73,6 +73,10 @@ type roomEntry struct {
 	mu      sync.Mutex
 	state   *RoomState
 	pending []*Event // held until their authorisation is decidable
+	keys    roomKeys // private rooms' keys, cached from the store's index
+
+	nodesOf *RoomState // the state nodes was computed from
+	nodes   []NodeID   // nodes hosting a joined member or invitee, sorted
 }
 
 // maxPending bounds the held events per room; older ones are dropped and
@@ -292,11 +296,18 @@ func (n *Node) WaitDurable(ctx context.Context) error {
 // on the store's sync goroutine, so it must not block; it may run before
 // emitThen returns. durable is not called when emitThen returns an error.
 func (n *Node) emitThen(ctx context.Context, r *roomEntry, e *Event, durable func(*result, error)) (*result, error) {
+	res, err := n.emitLocked(ctx, r, e, durable)
+	r.mu.Unlock()
+	return res, err
+}
+
+// emitLocked is emitThen for callers that keep r.mu (a key rotation in
+// the middle of applying another event).
+func (n *Node) emitLocked(ctx context.Context, r *roomEntry, e *Event, durable func(*result, error)) (*result, error) {
 	e.Origin = n.ID()
 	st := n.clock.Now()
 	e.TS, e.LC = st.Wall, st.Logical
 	if err := n.signer.Seal(e); err != nil {
-		r.mu.Unlock()
 		return nil, err
 	}
 	res, err := n.applyLocked(ctx, r, e, true, func(res *result, err error) {
@@ -305,7 +316,6 @@ func (n *Node) emitThen(ctx context.Context, r *roomEntry, e *Event, durable fun
 		}
 		durable(res, err)
 	})
-	r.mu.Unlock()
 	if err != nil {
 		if errors.Is(err, ErrPending) {
 			return nil, errorf(ErrForbidden, "not allowed in this room")
@@ -396,13 +406,29 @@ func (n *Node) HasEvent(ctx context.Context, id EventID) (bool, error) { return 
 // write is on disk (nil) or failed to get there, before the event is fanned
 // out; it is not called when applyLocked returns an error. After a
 // state-changing event it retries the room's held events.
+//
+// It also keeps a private room's key current (rotateKeyLocked): after any
+// change of the room's nodes, and before a local event is routed, so that
+// the route carries a key sealed for exactly the nodes that may read it.
+// A local event's route is fixed here, under the room's lock, and handed
+// to federation once the event is durable.
 func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool, durable func(*result, error)) (*result, error) {
+	before := r.state
 	res, notes, err := n.applyOneLocked(ctx, r, e)
 	if err != nil {
 		return nil, err
 	}
 	if len(r.pending) > 0 && (e.Type == EventCreate || e.Type == EventMember) {
 		notes = append(notes, n.retryPendingLocked(ctx, r)...)
+	}
+	var d *Delivery
+	if local {
+		if r.state == before && e.Type != EventRoomKey {
+			// The room's nodes did not change, but its key may still be
+			// stale (a rotation that failed, or one the rotator missed).
+			n.rotateKeyLocked(ctx, r)
+		}
+		d = n.deliveryLocked(ctx, r, e)
 	}
 	fed := n.federation()
 	n.store.Durable(func(err error) {
@@ -415,10 +441,15 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 				n.notify.Notify(note.to, note.n)
 			}
 			if local {
-				fed.Publish(e)
+				fed.Publish(d)
 			}
 		}
 	})
+	if r.state != before {
+		// The room's nodes may have changed: the member event goes out
+		// first (its Durable callback is queued above), then the new key.
+		n.rotateKeyLocked(ctx, r)
+	}
 	return res, nil
 }
 

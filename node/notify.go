@@ -43,10 +43,11 @@ type Notifier interface {
 // Federation carries events and ephemeral signals to other nodes. The p2p
 // package implements it; a node without peers uses a no-op.
 type Federation interface {
-	// Publish sends an event that this node has durably stored.
-	Publish(e *Event)
-	// Typing sends an ephemeral typing signal for a room.
-	Typing(room RoomID, user UserID, typing bool)
+	// Publish carries an event that this node has durably stored, as its
+	// route says. It must not block, nor call back into the node.
+	Publish(d *Delivery)
+	// Typing sends an ephemeral typing signal along a room's route.
+	Typing(r *Route, user UserID, typing bool)
 	// RoomsChanged tells the transport that the set of rooms with local
 	// members changed, so it can subscribe to or leave topics.
 	RoomsChanged()
@@ -63,8 +64,8 @@ func (nopNotifier) Notify([]UserID, *Notification) {}
 
 type nopFederation struct{}
 
-func (nopFederation) Publish(*Event)              {}
-func (nopFederation) Typing(RoomID, UserID, bool) {}
+func (nopFederation) Publish(*Delivery)           {}
+func (nopFederation) Typing(*Route, UserID, bool) {}
 func (nopFederation) RoomsChanged()               {}
 func (nopFederation) FetchRoom(context.Context, RoomID) error {
 	return errorf(ErrNotFound, "no such room")

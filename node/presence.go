@@ -214,7 +214,7 @@ func (n *Node) SetTyping(u UserID, room RoomID, typing bool) error {
 		return errorf(ErrForbidden, "not a member of this room")
 	}
 	n.typingChanged(room, u, typing)
-	n.federation().Typing(room, u, typing)
+	n.federation().Typing(n.typingRoute(room), u, typing)
 	return nil
 }
 

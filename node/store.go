@@ -6,7 +6,8 @@ import (
 )
 
 // Store is the persistence the node needs. store.DB implements it on
-// Badger; the contract is checked by store's conformance tests.
+// Badger and store/memstore in memory; store/storetest is the conformance
+// suite that both pass, and that states the contract in tests.
 //
 // Update commits a transaction without waiting for the disk. Durable then
 // promises the disk: every Update that returned before Durable was called
@@ -71,4 +72,11 @@ type Tx interface {
 	Receipt(room RoomID, user UserID) (*Receipt, error)
 	PutReceipt(room RoomID, r *Receipt) error
 	Receipts(room RoomID) ([]*Receipt, error)
+
+	// Room keys: the index of a private room's key epochs, so that the
+	// current key is found without reading the room's history.
+	RoomKeyRef(room RoomID, epoch uint32) (*RoomKeyRef, error)
+	PutRoomKeyRef(k *RoomKeyRef) error
+	// LatestRoomKeyRef returns the entry of the room's highest epoch.
+	LatestRoomKeyRef(room RoomID) (*RoomKeyRef, error)
 }

@@ -21,16 +21,16 @@ var updateVectors = flag.Bool("update-vectors", false, "rewrite node/testdata/ro
 // this (hand-written, math/big) implementation computes it, so that the
 // implementation that replaces it can be checked against it.
 type roomKeyVector struct {
-	Seed        string `json:"seed"`        // Ed25519 seed of the sealing node
-	Public      string `json:"public"`      // its Ed25519 public key
-	XPrivate    string `json:"xPrivate"`    // x_priv (before clamping)
-	XPublic     string `json:"xPublic"`     // x_pub, the Montgomery u
-	To          string `json:"to"`          // the recipient node ID
-	ToSeed      string `json:"toSeed"`      // the recipient's seed
-	Room        string `json:"room"`        // room ID
-	Epoch       uint32 `json:"epoch"`       // key epoch
-	RoomKey     string `json:"roomKey"`     // the room key sealed
-	Sealed      string `json:"sealed"`      // nonce || box
+	Seed     string `json:"seed"`     // Ed25519 seed of the sealing node
+	Public   string `json:"public"`   // its Ed25519 public key
+	XPrivate string `json:"xPrivate"` // x_priv (before clamping)
+	XPublic  string `json:"xPublic"`  // x_pub, the Montgomery u
+	To       string `json:"to"`       // the recipient node ID
+	ToSeed   string `json:"toSeed"`   // the recipient's seed
+	Room     string `json:"room"`     // room ID
+	Epoch    uint32 `json:"epoch"`    // key epoch
+	RoomKey  string `json:"roomKey"`  // the room key sealed
+	Sealed   string `json:"sealed"`   // nonce || box
 }
 
 func vectorSeed(i int) []byte {

@@ -31,3 +31,9 @@ func (b batchWriter) write(w write) error {
 	e.ExpiresAt = w.expiresAt
 	return b.wb.SetEntry(e)
 }
+
+// SetSchemaVersion writes a schema version, to build an old database.
+func SetSchemaVersion(db *DB, v int) error { return db.setSchemaVersion(v) }
+
+// SchemaVersionOf reads the schema version.
+func SchemaVersionOf(db *DB) (int, error) { return db.schemaVersion() }

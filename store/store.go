@@ -29,8 +29,9 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this code writes. Open
-// migrates older layouts and refuses newer ones.
-const SchemaVersion = 1
+// migrates older layouts and refuses newer ones. Version 2 added the room
+// key index (rk/).
+const SchemaVersion = 2
 
 var keySchema = []byte("meta/schema")
 
@@ -134,13 +135,49 @@ func Open(dir string, o Options) (*DB, error) {
 	return db, nil
 }
 
-// migrate writes the schema version of a new database and checks that of
-// an existing one.
+// migrate writes the schema version of a new database, and brings an
+// existing one up to SchemaVersion one step at a time (each step commits
+// its work and then the version it reached, so an interrupted migration
+// resumes where it stopped). A database newer than this binary is refused.
 func (db *DB) migrate() error {
-	return db.bdb.Update(func(txn *badger.Txn) error {
+	have, err := db.schemaVersion()
+	if err != nil {
+		return err
+	}
+	if have == 0 {
+		return db.setSchemaVersion(SchemaVersion)
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("database schema %d is newer than this binary's %d: upgrade hearth", have, SchemaVersion)
+	}
+	for v := have; v < SchemaVersion; v++ {
+		step := migrations[v]
+		db.log.Info("migrating database", "from", v, "to", v+1, "step", step.name)
+		if err := step.run(db); err != nil {
+			return fmt.Errorf("migrate database schema %d to %d (%s): %w", v, v+1, step.name, err)
+		}
+		if err := db.setSchemaVersion(v + 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrations[v] takes a database from schema v to v+1.
+var migrations = map[int]struct {
+	name string
+	run  func(*DB) error
+}{
+	1: {"index room keys", indexRoomKeys},
+}
+
+// schemaVersion reads the schema version; 0 for a new database.
+func (db *DB) schemaVersion() (int, error) {
+	var have int
+	err := db.bdb.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keySchema)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
@@ -149,17 +186,22 @@ func (db *DB) migrate() error {
 		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		have, err := strconv.Atoi(string(v))
-		if err != nil {
-			return fmt.Errorf("schema version %q is not a number", v)
+		if have, err = strconv.Atoi(string(v)); err != nil || have < 1 {
+			return fmt.Errorf("schema version %q is not a version", v)
 		}
-		if have > SchemaVersion {
-			return fmt.Errorf("database schema %d is newer than this binary's %d: upgrade hearth", have, SchemaVersion)
-		}
-		// Version 1 is the first layout; later versions migrate here, one
-		// step at a time, inside this transaction where they fit.
 		return nil
 	})
+	return have, err
+}
+
+func (db *DB) setSchemaVersion(v int) error {
+	err := db.bdb.Update(func(txn *badger.Txn) error {
+		return txn.Set(keySchema, []byte(strconv.Itoa(v)))
+	})
+	if err != nil {
+		return fmt.Errorf("write schema version: %w", err)
+	}
+	return nil
 }
 
 // Close finishes the Updates under way, syncs, runs pending Durable

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ const (
 	pThread   = "thr/"   // thr/<roomID>/<rootID>/<order key> → ""
 	pClientID = "cid/"   // cid/<userID>/<clientID> → eventID (TTL)
 	pReceipt  = "rcpt/"  // rcpt/<roomID>/<userID> → receipt record
+	pRoomKey  = "rk/"    // rk/<roomID>/<uint32be epoch> → RoomKeyRef
 )
 
 func key(parts ...string) []byte {
@@ -521,4 +523,39 @@ func (t *tx) Receipts(room node.RoomID) ([]*node.Receipt, error) {
 		return true, nil
 	})
 	return out, err
+}
+
+func roomKeyKey(room node.RoomID, epoch uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(key(pRoomKey, string(room)), '/'), epoch)
+}
+
+func (t *tx) RoomKeyRef(room node.RoomID, epoch uint32) (*node.RoomKeyRef, error) {
+	var k node.RoomKeyRef
+	if err := t.getJSON(roomKeyKey(room, epoch), &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func (t *tx) PutRoomKeyRef(k *node.RoomKeyRef) error {
+	return t.putJSON(roomKeyKey(k.Room, k.Epoch), k)
+}
+
+func (t *tx) LatestRoomKeyRef(room node.RoomID) (*node.RoomKeyRef, error) {
+	prefix := append(key(pRoomKey, string(room)), '/')
+	var k *node.RoomKeyRef
+	_, err := t.scanBack(prefix, nil, 1, true, func(_, v []byte) error {
+		k = &node.RoomKeyRef{}
+		if err := json.Unmarshal(v, k); err != nil {
+			return fmt.Errorf("decode room key ref: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return nil, fmt.Errorf("no room key for %s: %w", room, node.ErrNotFound)
+	}
+	return k, nil
 }
