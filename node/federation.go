@@ -313,3 +313,10 @@ func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, lim
 	})
 	return msgs, more, err
 }
+
+// HistoryComplete reports whether this node holds a room's whole history.
+func (n *Node) HistoryComplete(room RoomID) bool {
+	complete := false
+	n.withRoom(room, func(s *RoomState) { complete = s.Complete })
+	return complete
+}

@@ -312,7 +312,7 @@ func TestRoomKeyRotatesWhenANodeLeaves(t *testing.T) {
 		mustJoin(t, x.n, x.u, room.ID)
 	}
 	epochOn := func(n *p2ptest.Node) uint32 {
-		e, _ := n.Host.RoomKeyEpoch(bg, room.ID)
+		e, _ := n.Node.RoomKeyEpoch(bg, room.ID)
 		return e
 	}
 	var first uint32

@@ -102,7 +102,7 @@ func (h *Host) runDiscovery(ctx context.Context) {
 			continue
 		}
 		for _, id := range h.node.LocalRooms() {
-			if s, ok := h.node.RoomState(id); ok && s.Visibility == node.Public {
+			if vis, ok := h.node.RoomVisibility(id); ok && vis == node.Public {
 				actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				if _, err := disc.Advertise(actx, roomTopic(id)); err != nil {
 					h.log.Debug("advertise room", "room", id, "err", err)
@@ -143,7 +143,7 @@ func (h *Host) findProviders(ctx context.Context, topic string, timeout time.Dur
 func (h *Host) connectRoomNodes(ctx context.Context) {
 	want := map[peer.ID]bool{}
 	for _, room := range h.node.LocalRooms() {
-		if s, ok := h.node.RoomState(room); h.cfg.NoRoomDials && ok && s.Visibility == node.Public {
+		if vis, ok := h.node.RoomVisibility(room); h.cfg.NoRoomDials && ok && vis == node.Public {
 			continue
 		}
 		for _, n := range h.node.RoomNodes(room) {

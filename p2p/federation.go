@@ -2,8 +2,6 @@ package p2p
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -12,23 +10,30 @@ import (
 	"github.com/hearth-chat/hearth/node"
 )
 
-// Publish queues a durable local event for other nodes. It never blocks:
-// when the queue is full the event is left to anti-entropy.
-func (h *Host) Publish(e *node.Event) {
-	if e.Room != "" {
-		h.digests.invalidate(e.Room)
+// Publish queues a durable local event for other nodes, with the route
+// the domain fixed for it. It never blocks: when the queue is full the
+// event is left to anti-entropy.
+func (h *Host) Publish(d *node.Delivery) {
+	if d.Event.Room != "" {
+		h.digests.invalidate(d.Event.Room)
 	}
 	select {
-	case h.outbox <- e:
+	case h.outbox <- d:
 	default:
-		h.log.Debug("outbox full; event left to sync", "event", e.ID)
+		h.log.Debug("outbox full; event left to sync", "event", d.Event.ID)
 	}
 }
 
+// typingOut is a typing signal with its room's route.
+type typingOut struct {
+	route  *node.Route
+	signal typingSignal
+}
+
 // Typing queues an ephemeral typing signal.
-func (h *Host) Typing(room node.RoomID, user node.UserID, typing bool) {
+func (h *Host) Typing(r *node.Route, user node.UserID, typing bool) {
 	select {
-	case h.typing <- typingSignal{Room: room, User: user, Typing: typing, TS: time.Now().UnixMilli()}:
+	case h.typing <- typingOut{route: r, signal: typingSignal{Room: r.Room, User: user, Typing: typing, TS: time.Now().UnixMilli()}}:
 	default:
 	}
 }
@@ -55,38 +60,29 @@ func (h *Host) runPublisher(ctx context.Context) {
 	}
 }
 
-// publishEvent gossips a public event on its topic and pushes it directly
-// to the nodes gossip may not reach: every host node of a private room (the
-// only way private events travel), the node of an invited user, and host
-// nodes not yet in the topic's mesh (publish right after subscribing
-// reaches no one).
-func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
+// publishEvent carries one local event as its delivery says, asking the
+// domain nothing: a public event is gossiped on its room's topic; every
+// node of the route that gossip may not reach gets it pushed directly (all
+// of a private room's nodes, the only way its events are sure to travel;
+// a node named by a member event; public rooms' nodes not yet in the
+// topic's mesh, as a publish right after subscribing reaches no one); and
+// a private event is also gossiped sealed, when the delivery has a key.
+func (h *Host) publishEvent(ctx context.Context, d *node.Delivery) {
+	e := d.Event
 	if e.Room == "" {
 		if t, err := h.join(presenceTopic); err == nil {
 			_ = t.Publish(ctx, e.Raw)
 		}
 		return
 	}
-	vis, ok := h.node.RoomVisibility(e.Room)
-	if !ok {
-		return
-	}
 	targets := map[peer.ID]bool{}
-	for _, n := range h.node.RoomNodes(e.Room) {
-		if p, err := peer.Decode(string(n)); err == nil {
+	for _, n := range d.Nodes {
+		if p, err := peer.Decode(string(n)); err == nil && p != h.host.ID() {
 			targets[p] = true
 		}
 	}
-	if e.Type == node.EventMember {
-		var c node.MemberContent
-		if json.Unmarshal(e.Content, &c) == nil {
-			if p, err := peer.Decode(string(c.User.Node())); err == nil {
-				targets[p] = true
-			}
-		}
-	}
-	delete(targets, h.host.ID())
-	if vis == node.Public {
+	public := d.Visibility == node.Public
+	if public {
 		t, err := h.join(roomTopic(e.Room))
 		if err == nil {
 			peers := t.ListPeers()
@@ -106,38 +102,34 @@ func (h *Host) publishEvent(ctx context.Context, e *node.Event) {
 			}
 		}
 	}
-	if vis != node.Public {
-		defer h.publishSealed(ctx, e)
-	}
 	for p := range targets {
-		if h.cfg.NoRoomDials && vis == node.Public && h.host.Network().Connectedness(p) != network.Connected {
+		if h.cfg.NoRoomDials && public && h.host.Network().Connectedness(p) != network.Connected {
 			continue
 		}
 		h.enqueuePush(p, e)
 	}
+	if !public && d.Key != nil {
+		h.publishSealed(ctx, e, d.Key)
+	}
 }
 
-func (h *Host) publishTyping(ctx context.Context, t typingSignal) {
-	s, ok := h.node.RoomState(t.Room)
-	if !ok {
-		return
-	}
-	if s.Visibility == node.Public {
-		b, err := encodeKind(kindTyping, t)
+func (h *Host) publishTyping(ctx context.Context, t typingOut) {
+	if t.route.Visibility == node.Public {
+		b, err := encodeKind(kindTyping, t.signal)
 		if err != nil {
 			return
 		}
-		if tp, err := h.join(roomTopic(t.Room)); err == nil {
+		if tp, err := h.join(roomTopic(t.signal.Room)); err == nil {
 			_ = tp.Publish(ctx, b)
 		}
 		return
 	}
-	for _, n := range h.node.RoomNodes(t.Room) {
+	for _, n := range t.route.Nodes {
 		p, err := peer.Decode(string(n))
 		if err != nil || p == h.host.ID() {
 			continue
 		}
-		sig := t
+		sig := t.signal
 		h.goBackground(func() {
 			cctx, cancel := h.boundedContext(5 * time.Second)
 			defer cancel()
@@ -147,23 +139,11 @@ func (h *Host) publishTyping(ctx context.Context, t typingSignal) {
 }
 
 // wantedTopics are the topics this node should be subscribed to: presence,
-// the directory, the topic of every public room it holds and of every
-// private room it hosts a member or invitee of.
+// the directory and the topics of the rooms the domain says to follow.
 func (h *Host) wantedTopics() map[string]node.RoomID {
 	want := map[string]node.RoomID{presenceTopic: "", directoryTopic: ""}
-	rooms := append(h.node.LocalRooms(), h.node.HeldRooms()...)
-	slices.Sort(rooms)
-	local := h.node.LocalRooms()
-	for _, id := range slices.Compact(rooms) {
-		s, ok := h.node.RoomState(id)
-		if !ok {
-			continue
-		}
-		// Public rooms held here, and private rooms with a local member
-		// or invitee (their topic carries only sealed envelopes).
-		if s.Visibility == node.Public || slices.Contains(local, id) {
-			want[roomTopic(id)] = id
-		}
+	for _, id := range h.node.GossipRooms() {
+		want[roomTopic(id)] = id
 	}
 	return want
 }
@@ -196,7 +176,6 @@ func (h *Host) runTopics(ctx context.Context) {
 			}
 		}
 		h.connectRoomNodes(ctx)
-		h.rotateKeys(ctx)
 		if len(fresh) > 0 {
 			for _, p := range h.host.Network().Peers() {
 				h.requestSync(p)
@@ -207,16 +186,6 @@ func (h *Host) runTopics(ctx context.Context) {
 			return
 		case <-h.changed:
 		case <-tick.C:
-		}
-	}
-}
-
-// rotateKeys makes sure every private room this node hosts a member of has
-// a key for its current nodes, rotating when this node is the rotator.
-func (h *Host) rotateKeys(ctx context.Context) {
-	for _, room := range h.node.LocalRooms() {
-		if s, ok := h.node.RoomState(room); ok && s.Visibility != node.Public {
-			h.currentKey(ctx, room)
 		}
 	}
 }

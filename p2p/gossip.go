@@ -310,28 +310,12 @@ func (h *Host) validateEvent(ctx context.Context, from peer.ID, topic string, ra
 	case !isRoom && topic != presenceTopic:
 		return pubsub.ValidationReject
 	}
-	if isRoom && !h.gossipable(e) {
+	if isRoom && !h.node.MayGossip(e) {
 		// Private rooms never travel on gossip; an honest node never
 		// publishes one there, and we will not store what leaked.
 		return pubsub.ValidationReject
 	}
 	return h.ingestResult(ctx, from, e)
-}
-
-// gossipable reports whether an event may travel on a room topic: only
-// events of public rooms.
-func (h *Host) gossipable(e *node.Event) bool {
-	if e.Type == node.EventCreate {
-		var c node.CreateContent
-		if json.Unmarshal(e.Content, &c) != nil {
-			return false
-		}
-		return c.Visibility == node.Public && c.Kind == node.KindGroup
-	}
-	if s, ok := h.node.RoomState(e.Room); ok {
-		return s.Visibility == node.Public
-	}
-	return !e.Room.IsDM()
 }
 
 // ingestResult ingests an event and maps the outcome to a validation
@@ -370,7 +354,6 @@ func (h *Host) ingest(ctx context.Context, e *node.Event) error {
 	})
 	if err == nil && e.Room != "" {
 		h.digests.invalidate(e.Room)
-		h.learnKey(e)
 	}
 	return err
 }

@@ -2,12 +2,14 @@
 // default secure channels and muxers), gossip of room events and presence,
 // history sync streams, and discovery.
 //
-// Host implements node.Federation. Gossip (GossipSub) is the fast path;
-// delivery guarantees come from history sync (/hearth/sync/1.0.0), which
-// runs when a room is joined, when a peer connects and periodically as
-// anti-entropy. Private rooms never travel on gossip: their events are
-// pushed over encrypted streams to the nodes that host their members (see
-// docs/protocol.md).
+// Host implements node.Federation and holds the domain only through the
+// small interfaces it declares (Domain). Gossip (GossipSub) is the fast
+// path; delivery guarantees come from history sync (/hearth/sync/1.0.0),
+// which runs when a room is joined, when a peer connects and periodically
+// as anti-entropy. Private rooms never travel on gossip in the clear:
+// their events are pushed over encrypted streams to the nodes that host
+// their members, and gossiped only sealed under the room key the domain
+// hands over with each event (see docs/protocol.md).
 package p2p
 
 import (
@@ -44,8 +46,9 @@ type Config struct {
 	Peers []string
 	// MDNS enables discovery on the local network.
 	MDNS bool
-	// Node is the domain the host carries events for. Required.
-	Node *node.Node
+	// Domain is the domain service the host carries events for
+	// (*node.Node). Required.
+	Domain Domain
 	// Logger receives structured logs.
 	Logger *slog.Logger
 
@@ -105,7 +108,7 @@ const dhtPrefix = "/hearth"
 type Host struct {
 	cfg  Config
 	log  *slog.Logger
-	node *node.Node
+	node Domain
 	host host.Host
 	// started is host for callbacks libp2p may run before New returns.
 	started atomic.Pointer[host.Host]
@@ -119,10 +122,9 @@ type Host struct {
 	hints   *roomHints
 	beats   *beatTable
 	joining roomSet // rooms being fetched by a join
-	keys    keyRing // private rooms' keys
 
-	outbox   chan *node.Event  // Publish → publisher loop
-	typing   chan typingSignal // Typing → publisher loop
+	outbox   chan *node.Delivery // Publish → publisher loop
+	typing   chan typingOut      // Typing → publisher loop
 	changed  chan struct{}     // RoomsChanged, coalesced
 	syncWith chan peer.ID      // peers to run anti-entropy with now
 	fetches  chan struct{}     // semaphore for room fetches started by pushes
@@ -139,8 +141,8 @@ type Host struct {
 // GossipSub router. Run starts the loops; Close stops everything.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
-	if cfg.Node == nil {
-		return nil, fmt.Errorf("new p2p host: node is required: %w", node.ErrInvalid)
+	if cfg.Domain == nil {
+		return nil, fmt.Errorf("new p2p host: domain is required: %w", node.ErrInvalid)
 	}
 	priv, err := crypto.UnmarshalEd25519PrivateKey(cfg.Key)
 	if err != nil {
@@ -152,14 +154,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	life, stop := context.WithCancel(context.Background())
 	h := &Host{
-		cfg: cfg, log: cfg.Logger, node: cfg.Node, stop: stop,
+		cfg: cfg, log: cfg.Logger, node: cfg.Domain, stop: stop,
 		topics:   newTopicSet(),
 		scores:   newScoreBoard(),
 		digests:  newDigestCache(),
 		hints:    newRoomHints(),
 		beats:    newBeatTable(),
-		outbox:   make(chan *node.Event, 4096),
-		typing:   make(chan typingSignal, 256),
+		outbox:   make(chan *node.Delivery, 4096),
+		typing:   make(chan typingOut, 256),
 		changed:  make(chan struct{}, 1),
 		syncWith: make(chan peer.ID, 64),
 		fetches:  make(chan struct{}, 8),
@@ -195,9 +197,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h.host = lh
 	h.started.Store(&lh)
-	if node.NodeID(lh.ID().String()) != cfg.Node.ID() {
+	if node.NodeID(lh.ID().String()) != cfg.Domain.ID() {
 		h.Close()
-		return nil, fmt.Errorf("p2p peer id %s does not match node id %s", lh.ID(), cfg.Node.ID())
+		return nil, fmt.Errorf("p2p peer id %s does not match node id %s", lh.ID(), cfg.Domain.ID())
 	}
 	if h.ps, err = h.newPubSub(life); err != nil {
 		h.Close()

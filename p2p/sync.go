@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -88,17 +87,10 @@ func (h *Host) serveSync(s network.Stream) {
 
 var errNotAllowed = errors.New("room not available to this peer")
 
-// allowed reports whether peer p may read a room's events: any peer for a
-// public room, only nodes hosting a member or invitee for a private one.
+// allowed reports whether peer p may read a room's events: the domain
+// decides (node.Node.ReadableBy).
 func (h *Host) allowed(p peer.ID, room node.RoomID) bool {
-	s, ok := h.node.RoomState(room)
-	if !ok {
-		return false
-	}
-	if s.Visibility == node.Public {
-		return true
-	}
-	return h.node.NodeHostsRoom(room, node.NodeID(p.String()))
+	return h.node.ReadableBy(room, node.NodeID(p.String()))
 }
 
 func (h *Host) answer(ctx context.Context, p peer.ID, req *syncRequest) (*syncResponse, error) {
@@ -170,8 +162,7 @@ func (h *Host) answer(ctx context.Context, p peer.ID, req *syncRequest) (*syncRe
 		if err != nil {
 			return nil, err
 		}
-		s, _ := h.node.RoomState(req.Room)
-		return &syncResponse{State: raws(state), Events: raws(evs), Complete: !more && s != nil && s.Complete}, nil
+		return &syncResponse{State: raws(state), Events: raws(evs), Complete: !more && h.node.HistoryComplete(req.Room)}, nil
 	case opBefore:
 		refs, more, err := h.node.EventRefsBefore(ctx, req.Room, req.Before, clamp(req.Limit, maxGet))
 		if err != nil {
@@ -199,7 +190,7 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 			h.log.Debug("pushed event rejected", "from", p, "err", err)
 			continue
 		}
-		if !h.wantPushed(e) {
+		if !h.node.Wants(e) {
 			continue
 		}
 		if err := h.ingest(ctx, e); errors.Is(err, node.ErrPending) && e.Room != "" {
@@ -216,7 +207,7 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 			defer func() { <-h.fetches }()
 			cctx, cancel := h.boundedContext(streamTimeout)
 			defer cancel()
-			if _, ok := h.node.RoomState(room); ok {
+			if _, ok := h.node.RoomVisibility(room); ok {
 				h.requestSync(p)
 				return
 			}
@@ -233,25 +224,6 @@ func laterKey(a, b []byte) []byte {
 		return a
 	}
 	return b
-}
-
-// wantPushed decides whether a pushed event is worth ingesting: events of
-// rooms this node holds, profiles, creates (a DM opened by a remote user),
-// and membership events naming a local user (an invite). Anything else
-// would only be held as pending for a room nobody here is in, which a
-// hostile peer could use to fill memory.
-func (h *Host) wantPushed(e *node.Event) bool {
-	if e.Room == "" || e.Type == node.EventCreate {
-		return true
-	}
-	if _, ok := h.node.RoomState(e.Room); ok {
-		return true
-	}
-	if e.Type != node.EventMember {
-		return false
-	}
-	var c node.MemberContent
-	return json.Unmarshal(e.Content, &c) == nil && h.node.IsLocal(c.User)
 }
 
 func clamp(v, max int) int {

@@ -241,7 +241,7 @@ func (h *Host) fetchRoomFrom(ctx context.Context, p peer.ID, room node.RoomID) e
 		return fmt.Errorf("fetch room %s from %s: %w", room, p, node.ErrNotFound)
 	}
 	h.ingestRaw(ctx, p, resp.State[:1])
-	if _, ok := h.node.RoomState(room); !ok {
+	if _, ok := h.node.RoomVisibility(room); !ok {
 		return fmt.Errorf("fetch room %s from %s: no valid create event: %w", room, p, node.ErrNotFound)
 	}
 	if !resp.Complete {

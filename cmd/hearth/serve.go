@@ -205,8 +205,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.hub.OnDelivered(m.node.Delivered)
+	// The only place that knows *node.Node is what satisfies p2p.Domain
+	// (and node.Federation is what *p2p.Host offers back).
 	m.host, err = p2p.New(ctx, p2p.Config{
-		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Node: m.node,
+		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node,
 		Logger: m.log.With("component", "p2p"),
 	})
 	if err != nil {
