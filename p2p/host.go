@@ -125,9 +125,9 @@ type Host struct {
 
 	outbox   chan *node.Delivery // Publish → publisher loop
 	typing   chan typingOut      // Typing → publisher loop
-	changed  chan struct{}     // RoomsChanged, coalesced
-	syncWith chan peer.ID      // peers to run anti-entropy with now
-	fetches  chan struct{}     // semaphore for room fetches started by pushes
+	changed  chan struct{}       // RoomsChanged, coalesced
+	syncWith chan peer.ID        // peers to run anti-entropy with now
+	fetches  chan struct{}       // semaphore for room fetches started by pushes
 
 	closing chan struct{} // closed by Close
 
