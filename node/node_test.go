@@ -10,6 +10,7 @@ import (
 
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
+	"github.com/hearth-chat/hearth/store/memstore"
 )
 
 // recorder is a Notifier that keeps what it was told, per user.
@@ -53,11 +54,22 @@ func (r *recorder) kinds(u node.UserID, kind string) int {
 	return c
 }
 
+// newTestNode starts a node on the in-memory store (store/memstore), or
+// on Badger files in dir when a test needs the disk.
 func newTestNode(t testing.TB, dir string) (*node.Node, *recorder) {
 	t.Helper()
-	db, err := store.Open(dir, store.Options{InMemory: dir == ""})
-	if err != nil {
-		t.Fatal(err)
+	var db interface {
+		node.Store
+		Close() error
+	}
+	if dir == "" {
+		db = memstore.New()
+	} else {
+		bdb, err := store.Open(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db = bdb
 	}
 	rec := &recorder{}
 	n, err := node.New(context.Background(), node.Config{Store: db, Key: mustKey(t), Notifier: rec, HashConcurrency: 4})
