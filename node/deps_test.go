@@ -1,24 +1,16 @@
 package node_test
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/hearth-chat/hearth/internal/deptest"
 )
 
-// TestDomainDependencies keeps the domain free of transport and storage:
-// imports point inward (STYLE.md), so node must never depend on libp2p,
-// Badger, HTTP or WebSockets.
-func TestDomainDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{"github.com/libp2p/", "github.com/dgraph-io/", "net/http", "github.com/gorilla/", "github.com/golang-jwt/"} {
-			if strings.HasPrefix(dep, banned) {
-				t.Errorf("package node depends on %s", dep)
-			}
-		}
-	}
+// TestDependencies keeps the domain free of transport and storage:
+// imports point inward (STYLE.md), so node depends on no other package of
+// ours, and never on libp2p, Badger, HTTP or WebSockets.
+func TestDependencies(t *testing.T) {
+	deptest.Check(t, deptest.Rules{Banned: []string{
+		"github.com/libp2p/", "github.com/dgraph-io/", "net/http", "github.com/gorilla/", "github.com/golang-jwt/",
+	}})
 }
