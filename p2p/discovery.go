@@ -17,6 +17,16 @@ const mdnsService = "hearth"
 
 // runBootstrap keeps the --peer connections up, redialling a lost one with
 // exponential backoff (1s doubling to 1 minute).
+//
+// Why not boxo's peering service (github.com/ipfs/boxo/peering), which
+// keeps a set of peers connected: its backoff is fixed in constants, a
+// first redial after 5 to 12 s and up to 10 minutes between tries, while
+// docs/protocol.md §1 promises 1 s to 1 minute (a chat node whose peer
+// restarts should be back within seconds); it logs through go-log's
+// process-wide logger rather than the host's slog; and its reconnect
+// timers are goroutines that Stop does not wait for, so the leak check
+// of the tests that start hosts would need exceptions. This loop is
+// owned by Run, like every other, and is short.
 func (h *Host) runBootstrap(ctx context.Context) {
 	type state struct {
 		info  peer.AddrInfo
