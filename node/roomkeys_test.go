@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store/memstore"
@@ -35,16 +36,47 @@ func (w *wire) FetchRoom(context.Context, node.RoomID) error {
 	return fmt.Errorf("no peers: %w", node.ErrNotFound)
 }
 
-// last returns the newest delivery of an event type.
-func (w *wire) last(t node.EventType) *node.Delivery {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for i := len(w.deliveries) - 1; i >= 0; i-- {
-		if w.deliveries[i].Event.Type == t {
-			return w.deliveries[i]
+// await returns the delivery of an event, waiting for it: a node hands
+// an event to federation after the fsync that acknowledges it, so a call
+// may return just before.
+func (w *wire) await(t *testing.T, id node.EventID) *node.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w.mu.Lock()
+		for _, d := range w.deliveries {
+			if d.Event.ID == id {
+				w.mu.Unlock()
+				return d
+			}
+		}
+		w.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("event %s was never handed to federation", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// keyEventID returns the ID of the room.key event of an epoch a node holds.
+func keyEventID(t *testing.T, n *peerNode, room node.RoomID, epoch uint32) node.EventID {
+	t.Helper()
+	ctx := context.Background()
+	refs, _, err := n.EventRefsAfter(ctx, room, nil, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		evs, _ := n.Events(ctx, room, []node.EventID{r.ID})
+		if len(evs) == 1 && evs[0].Type == node.EventRoomKey {
+			var c node.RoomKeyContent
+			if json.Unmarshal(evs[0].Content, &c) == nil && c.Epoch == epoch {
+				return r.ID
+			}
 		}
 	}
-	return nil
+	t.Fatalf("no room.key event for epoch %d", epoch)
+	return ""
 }
 
 // peerNode is one node of a test federation on the in-memory store.
@@ -185,8 +217,8 @@ func TestRoomKeyRotationDecidedByNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if high.wire.last(node.EventRoomKey) != nil {
-		t.Fatal("a room whose only node is this one got a key")
+	if got := keyEvents(t, high, room.ID); len(got) != 0 {
+		t.Fatalf("a room whose only node is this one got keys %v", got)
 	}
 
 	// Invites add nodes; the only node with a joined member rotates.
@@ -198,7 +230,7 @@ func TestRoomKeyRotationDecidedByNode(t *testing.T) {
 	if got := keyEvents(t, high, room.ID); len(got) != 2 || got[1][0] != high.ID() || got[2][0] != high.ID() {
 		t.Fatalf("after two invites the key events are %v, want epochs 1 and 2 from the owner's node", got)
 	}
-	d := high.wire.last(node.EventRoomKey)
+	d := high.wire.await(t, keyEventID(t, high, room.ID, 2))
 	if !slices.Equal(d.Nodes, []node.NodeID{low.ID(), mid.ID()}) || d.Key != nil {
 		t.Fatalf("room.key delivery: nodes %v, key %v; want a push to both invitees' nodes and no gossip", d.Nodes, d.Key)
 	}
@@ -223,10 +255,11 @@ func TestRoomKeyRotationDecidedByNode(t *testing.T) {
 	if s, _ := high.RoomState(room.ID); func() node.NodeID { r, _ := node.KeyRotator(s); return r }() != low.ID() {
 		t.Fatal("the rotator is not the smallest node with a joined member")
 	}
-	if _, err := high.Send(ctx, owner, node.SendParams{Room: room.ID, Body: "sealed"}); err != nil {
+	m, err := high.Send(ctx, owner, node.SendParams{Room: room.ID, Body: "sealed"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	d = high.wire.last(node.EventMessage)
+	d = high.wire.await(t, m.ID)
 	if d.Key == nil || d.Key.Epoch != 2 || !slices.Equal(d.Nodes, []node.NodeID{low.ID(), mid.ID()}) || d.Visibility != node.Private {
 		t.Fatalf("message delivery %+v, want epoch 2 to both other nodes", d.Route)
 	}
@@ -247,10 +280,11 @@ func TestRoomKeyRotationDecidedByNode(t *testing.T) {
 	if e := epochOf(mid, room.ID); e == 3 {
 		t.Error("the node that lost its last member opened the new epoch")
 	}
-	if _, err := high.Send(ctx, owner, node.SendParams{Room: room.ID, Body: "after milo"}); err != nil {
+	m, err = high.Send(ctx, owner, node.SendParams{Room: room.ID, Body: "after milo"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	d = high.wire.last(node.EventMessage)
+	d = high.wire.await(t, m.ID)
 	if d.Key == nil || d.Key.Epoch != 3 || !slices.Equal(d.Nodes, []node.NodeID{low.ID()}) {
 		t.Fatalf("message delivery after the leave %+v, want epoch 3 to low only", d.Route)
 	}
@@ -328,10 +362,11 @@ func TestRoomKeyFoundByIndex(t *testing.T) {
 	if k, ok := restarted.RoomKey(ctx, room.ID, 1); !ok || len(k) != 32 {
 		t.Fatalf("RoomKey(1) = %d bytes, %v", len(k), ok)
 	}
-	if _, err := restarted.Send(ctx, ua, node.SendParams{Room: room.ID, Body: "one more"}); err != nil {
+	m, err := restarted.Send(ctx, ua, node.SendParams{Room: room.ID, Body: "one more"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if d := w.last(node.EventMessage); d == nil || d.Key == nil || d.Key.Epoch != 1 {
+	if d := w.await(t, m.ID); d.Key == nil || d.Key.Epoch != 1 {
 		t.Fatal("the message after the restart was not routed with the key")
 	}
 	if n := counted.walked.Load(); n != 0 {
