@@ -46,13 +46,15 @@ func (r *roomEntry) nodesLocked() []NodeID {
 }
 
 func roomNodes(s *RoomState) []NodeID {
-	var out []NodeID
+	set := map[NodeID]struct{}{}
 	for u := range s.History {
 		if st, _ := s.At(u, nil); st == MemberJoin || st == MemberInvite {
-			if !slices.Contains(out, u.Node()) {
-				out = append(out, u.Node())
-			}
+			set[u.Node()] = struct{}{}
 		}
+	}
+	out := make([]NodeID, 0, len(set))
+	for id := range set {
+		out = append(out, id)
 	}
 	slices.Sort(out)
 	return out
