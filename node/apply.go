@@ -27,11 +27,12 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	}
 	s := r.state
 	var (
-		res       = &result{}
-		notes     []note
-		stateCopy *RoomState // set when the room snapshot changes
-		indexed   bool
-		keyRef    *RoomKeyRef // set when a room.key event takes its epoch
+		res     = &result{}
+		notes   []note
+		touched []UserID    // users whose membership history e changed
+		changed bool        // the room's state changed
+		undo    func()      // puts the state back if the write fails
+		keyRef  *RoomKeyRef // set when a room.key event takes its epoch
 	)
 	err := n.store.Update(ctx, func(tx Tx) error {
 		if ok, err := tx.HasEvent(e.ID); err != nil {
@@ -41,48 +42,41 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		}
 		switch e.Type {
 		case EventCreate, EventMember, EventUpdate:
-			next := cloneState(s)
-			wasMembers := s.Members()
-			if !next.Apply(e) {
+			// The state changes in place (the room's lock is held) and
+			// only what changed is written: the room's record for its
+			// metadata, one key per member whose history changed.
+			touched = s.touches(e)
+			undo = s.saver(touched)
+			wasCreated := s.Created()
+			if !s.Apply(e) {
+				touched = nil
 				break
 			}
-			if e.Type == EventCreate && !s.Created() {
+			changed = true
+			if e.Type == EventCreate && !wasCreated {
 				// Holding the create event means holding the room from
 				// its start; federation clears this for windowed joins.
-				next.Complete = true
+				s.Complete = true
 			}
-			if err := tx.PutRoomState(next); err != nil {
-				return err
-			}
-			stateCopy = next
-			indexed = true
-			// The caller adds its own unread count to res.room while the
-			// hub encodes the notification: each gets its own view.
-			view := next.View()
-			res.room = next.View()
-			to := unionUsers(n.localOnly(wasMembers), n.localMembers(next))
-			if e.Type == EventMember {
-				if c, err := decodeContent[MemberContent](e); err == nil && n.IsLocal(c.User) {
-					to = unionUsers(to, []UserID{c.User})
+			if e.Type != EventMember {
+				if err := tx.PutRoomState(s); err != nil {
+					return err
 				}
 			}
-			if e.Type == EventCreate && next.Kind == KindDM {
-				for _, m := range next.Members() {
-					if n.IsLocal(m) {
-						to = unionUsers(to, []UserID{m})
-					}
+			for _, u := range touched {
+				if err := tx.PutMember(s.ID, u, s.History[u]); err != nil {
+					return err
 				}
 			}
-			notes = append(notes, note{to: to, n: &Notification{Kind: NoteRoom, Room: view}})
 		case EventMessage:
 			m, err := n.applyMessage(tx, s, e)
 			if err != nil {
 				return err
 			}
 			res.msg = m
-			members := n.localMembers(s)
+			members := r.localMembers()
 			notes = append(notes, note{to: members, n: &Notification{
-				Kind: NoteMessage, Message: m, Delivered: len(s.History) <= maxReceiptNotifyMembers,
+				Kind: NoteMessage, Message: m, Delivered: r.index().count <= maxReceiptNotifyMembers,
 			}})
 			if m.Thread != "" {
 				if root, err := n.bumpThread(tx, m); err == nil && root != nil {
@@ -96,7 +90,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			}
 			res.msg = m
 			if m != nil {
-				notes = append(notes, note{to: n.localMembers(s), n: &Notification{Kind: NoteUpdate, Message: m}})
+				notes = append(notes, note{to: r.localMembers(), n: &Notification{Kind: NoteUpdate, Message: m}})
 			}
 		case EventReceipt:
 			rc, err := n.applyReceipt(tx, e)
@@ -104,7 +98,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 				return err
 			}
 			if rc != nil {
-				notes = append(notes, note{to: n.localMembers(s), n: &Notification{
+				notes = append(notes, note{to: n.receiptAudience(r, rc.User), n: &Notification{
 					Kind: NoteReceipt, RoomID: s.ID, User: rc.User, UpTo: rc.UpTo, Receipt: "read",
 				}})
 			}
@@ -120,11 +114,20 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		return tx.PutEvent(e)
 	})
 	if err != nil {
+		if undo != nil {
+			undo()
+		}
 		return nil, nil, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
-	if stateCopy != nil {
-		r.state = stateCopy
-		s = stateCopy
+	if changed {
+		if len(touched) > 0 {
+			n.reindexLocked(r, touched)
+			n.federation().RoomsChanged()
+		}
+		// The caller adds its own unread count to res.room while the hub
+		// encodes the notifications: each gets its own view.
+		res.room = s.View(e.Sender)
+		notes = append(notes, n.stateNotes(r, e)...)
 	}
 	if keyRef != nil {
 		r.learnKeyLocked(keyRef)
@@ -138,42 +141,97 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	if res.msg != nil && s.LastMessage != nil && s.LastMessage.ID == res.msg.ID {
 		s.LastMessage = res.msg
 	}
-	if indexed {
-		n.mu.Lock()
-		n.indexRoomLocked(s)
-		n.mu.Unlock()
-		n.federation().RoomsChanged()
-	}
 	return res, notes, nil
 }
 
-func (n *Node) localOnly(us []UserID) []UserID {
-	var out []UserID
-	for _, u := range us {
-		if n.IsLocal(u) {
-			out = append(out, u)
-		}
+// receiptAudience is who hears of u's read marker in room r: every local
+// member in a room whose members are all listed, and in a larger one only
+// u's own other connections, so that a room where everyone reads does
+// not cost the square of its size.
+func (n *Node) receiptAudience(r *roomEntry, u UserID) []UserID {
+	idx := r.index()
+	if idx.count <= MaxListedMembers {
+		return idx.local
 	}
-	return out
+	if n.IsLocal(u) {
+		return []UserID{u}
+	}
+	return nil
 }
 
-func unionUsers(a, b []UserID) []UserID {
-	out := slices.Clone(a)
-	for _, u := range b {
-		if !slices.Contains(out, u) {
-			out = append(out, u)
+// stateNotes are the notifications of a change to a room's state (e was
+// applied and changed it). For each recipient they cost the same whatever
+// the room's size: the user whose membership changed gets the room (whose
+// view lists at most MaxListedMembers members), the other local members a
+// small member frame with the new count.
+func (n *Node) stateNotes(r *roomEntry, e *Event) []note {
+	s := r.state
+	idx := r.index()
+	switch e.Type {
+	case EventCreate:
+		var to []UserID
+		for _, u := range s.touches(e) {
+			if n.IsLocal(u) && s.IsMember(u) {
+				to = append(to, u)
+			}
 		}
+		// Members are all listed in a new room: one view serves them all.
+		return []note{{to: to, n: &Notification{Kind: NoteRoom, Room: s.View("")}}}
+	case EventUpdate:
+		if idx.count <= MaxListedMembers {
+			return []note{{to: idx.local, n: &Notification{Kind: NoteRoom, Room: s.View("")}}}
+		}
+		// In a large room each member's room frame lists only them, so
+		// a rename costs each member a few hundred bytes, not the list.
+		notes := make([]note, 0, len(idx.local))
+		for _, u := range idx.local {
+			v := s.View("")
+			v.Members, v.Invited = []UserID{u}, nil
+			notes = append(notes, note{to: []UserID{u}, n: &Notification{Kind: NoteRoom, Room: v}})
+		}
+		return notes
+	case EventMember:
+		c, err := decodeContent[MemberContent](e)
+		if err != nil {
+			return nil
+		}
+		var notes []note
+		if n.IsLocal(c.User) {
+			notes = append(notes, note{to: []UserID{c.User}, n: &Notification{Kind: NoteRoom, Room: s.View(c.User)}})
+		}
+		if c.Membership == MemberRole {
+			return notes // nothing that other members see changes
+		}
+		others := idx.local
+		if _, ok := slices.BinarySearch(others, c.User); ok {
+			others = removeUser(others, c.User)
+		}
+		if len(others) > 0 {
+			notes = append(notes, note{to: others, n: &Notification{
+				Kind: NoteMember, RoomID: s.ID, User: c.User, Membership: c.Membership, MemberCount: idx.count,
+			}})
+		}
+		return notes
 	}
-	return out
+	return nil
 }
 
-func cloneState(s *RoomState) *RoomState {
-	c := *s
-	c.History = make(map[UserID][]MemberChange, len(s.History))
-	for u, h := range s.History {
-		c.History[u] = slices.Clone(h)
+// saver records what applying an event that touches users may change in
+// s, and returns the function that puts it back.
+func (s *RoomState) saver(users []UserID) func() {
+	meta := *s
+	old := make(map[UserID][]MemberChange, len(users))
+	for _, u := range users {
+		old[u] = s.History[u]
 	}
-	return &c
+	return func() {
+		s.CreateID, s.CreateOrder, s.Name, s.Topic, s.MetaOrder = meta.CreateID, meta.CreateOrder, meta.Name, meta.Topic, meta.MetaOrder
+		s.Kind, s.Visibility, s.CreatedBy, s.CreatedAt = meta.Kind, meta.Visibility, meta.CreatedBy, meta.CreatedAt
+		s.LastActivity, s.Complete = meta.LastActivity, meta.Complete
+		for u, h := range old {
+			s.setHistory(u, h)
+		}
+	}
 }
 
 // validBody checks a message body: UTF-8, no NUL, at most 16 KiB.

@@ -37,28 +37,10 @@ type Delivery struct {
 }
 
 // nodesLocked lists the nodes hosting a joined member or an invitee of
-// the room, sorted, computed once per state. r.mu is held.
-func (r *roomEntry) nodesLocked() []NodeID {
-	if r.nodesOf != r.state {
-		r.nodes, r.nodesOf = roomNodes(r.state), r.state
-	}
-	return r.nodes
-}
-
-func roomNodes(s *RoomState) []NodeID {
-	set := map[NodeID]struct{}{}
-	for u := range s.History {
-		if st, _ := s.At(u, nil); st == MemberJoin || st == MemberInvite {
-			set[u.Node()] = struct{}{}
-		}
-	}
-	out := make([]NodeID, 0, len(set))
-	for id := range set {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
-}
+// the room, sorted, from the room state's per-node counts (kept in step
+// with each membership change, so this costs the number of nodes, not of
+// members). r.mu is held.
+func (r *roomEntry) nodesLocked() []NodeID { return r.state.HostNodes() }
 
 // routeLocked is the route of the room now. r.mu is held.
 func (n *Node) routeLocked(ctx context.Context, r *roomEntry, withKey bool) Route {

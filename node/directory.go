@@ -27,8 +27,8 @@ func (n *Node) AnnounceRoom(r *Room) {
 	}
 	c := *r
 	c.LastMessage, c.Unread, c.Invited = nil, nil, nil
-	if len(c.Members) > 1000 {
-		c.Members = c.Members[:1000]
+	if len(c.Members) > MaxListedMembers {
+		c.Members = c.Members[:MaxListedMembers]
 	}
 	d := &n.dir
 	d.mu.Lock()
@@ -59,7 +59,7 @@ func (n *Node) PublicRoomViews() []*Room {
 	var out []*Room
 	for _, id := range n.HeldRooms() {
 		if s, ok := n.RoomState(id); ok && s.Visibility == Public && s.Kind == KindGroup {
-			v := s.View()
+			v := s.View("")
 			v.LastMessage, v.Invited = nil, nil
 			out = append(out, v)
 		}

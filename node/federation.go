@@ -100,18 +100,20 @@ func (n *Node) Events(ctx context.Context, room RoomID, ids []EventID) ([]*Event
 // event, every membership change, its newest name/topic change), so a
 // joiner can decide authorisation without the whole history.
 func (n *Node) StateEventIDs(room RoomID) []EventID {
-	s, ok := n.RoomState(room)
+	var orders []OrderKey
+	ok := n.withRoom(room, func(s *RoomState) {
+		orders = append(orders, s.CreateOrder)
+		if s.MetaOrder != nil {
+			orders = append(orders, s.MetaOrder)
+		}
+		for _, h := range s.History {
+			for _, c := range h {
+				orders = append(orders, c.Order)
+			}
+		}
+	})
 	if !ok {
 		return nil
-	}
-	orders := []OrderKey{s.CreateOrder}
-	if s.MetaOrder != nil {
-		orders = append(orders, s.MetaOrder)
-	}
-	for _, h := range s.History {
-		for _, c := range h {
-			orders = append(orders, c.Order)
-		}
 	}
 	// Room order, so that a receiver applies them as the origin did.
 	slices.SortFunc(orders, func(a, b OrderKey) int { return bytes.Compare(a, b) })
@@ -196,12 +198,11 @@ func (n *Node) SetHistoryComplete(ctx context.Context, room RoomID, complete boo
 	if r.state.Complete == complete {
 		return nil
 	}
-	next := cloneState(r.state)
-	next.Complete = complete
-	if err := n.store.Update(ctx, func(tx Tx) error { return tx.PutRoomState(next) }); err != nil {
+	r.state.Complete = complete
+	if err := n.store.Update(ctx, func(tx Tx) error { return tx.PutRoomState(r.state) }); err != nil {
+		r.state.Complete = !complete
 		return fmt.Errorf("set history complete %s: %w", room, err)
 	}
-	r.state = next
 	return nil
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,7 +63,10 @@ type Node struct {
 	mu        sync.RWMutex
 	rooms     map[RoomID]*roomEntry
 	userRooms map[UserID]map[RoomID]struct{} // local users' joined and invited rooms
-	closed    bool
+	// joinedRooms is every user's (local or not) joined rooms, so that a
+	// presence change finds the rooms it concerns without visiting all.
+	joinedRooms map[UserID]map[RoomID]struct{}
+	closed      bool
 
 	authMu sync.Mutex // serialises refresh-token rotation
 
@@ -75,9 +80,29 @@ type roomEntry struct {
 	pending []*Event // held until their authorisation is decidable
 	keys    roomKeys // private rooms' keys, cached from the store's index
 
-	nodesOf *RoomState // the state nodes was computed from
-	nodes   []NodeID   // nodes hosting a joined member or invitee, sorted
+	// idx is what fan-out, typing and presence read without the room's
+	// lock. It is replaced under r.mu on each membership change, never
+	// changed, so a reader may keep its slices.
+	idx atomic.Pointer[roomIndex]
 }
+
+// roomIndex is a room's membership as fan-out needs it.
+type roomIndex struct {
+	count int      // joined members
+	local []UserID // joined members of this node, sorted; read-only
+}
+
+// index returns the room's current roomIndex (empty before creation).
+func (r *roomEntry) index() *roomIndex {
+	if x := r.idx.Load(); x != nil {
+		return x
+	}
+	return &roomIndex{}
+}
+
+// localMembers lists the joined members who live on this node. The slice
+// is shared: callers must not change it.
+func (r *roomEntry) localMembers() []UserID { return r.index().local }
 
 // maxPending bounds the held events per room; older ones are dropped and
 // left to history sync to bring back.
@@ -107,17 +132,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.HashConcurrency = 2
 	}
 	n := &Node{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		store:     cfg.Store,
-		signer:    NewSigner(cfg.Key),
-		clock:     NewClock(cfg.Now),
-		now:       cfg.Now,
-		notify:    cfg.Notifier,
-		hashes:    make(chan struct{}, cfg.HashConcurrency),
-		fed:       nopFederation{},
-		rooms:     map[RoomID]*roomEntry{},
-		userRooms: map[UserID]map[RoomID]struct{}{},
+		cfg:         cfg,
+		log:         cfg.Logger,
+		store:       cfg.Store,
+		signer:      NewSigner(cfg.Key),
+		clock:       NewClock(cfg.Now),
+		now:         cfg.Now,
+		notify:      cfg.Notifier,
+		hashes:      make(chan struct{}, cfg.HashConcurrency),
+		fed:         nopFederation{},
+		rooms:       map[RoomID]*roomEntry{},
+		userRooms:   map[UserID]map[RoomID]struct{}{},
+		joinedRooms: map[UserID]map[RoomID]struct{}{},
 	}
 	n.presence = newPresence(n)
 	n.dummy = hashPassword("hearth-dummy-password")
@@ -146,8 +172,18 @@ func (n *Node) load(ctx context.Context) error {
 				s.LastMessage = msgs[0]
 				s.LastActivity = max(s.LastActivity, msgs[0].TS)
 			}
-			n.rooms[s.ID] = &roomEntry{state: s}
-			n.indexRoomLocked(s)
+			r := &roomEntry{state: s}
+			n.rooms[s.ID] = r
+			var local []UserID
+			for _, u := range s.Members() {
+				if n.IsLocal(u) {
+					local = append(local, u)
+				}
+			}
+			r.idx.Store(&roomIndex{count: s.MemberCount(), local: local})
+			for u := range s.History {
+				n.indexUserLocked(s, u)
+			}
 		}
 		return nil
 	})
@@ -217,36 +253,63 @@ func (n *Node) room(id RoomID, create bool) *roomEntry {
 	return r
 }
 
-// indexRoomLocked updates userRooms for the local users of s. n.mu must be
-// held for writing (or the node not yet shared).
-func (n *Node) indexRoomLocked(s *RoomState) {
-	for u := range s.History {
+// reindexLocked brings the room's fan-out index and the node's per-user
+// room indexes up to date after the membership of users changed. r.mu
+// must be held (not n.mu: it is taken here, in lock order). The work is
+// in the number of users changed, not the room's size, but for a copy
+// of the local member list when a local user joins or leaves.
+func (n *Node) reindexLocked(r *roomEntry, users []UserID) {
+	s := r.state
+	old := r.index()
+	local := old.local
+	copied := false
+	for _, u := range users {
 		if !n.IsLocal(u) {
 			continue
 		}
-		st, _ := s.At(u, nil)
-		set := n.userRooms[u]
-		if st == MemberJoin || st == MemberInvite {
+		_, was := slices.BinarySearch(local, u)
+		if is := s.IsMember(u); is != was {
+			if !copied {
+				local, copied = slices.Clone(local), true
+			}
+			if is {
+				local = insertSorted(local, u)
+			} else {
+				local = removeSorted(local, u)
+			}
+		}
+	}
+	r.idx.Store(&roomIndex{count: s.MemberCount(), local: local})
+	n.mu.Lock()
+	for _, u := range users {
+		n.indexUserLocked(s, u)
+	}
+	n.mu.Unlock()
+}
+
+// indexUserLocked updates userRooms and joinedRooms for u in room s.
+// n.mu must be held for writing (or the node not yet shared).
+func (n *Node) indexUserLocked(s *RoomState, u UserID) {
+	st, _ := s.At(u, nil)
+	setIn := func(m map[UserID]map[RoomID]struct{}, in bool) {
+		set := m[u]
+		if in {
 			if set == nil {
 				set = map[RoomID]struct{}{}
-				n.userRooms[u] = set
+				m[u] = set
 			}
 			set[s.ID] = struct{}{}
 		} else if set != nil {
 			delete(set, s.ID)
+			if len(set) == 0 {
+				delete(m, u)
+			}
 		}
 	}
-}
-
-// localMembers lists the joined members of s who live on this node.
-func (n *Node) localMembers(s *RoomState) []UserID {
-	var out []UserID
-	for _, u := range s.Members() {
-		if n.IsLocal(u) {
-			out = append(out, u)
-		}
+	setIn(n.joinedRooms, st == MemberJoin)
+	if n.IsLocal(u) {
+		setIn(n.userRooms, st == MemberJoin || st == MemberInvite)
 	}
-	return out
 }
 
 // result is what applying an event produced, for the caller to return.

@@ -10,6 +10,7 @@ const (
 	NotePresence = "presence"
 	NoteTyping   = "typing"
 	NoteReceipt  = "receipt"
+	NoteMember   = "member"
 )
 
 // Notification is something live that local users should see. The web
@@ -18,13 +19,17 @@ type Notification struct {
 	Kind     string
 	Message  *Message // message, update
 	Room     *Room    // room
-	RoomID   RoomID   // typing, receipt
-	User     UserID   // presence, typing, receipt
+	RoomID   RoomID   // typing, receipt, member
+	User     UserID   // presence, typing, receipt, member
 	Presence string   // presence
 	LastSeen int64    // presence
 	Typing   bool     // typing
 	UpTo     EventID  // receipt
 	Receipt  string   // receipt kind: delivered or read
+	// Membership is the member's new state (join, leave, invite, kick,
+	// ban) and MemberCount the room's joined members after it (member).
+	Membership  string
+	MemberCount int
 	// Delivered asks the notifier to report, through Node.Delivered, that
 	// a message reached a connection of a recipient. Set only in small
 	// rooms, where per-recipient receipts are worth their cost.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,9 +25,25 @@ type presence struct {
 	lastSeen  map[UserID]int64
 	remote    map[UserID]bool // remote users reported online by their node
 	typing    map[typingKey]*time.Timer
+	typers    map[RoomID]int // entries of typing per room
 	delivered map[typingKey]*deliveredState
-	closed    bool
+	// watchers and watching are the presence subscriptions of local
+	// users to members of large rooms (watchPresence): watched user →
+	// watching local users, and local user → watched users, oldest first.
+	watchers map[UserID]map[UserID]struct{}
+	watching map[UserID][]UserID
+	closed   bool
 }
+
+// maxWatched bounds the users whose presence one local user follows
+// through member pages of large rooms; the oldest are dropped first.
+const maxWatched = 500
+
+// maxLargeRoomTypers bounds the typing indicators shown at once in a room
+// of more than MaxListedMembers members: past it a client shows "several
+// people are typing", so more would cost every member frames that say
+// nothing new.
+const maxLargeRoomTypers = 3
 
 type typingKey struct {
 	room RoomID
@@ -46,7 +63,8 @@ const deliveredCoalesce = 200 * time.Millisecond
 func newPresence(n *Node) *presence {
 	return &presence{
 		n: n, conns: map[UserID]int{}, lastSeen: map[UserID]int64{}, remote: map[UserID]bool{},
-		typing: map[typingKey]*time.Timer{}, delivered: map[typingKey]*deliveredState{},
+		typing: map[typingKey]*time.Timer{}, typers: map[RoomID]int{}, delivered: map[typingKey]*deliveredState{},
+		watchers: map[UserID]map[UserID]struct{}{}, watching: map[UserID][]UserID{},
 	}
 }
 
@@ -87,6 +105,7 @@ func (n *Node) Disconnect(u UserID) {
 		delete(p.conns, u)
 		seen = n.now().UnixMilli()
 		p.lastSeen[u] = seen
+		p.unwatchLocked(u)
 	}
 	p.mu.Unlock()
 	if last {
@@ -161,7 +180,11 @@ func (n *Node) Presence(u UserID) (string, int64) {
 	return Offline, p.lastSeen[u]
 }
 
-// announcePresence tells local users who share a room with u.
+// announcePresence tells the local users who see u: those who share a
+// room of at most MaxListedMembers members with u (its member list is
+// whole, so clients show every member), and those who listed u in a page
+// of a larger room's members (watchPresence). A presence change thus costs
+// what clients show, not the size of the rooms u is in.
 func (n *Node) announcePresence(u UserID, state string, lastSeen int64) {
 	to := n.roommates(u)
 	if len(to) == 0 {
@@ -170,34 +193,92 @@ func (n *Node) announcePresence(u UserID, state string, lastSeen int64) {
 	n.notify.Notify(to, &Notification{Kind: NotePresence, User: u, Presence: state, LastSeen: lastSeen})
 }
 
-// roommates lists the local users who share a room with u (u included when
-// local, so their other tabs see their own presence).
+// roommates lists the local users who see u's presence (u included when
+// local, so their other tabs see their own presence). It visits u's rooms
+// only, through the node's index, and reads their member lists without
+// the rooms' locks.
 func (n *Node) roommates(u UserID) []UserID {
 	n.mu.RLock()
-	entries := make([]*roomEntry, 0, len(n.rooms))
-	for _, r := range n.rooms {
-		entries = append(entries, r)
+	entries := make([]*roomEntry, 0, len(n.joinedRooms[u]))
+	for id := range n.joinedRooms[u] {
+		if r := n.rooms[id]; r != nil {
+			entries = append(entries, r)
+		}
 	}
 	n.mu.RUnlock()
-	seen := map[UserID]bool{}
+	seen := map[UserID]struct{}{}
 	var out []UserID
+	add := func(m UserID) {
+		if _, ok := seen[m]; !ok {
+			seen[m] = struct{}{}
+			out = append(out, m)
+		}
+	}
 	if n.IsLocal(u) {
-		seen[u] = true
-		out = append(out, u)
+		add(u)
 	}
 	for _, r := range entries {
-		r.mu.Lock()
-		if r.state.IsMember(u) {
-			for _, m := range n.localMembers(r.state) {
-				if !seen[m] {
-					seen[m] = true
-					out = append(out, m)
-				}
+		if idx := r.index(); idx.count <= MaxListedMembers {
+			for _, m := range idx.local {
+				add(m)
 			}
 		}
-		r.mu.Unlock()
 	}
+	p := n.presence
+	p.mu.Lock()
+	for w := range p.watchers[u] {
+		add(w)
+	}
+	p.mu.Unlock()
 	return out
+}
+
+// watchPresence subscribes local user w to the presence of users (the
+// members of a large room that w's client listed), until w's last
+// connection closes; at most maxWatched users, the oldest dropped first.
+func (n *Node) watchPresence(w UserID, users []UserID) {
+	p := n.presence
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, u := range users {
+		if u == w {
+			continue
+		}
+		if _, ok := p.watchers[u][w]; ok {
+			continue
+		}
+		set := p.watchers[u]
+		if set == nil {
+			set = map[UserID]struct{}{}
+			p.watchers[u] = set
+		}
+		set[w] = struct{}{}
+		p.watching[w] = append(p.watching[w], u)
+	}
+	list := p.watching[w]
+	if drop := len(list) - maxWatched; drop > 0 {
+		for _, u := range list[:drop] {
+			p.unwatchOneLocked(w, u)
+		}
+		p.watching[w] = slices.Clone(list[drop:])
+	}
+}
+
+// unwatchLocked drops every presence subscription of w. p.mu is held.
+func (p *presence) unwatchLocked(w UserID) {
+	for _, u := range p.watching[w] {
+		p.unwatchOneLocked(w, u)
+	}
+	delete(p.watching, w)
+}
+
+func (p *presence) unwatchOneLocked(w, u UserID) {
+	if set := p.watchers[u]; set != nil {
+		delete(set, w)
+		if len(set) == 0 {
+			delete(p.watchers, u)
+		}
+	}
 }
 
 // SetTyping starts or stops a local user's typing indicator in a room.
@@ -235,6 +316,10 @@ func (n *Node) RemoteTyping(room RoomID, u UserID, typing bool) {
 func (n *Node) typingChanged(room RoomID, u UserID, typing bool) {
 	p := n.presence
 	k := typingKey{room, u}
+	large := false
+	if r := n.room(room, false); r != nil {
+		large = r.index().count > MaxListedMembers
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -243,14 +328,20 @@ func (n *Node) typingChanged(room RoomID, u UserID, typing bool) {
 	t, was := p.typing[k]
 	if was {
 		t.Stop()
-		delete(p.typing, k)
+		p.dropTypingLocked(k)
+	}
+	if typing && !was && large && p.typers[room] >= maxLargeRoomTypers {
+		// Enough indicators are shown in this room already.
+		p.mu.Unlock()
+		return
 	}
 	if typing {
+		p.typers[room]++
 		p.typing[k] = time.AfterFunc(n.cfg.TypingTimeout, func() {
 			p.mu.Lock()
 			cur, ok := p.typing[k]
 			if ok && cur != nil {
-				delete(p.typing, k)
+				p.dropTypingLocked(k)
 			}
 			p.mu.Unlock()
 			if ok {
@@ -264,15 +355,20 @@ func (n *Node) typingChanged(room RoomID, u UserID, typing bool) {
 	}
 }
 
+// dropTypingLocked removes a typing entry. p.mu is held.
+func (p *presence) dropTypingLocked(k typingKey) {
+	delete(p.typing, k)
+	if p.typers[k.room]--; p.typers[k.room] <= 0 {
+		delete(p.typers, k.room)
+	}
+}
+
 func (n *Node) sendTyping(room RoomID, u UserID, typing bool) {
 	r := n.room(room, false)
 	if r == nil {
 		return
 	}
-	r.mu.Lock()
-	to := n.localMembers(r.state)
-	r.mu.Unlock()
-	to = removeUser(to, u)
+	to := removeUser(r.localMembers(), u)
 	if len(to) > 0 {
 		n.notify.Notify(to, &Notification{Kind: NoteTyping, RoomID: room, User: u, Typing: typing})
 	}

@@ -218,7 +218,7 @@ func (n *Node) rotateKeyLocked(ctx context.Context, r *roomEntry) {
 		}
 		epoch = latest.Epoch + 1
 	}
-	e, err := n.newRoomKeyEvent(s, r.nodesLocked(), epoch)
+	e, err := n.newRoomKeyEvent(r, r.nodesLocked(), epoch)
 	if err != nil {
 		n.log.Warn("rotate room key", "room", s.ID, "err", err)
 		return
@@ -237,8 +237,9 @@ func (n *Node) rotateKeyLocked(ctx context.Context, r *roomEntry) {
 
 // newRoomKeyEvent makes a random key and the unsigned room.key event that
 // seals it for nodes.
-func (n *Node) newRoomKeyEvent(s *RoomState, nodes []NodeID, epoch uint32) (*Event, error) {
-	members := n.localMembers(s)
+func (n *Node) newRoomKeyEvent(r *roomEntry, nodes []NodeID, epoch uint32) (*Event, error) {
+	s := r.state
+	members := r.localMembers()
 	if len(members) == 0 {
 		return nil, errorf(ErrForbidden, "no local member in this room")
 	}

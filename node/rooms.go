@@ -73,7 +73,7 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 	r.mu.Lock()
 	if r.state.Created() {
 		if r.state.IsMember(u) {
-			view := r.state.View()
+			view := r.state.View(u)
 			r.mu.Unlock()
 			return n.viewFor(ctx, view, u), nil
 		}
@@ -123,7 +123,7 @@ func (n *Node) Room(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	view := r.state.View()
+	view := r.state.View(u)
 	r.mu.Unlock()
 	return n.viewFor(ctx, view, u), nil
 }
@@ -174,7 +174,7 @@ func (n *Node) Rooms(ctx context.Context, u UserID) ([]*Room, error) {
 		r.mu.Lock()
 		st, _ := r.state.At(u, nil)
 		if st == MemberJoin || st == MemberInvite {
-			items = append(items, item{r.state.View(), r.state.LastActivity})
+			items = append(items, item{r.state.View(u), r.state.LastActivity})
 		}
 		r.mu.Unlock()
 	}
@@ -211,7 +211,7 @@ func (n *Node) PublicRooms(ctx context.Context) ([]*Room, error) {
 	for _, r := range entries {
 		r.mu.Lock()
 		if r.state.Created() && r.state.Visibility == Public && r.state.Kind == KindGroup {
-			v := r.state.View()
+			v := r.state.View("")
 			v.Invited = nil
 			items = append(items, item{v, r.state.LastActivity})
 		}
@@ -270,7 +270,7 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 		r.mu.Unlock()
 		return nil, errorf(ErrNotFound, "no such room")
 	case st == MemberJoin:
-		view := s.View()
+		view := s.View(u)
 		r.mu.Unlock()
 		return n.viewFor(ctx, view, u), nil
 	case st == MemberBan:
@@ -348,15 +348,35 @@ func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) e
 	return nil
 }
 
-// Members lists a room's joined members with presence.
-func (n *Node) Members(ctx context.Context, u UserID, id RoomID) ([]*User, error) {
+// Member page limits of GET /rooms/{id}/members.
+const (
+	DefaultMembersLimit = MaxListedMembers
+	MaxMembersLimit     = 1000
+)
+
+// Members lists up to limit of a room's joined members whose IDs sort
+// after after ("" for the first page; 0 for DefaultMembersLimit), with
+// presence, and whether more follow. Listing members of a large room also
+// subscribes u to their presence (see watchPresence): those are the
+// members u's client shows.
+func (n *Node) Members(ctx context.Context, u UserID, id RoomID, after UserID, limit int) ([]*User, bool, error) {
+	if limit == 0 {
+		limit = DefaultMembersLimit
+	}
+	if limit < 1 || limit > MaxMembersLimit {
+		return nil, false, errorf(ErrInvalid, fmt.Sprintf("limit must be 1 to %d", MaxMembersLimit))
+	}
 	r, err := n.visibleRoom(id, u)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r.mu.Lock()
-	ids := r.state.Members()
+	ids, more := r.state.MembersPage(after, limit)
+	count := r.state.MemberCount()
 	r.mu.Unlock()
+	if count > MaxListedMembers && n.IsLocal(u) {
+		n.watchPresence(u, ids)
+	}
 	out := make([]*User, 0, len(ids))
 	err = n.store.View(ctx, func(tx Tx) error {
 		for _, id := range ids {
@@ -372,12 +392,13 @@ func (n *Node) Members(ctx context.Context, u UserID, id RoomID) ([]*User, error
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("members: %w", err)
+		return nil, false, fmt.Errorf("members: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
-// RoomState returns a copy of a room's state, for federation.
+// RoomState returns a copy of a room's state for federation, without its
+// membership history (RoomState.Snapshot).
 func (n *Node) RoomState(id RoomID) (*RoomState, bool) {
 	r := n.room(id, false)
 	if r == nil {
@@ -388,7 +409,7 @@ func (n *Node) RoomState(id RoomID) (*RoomState, bool) {
 	if !r.state.Created() {
 		return nil, false
 	}
-	return cloneState(r.state), true
+	return r.state.Snapshot(), true
 }
 
 // LocalRooms lists the rooms with at least one local member or invitee.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"sort"
 )
@@ -26,17 +27,20 @@ type MemberChange struct {
 // RoomState is not safe for concurrent use; the node guards each room with
 // its own mutex.
 type RoomState struct {
-	ID          RoomID                    `json:"id"`
-	CreateID    EventID                   `json:"createId,omitempty"`
-	CreateOrder OrderKey                  `json:"createOrder,omitempty"`
-	Name        string                    `json:"name"`
-	Topic       string                    `json:"topic,omitempty"`
-	MetaOrder   OrderKey                  `json:"metaOrder,omitempty"`
-	Kind        string                    `json:"kind"`
-	Visibility  string                    `json:"visibility"`
-	CreatedBy   UserID                    `json:"createdBy"`
-	CreatedAt   int64                     `json:"createdAt"`
-	History     map[UserID][]MemberChange `json:"history"`
+	ID          RoomID   `json:"id"`
+	CreateID    EventID  `json:"createId,omitempty"`
+	CreateOrder OrderKey `json:"createOrder,omitempty"`
+	Name        string   `json:"name"`
+	Topic       string   `json:"topic,omitempty"`
+	MetaOrder   OrderKey `json:"metaOrder,omitempty"`
+	Kind        string   `json:"kind"`
+	Visibility  string   `json:"visibility"`
+	CreatedBy   UserID   `json:"createdBy"`
+	CreatedAt   int64    `json:"createdAt"`
+	// History is every user's membership history in room order. The
+	// store keeps it per member (one key each), not in the room's record,
+	// so that a change costs the same in a room of ten or ten thousand.
+	History     map[UserID][]MemberChange `json:"history,omitempty"`
 	LastMessage *Message                  `json:"lastMessage,omitempty"`
 	// LastActivity orders the room list: the ts of the newest message or of
 	// the user's own join when there is none.
@@ -45,7 +49,22 @@ type RoomState struct {
 	Complete bool `json:"complete"`
 	// KeyEpoch is the newest room key epoch of a private room.
 	KeyEpoch uint32 `json:"keyEpoch,omitempty"`
+
+	// The indexes below are derived from History and kept in step with
+	// each change (setHistory), so that counting, listing a page of
+	// members or the nodes they live on never walks the whole history.
+	// They are built on first use after a load (ensureIndex).
+	indexed bool
+	joined  []UserID       // sorted
+	invited []UserID       // sorted
+	nodes   map[NodeID]int // joined or invited members per node
+	joinedN map[NodeID]int // joined members per node
 }
+
+// MaxListedMembers is how many members a Room view lists: a room of more
+// members lists only some of them (the viewer always, when a member) and
+// says how many there are in memberCount (API.md §3).
+const MaxListedMembers = 100
 
 // NewRoomState returns the empty state of a room not yet created here.
 func NewRoomState(id RoomID) *RoomState {
@@ -88,54 +107,238 @@ func roleAt(h []MemberChange) string {
 
 // IsMember reports whether u is joined now.
 func (s *RoomState) IsMember(u UserID) bool {
-	st, _ := s.At(u, nil)
-	return st == MemberJoin
+	s.ensureIndex()
+	_, ok := slices.BinarySearch(s.joined, u)
+	return ok
 }
 
 // IsInvited reports whether u has a pending invite now.
 func (s *RoomState) IsInvited(u UserID) bool {
-	st, _ := s.At(u, nil)
-	return st == MemberInvite
+	s.ensureIndex()
+	_, ok := slices.BinarySearch(s.invited, u)
+	return ok
 }
 
-// Members lists the joined users, sorted.
-func (s *RoomState) Members() []UserID { return s.withState(MemberJoin) }
-
-// Invited lists users with a pending invite, sorted.
-func (s *RoomState) Invited() []UserID { return s.withState(MemberInvite) }
-
-func (s *RoomState) withState(want string) []UserID {
-	var out []UserID
-	for u := range s.History {
-		if st, _ := s.At(u, nil); st == want {
-			out = append(out, u)
+// Copy returns a deep copy of what a store keeps of the state (its
+// metadata and History; LastMessage is shared); the copy's indexes are
+// rebuilt on first use. Stores that keep states in memory use it.
+func (s *RoomState) Copy() *RoomState {
+	c := *s
+	c.indexed, c.joined, c.invited, c.nodes, c.joinedN = false, nil, nil, nil, nil
+	if s.History != nil {
+		c.History = make(map[UserID][]MemberChange, len(s.History))
+		for u, h := range s.History {
+			c.History[u] = slices.Clone(h)
 		}
 	}
-	slices.Sort(out)
-	return out
+	return &c
+}
+
+// Snapshot copies the state for use outside the room's lock. The copy
+// answers IsMember, Members, MemberCount and the node lists from copies
+// of the indexes; it carries no membership history (At answers "" for
+// everyone), which would make the copy cost as much as the room is big.
+func (s *RoomState) Snapshot() *RoomState {
+	s.ensureIndex()
+	c := *s
+	c.History = nil
+	c.joined, c.invited = slices.Clone(s.joined), slices.Clone(s.invited)
+	c.nodes, c.joinedN = maps.Clone(s.nodes), maps.Clone(s.joinedN)
+	return &c
+}
+
+// Members lists the joined users, sorted. It copies the whole list: hot
+// paths use MemberCount, MembersPage or IsMember instead.
+func (s *RoomState) Members() []UserID {
+	s.ensureIndex()
+	return slices.Clone(s.joined)
+}
+
+// Invited lists users with a pending invite, sorted.
+func (s *RoomState) Invited() []UserID {
+	s.ensureIndex()
+	return slices.Clone(s.invited)
+}
+
+// MemberCount is the number of joined users.
+func (s *RoomState) MemberCount() int {
+	s.ensureIndex()
+	return len(s.joined)
+}
+
+// MembersPage lists up to limit joined users whose IDs sort after after
+// ("" for the first page), and whether more follow.
+func (s *RoomState) MembersPage(after UserID, limit int) ([]UserID, bool) {
+	s.ensureIndex()
+	i := 0
+	if after != "" {
+		i, _ = slices.BinarySearch(s.joined, after)
+		if i < len(s.joined) && s.joined[i] == after {
+			i++
+		}
+	}
+	end := min(len(s.joined), i+limit)
+	return slices.Clone(s.joined[i:end]), end < len(s.joined)
 }
 
 // MemberNodes lists the nodes on which at least one joined member lives.
 func (s *RoomState) MemberNodes() []NodeID {
-	set := map[NodeID]bool{}
-	for _, u := range s.Members() {
-		set[u.Node()] = true
-	}
-	out := make([]NodeID, 0, len(set))
-	for n := range set {
+	s.ensureIndex()
+	return sortedKeys(s.joinedN)
+}
+
+// HostNodes lists the nodes with a joined member or an invitee.
+func (s *RoomState) HostNodes() []NodeID {
+	s.ensureIndex()
+	return sortedKeys(s.nodes)
+}
+
+// HostsNode reports whether node id has a joined member or an invitee.
+func (s *RoomState) HostsNode(id NodeID) bool {
+	s.ensureIndex()
+	return s.nodes[id] > 0
+}
+
+func sortedKeys(m map[NodeID]int) []NodeID {
+	out := make([]NodeID, 0, len(m))
+	for n := range m {
 		out = append(out, n)
 	}
 	slices.Sort(out)
 	return out
 }
 
+// ensureIndex builds the indexes from History once (after a load, or for
+// a state built by hand); later changes keep them up to date.
+func (s *RoomState) ensureIndex() {
+	if s.indexed {
+		return
+	}
+	s.indexed = true
+	s.joined, s.invited = nil, nil
+	s.nodes, s.joinedN = map[NodeID]int{}, map[NodeID]int{}
+	for u := range s.History {
+		st, _ := s.At(u, nil)
+		s.indexAdd(u, st)
+	}
+	slices.Sort(s.joined)
+	slices.Sort(s.invited)
+}
+
+// indexAdd counts u, whose state is st, in the indexes. The member lists
+// are appended to unsorted; callers sort or insert in place.
+func (s *RoomState) indexAdd(u UserID, st string) {
+	switch st {
+	case MemberJoin:
+		s.joined = append(s.joined, u)
+		s.joinedN[u.Node()]++
+	case MemberInvite:
+		s.invited = append(s.invited, u)
+	default:
+		return
+	}
+	s.nodes[u.Node()]++
+}
+
+// reindex moves u from state before to state after in the indexes.
+func (s *RoomState) reindex(u UserID, before, after string) {
+	if before == after {
+		return
+	}
+	dec := func(m map[NodeID]int, n NodeID) {
+		if m[n]--; m[n] <= 0 {
+			delete(m, n)
+		}
+	}
+	switch before {
+	case MemberJoin:
+		s.joined = removeSorted(s.joined, u)
+		dec(s.joinedN, u.Node())
+		dec(s.nodes, u.Node())
+	case MemberInvite:
+		s.invited = removeSorted(s.invited, u)
+		dec(s.nodes, u.Node())
+	}
+	switch after {
+	case MemberJoin:
+		s.joined = insertSorted(s.joined, u)
+		s.joinedN[u.Node()]++
+		s.nodes[u.Node()]++
+	case MemberInvite:
+		s.invited = insertSorted(s.invited, u)
+		s.nodes[u.Node()]++
+	}
+}
+
+func insertSorted(us []UserID, u UserID) []UserID {
+	i, found := slices.BinarySearch(us, u)
+	if found {
+		return us
+	}
+	return slices.Insert(us, i, u)
+}
+
+func removeSorted(us []UserID, u UserID) []UserID {
+	i, found := slices.BinarySearch(us, u)
+	if !found {
+		return us
+	}
+	return slices.Delete(us, i, i+1)
+}
+
+// setHistory replaces u's membership history (nil removes it) and keeps
+// the indexes in step. The old slice is not changed, so a caller may keep
+// it to undo the change.
+func (s *RoomState) setHistory(u UserID, h []MemberChange) {
+	before, _ := s.At(u, nil)
+	if len(h) == 0 {
+		delete(s.History, u)
+	} else {
+		if s.History == nil {
+			s.History = map[UserID][]MemberChange{}
+		}
+		s.History[u] = h
+	}
+	if s.indexed {
+		after, _ := s.At(u, nil)
+		s.reindex(u, before, after)
+	}
+}
+
+// record adds a change to u's history, in order; the same change twice
+// is recorded once.
 func (s *RoomState) record(u UserID, c MemberChange) {
 	h := s.History[u]
 	i := sort.Search(len(h), func(i int) bool { return bytes.Compare(h[i].Order, c.Order) >= 0 })
 	if i < len(h) && bytes.Equal(h[i].Order, c.Order) {
 		return // the same event applied twice
 	}
-	s.History[u] = slices.Insert(h, i, c)
+	// A new slice, never the old one's array: undo keeps the old.
+	next := make([]MemberChange, 0, len(h)+1)
+	next = append(append(append(next, h[:i]...), c), h[i:]...)
+	s.setHistory(u, next)
+}
+
+// touches lists the users whose membership history e would change.
+func (s *RoomState) touches(e *Event) []UserID {
+	switch e.Type {
+	case EventCreate:
+		c, err := decodeContent[CreateContent](e)
+		if err != nil {
+			return nil
+		}
+		if c.Kind == KindDM {
+			return slices.Clone(c.Members)
+		}
+		return []UserID{e.Sender}
+	case EventMember:
+		c, err := decodeContent[MemberContent](e)
+		if err != nil {
+			return nil
+		}
+		return []UserID{c.User}
+	}
+	return nil
 }
 
 // Authorize decides whether e may be applied to the room, from the state
@@ -397,15 +600,34 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 	return false
 }
 
-// View returns the API view of the room.
-func (s *RoomState) View() *Room {
+// View returns the API view of the room as viewer sees it: at most
+// MaxListedMembers members (the viewer among them when joined) and
+// invitees, and how many members there are. viewer may be empty.
+func (s *RoomState) View(viewer UserID) *Room {
+	s.ensureIndex()
 	r := &Room{
 		ID: s.ID, Name: s.Name, Topic: s.Topic, Kind: s.Kind, Visibility: s.Visibility,
-		Members: s.Members(), CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
-		LastMessage: s.LastMessage, HistoryComplete: s.Complete, Invited: s.Invited(),
+		Members: listed(s.joined, viewer), MemberCount: len(s.joined),
+		CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
+		LastMessage: s.LastMessage, HistoryComplete: s.Complete,
 	}
-	if r.Members == nil {
-		r.Members = []UserID{}
+	if len(s.invited) > 0 {
+		r.Invited = listed(s.invited, viewer)
 	}
 	return r
+}
+
+// listed is the first MaxListedMembers of a sorted list, with viewer in
+// place of the last when viewer is in the list but not among them.
+func listed(all []UserID, viewer UserID) []UserID {
+	if len(all) <= MaxListedMembers {
+		return append(make([]UserID, 0, len(all)), all...)
+	}
+	out := slices.Clone(all[:MaxListedMembers])
+	if viewer != "" && !slices.Contains(out, viewer) {
+		if _, ok := slices.BinarySearch(all, viewer); ok {
+			out[len(out)-1] = viewer
+		}
+	}
+	return out
 }

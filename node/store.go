@@ -47,9 +47,14 @@ type Tx interface {
 	// all) in room order until fn returns false.
 	EachEventAfter(room RoomID, from OrderKey, fn func(id EventID, order OrderKey) bool) error
 
-	// Rooms: derived state snapshots.
+	// Rooms: derived state snapshots. PutRoomState stores a room's
+	// metadata, not its History: each member's history is stored apart
+	// with PutMember (nil deletes it), so that a membership change writes
+	// one member's, whatever the room's size. RoomState and EachRoomState
+	// return both together.
 	RoomState(id RoomID) (*RoomState, error)
 	PutRoomState(s *RoomState) error
+	PutMember(room RoomID, u UserID, h []MemberChange) error
 	EachRoomState(fn func(*RoomState) bool) error
 
 	// Messages: the API view, keyed by room order.

@@ -70,12 +70,15 @@ const (
 
 // Room is the API view of a room.
 type Room struct {
-	ID              RoomID   `json:"id"`
-	Name            string   `json:"name"`
-	Topic           string   `json:"topic,omitempty"`
-	Kind            string   `json:"kind"`
-	Visibility      string   `json:"visibility"`
+	ID         RoomID `json:"id"`
+	Name       string `json:"name"`
+	Topic      string `json:"topic,omitempty"`
+	Kind       string `json:"kind"`
+	Visibility string `json:"visibility"`
+	// Members lists the joined members, all of them in a room of at most
+	// MaxListedMembers; MemberCount is how many there are.
 	Members         []UserID `json:"members"`
+	MemberCount     int      `json:"memberCount"`
 	CreatedBy       UserID   `json:"createdBy"`
 	CreatedAt       int64    `json:"createdAt"`
 	LastMessage     *Message `json:"lastMessage,omitempty"`

@@ -30,8 +30,9 @@ import (
 
 // SchemaVersion is the version of the key layout this code writes. Open
 // migrates older layouts and refuses newer ones. Version 2 added the room
-// key index (rk/).
-const SchemaVersion = 2
+// key index (rk/); version 3 moved member histories out of room records
+// into one key per member (mem/).
+const SchemaVersion = 3
 
 var keySchema = []byte("meta/schema")
 
@@ -169,6 +170,46 @@ var migrations = map[int]struct {
 	run  func(*DB) error
 }{
 	1: {"index room keys", indexRoomKeys},
+	2: {"one key per room member", splitMembers},
+}
+
+// splitMembers moves each room record's member histories to mem/ keys, so
+// a join no longer rewrites the whole room. Each room is one transaction;
+// a rerun after a crash finds the moved rooms without history and skips
+// them.
+func splitMembers(db *DB) error {
+	var ids []node.RoomID
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		return (&tx{txn: txn}).each([]byte(pRoom), func(k, _ []byte) (bool, error) {
+			ids = append(ids, node.RoomID(k[len(pRoom):]))
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := db.bdb.Update(func(txn *badger.Txn) error {
+			t := &tx{txn: txn}
+			var s node.RoomState
+			if err := t.getJSON(key(pRoom, string(id)), &s); err != nil {
+				return err
+			}
+			if len(s.History) == 0 {
+				return nil
+			}
+			for u, h := range s.History {
+				if err := t.PutMember(id, u, h); err != nil {
+					return err
+				}
+			}
+			return t.PutRoomState(&s)
+		})
+		if err != nil {
+			return fmt.Errorf("room %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // schemaVersion reads the schema version; 0 for a new database.

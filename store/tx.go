@@ -22,7 +22,8 @@ const (
 	pRefresh  = "rt/"    // rt/<sha256 hex> → RefreshRecord (TTL)
 	pEvent    = "ev/"    // ev/<eventID> → signed wire form
 	pTimeline = "tl/"    // tl/<roomID>/<order key> → ""
-	pRoom     = "room/"  // room/<roomID> → RoomState
+	pRoom     = "room/"  // room/<roomID> → RoomState without History
+	pMember   = "mem/"   // mem/<roomID>/<userID> → []MemberChange
 	pMessage  = "msg/"   // msg/<roomID>/<order key> → message record
 	pMsgID    = "mid/"   // mid/<eventID> → <roomID>/<order key>
 	pThread   = "thr/"   // thr/<roomID>/<rootID>/<order key> → ""
@@ -296,26 +297,66 @@ func (t *tx) EachEventAfter(room node.RoomID, from node.OrderKey, fn func(node.E
 
 func (t *tx) RoomState(id node.RoomID) (*node.RoomState, error) {
 	var s node.RoomState
-	return &s, t.getJSON(key(pRoom, string(id)), &s)
+	if err := t.getJSON(key(pRoom, string(id)), &s); err != nil {
+		return nil, err
+	}
+	return &s, t.loadMembers(&s)
 }
 
 func (t *tx) PutRoomState(s *node.RoomState) error {
 	c := *s
 	c.LastMessage = nil // derived at load from the newest message
+	c.History = nil     // one key per member (PutMember)
 	return t.putJSON(key(pRoom, string(s.ID)), &c)
 }
 
+func (t *tx) PutMember(room node.RoomID, u node.UserID, h []node.MemberChange) error {
+	k := key(pMember, string(room), string(u))
+	if len(h) == 0 {
+		return t.del(k)
+	}
+	return t.putJSON(k, h)
+}
+
+// loadMembers reads a room's member histories into s.History (on top of
+// whatever a record of schema 1 held).
+func (t *tx) loadMembers(s *node.RoomState) error {
+	if s.History == nil {
+		s.History = map[node.UserID][]node.MemberChange{}
+	}
+	prefix := append(key(pMember, string(s.ID)), '/')
+	return t.each(prefix, func(k, v []byte) (bool, error) {
+		var h []node.MemberChange
+		if err := json.Unmarshal(v, &h); err != nil {
+			return false, fmt.Errorf("decode member %q: %w", k, err)
+		}
+		s.History[node.UserID(k[len(prefix):])] = h
+		return true, nil
+	})
+}
+
 func (t *tx) EachRoomState(fn func(*node.RoomState) bool) error {
-	return t.each([]byte(pRoom), func(_, v []byte) (bool, error) {
+	var states []*node.RoomState
+	err := t.each([]byte(pRoom), func(_, v []byte) (bool, error) {
 		var s node.RoomState
 		if err := json.Unmarshal(v, &s); err != nil {
 			return false, fmt.Errorf("decode room: %w", err)
 		}
-		if s.History == nil {
-			s.History = map[node.UserID][]node.MemberChange{}
-		}
-		return fn(&s), nil
+		states = append(states, &s)
+		return true, nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, s := range states {
+		if err := t.loadMembers(s); err != nil {
+			return err
+		}
+		if !fn(s) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func decodeMessage(v []byte) (*node.Message, error) {

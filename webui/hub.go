@@ -354,8 +354,11 @@ type frame struct {
 	Typing   *bool         `json:"typing,omitempty"`
 	UpTo     node.EventID  `json:"upTo,omitempty"`
 	Kind     string        `json:"kind,omitempty"`
-	Code     string        `json:"code,omitempty"`
-	Text     string        `json:"-"`
+	// Membership and MemberCount are the member frame's (API.md §4).
+	Membership  string `json:"membership,omitempty"`
+	MemberCount *int   `json:"memberCount,omitempty"`
+	Code        string `json:"code,omitempty"`
+	Text        string `json:"-"`
 }
 
 // errorFrame is {"type":"error","id"?,"code","message"}: its "message"
@@ -380,6 +383,9 @@ func frameOf(n *node.Notification) *frame {
 		return &frame{Type: "typing", Room: n.RoomID, User: n.User, Typing: &t}
 	case node.NoteReceipt:
 		return &frame{Type: "receipt", Room: n.RoomID, User: n.User, UpTo: n.UpTo, Kind: n.Receipt}
+	case node.NoteMember:
+		c := n.MemberCount
+		return &frame{Type: "member", Room: n.RoomID, User: n.User, Membership: n.Membership, MemberCount: &c}
 	}
 	return &frame{Type: n.Kind}
 }

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -92,9 +93,26 @@ func (s *Server) dm(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, http.StatusOK, room, err)
 }
 
+// members pages through a room's members in user ID order:
+// ?after=USERID&limit=N (1 to 1000, default 100). "more" says whether
+// another page follows.
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
-	users, err := s.node.Members(r.Context(), userOf(r), roomID(r))
-	s.respond(w, r, http.StatusOK, map[string]any{"members": users}, err)
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > node.MaxMembersLimit {
+			writeErrorCode(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("limit must be a number from 1 to %d", node.MaxMembersLimit))
+			return
+		}
+		limit = n
+	}
+	users, more, err := s.node.Members(r.Context(), userOf(r), roomID(r), node.UserID(q.Get("after")), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": users, "more": more})
 }
 
 func (s *Server) receipts(w http.ResponseWriter, r *http.Request) {

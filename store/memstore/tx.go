@@ -26,6 +26,7 @@ const (
 	pEvent    = "ev/"
 	pTimeline = "tl/"
 	pRoom     = "room/"
+	pMember   = "mem/"
 	pMessage  = "msg/"
 	pMsgID    = "mid/"
 	pThread   = "thr/"
@@ -269,30 +270,50 @@ func (t *tx) RoomState(id node.RoomID) (*node.RoomState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return copyRoomState(v.(*node.RoomState)), nil
+	return t.withMembers(v.(*node.RoomState)), nil
 }
 
+// PutRoomState keeps the room's metadata; member histories are kept one
+// per member (PutMember), as node.Tx asks.
 func (t *tx) PutRoomState(s *node.RoomState) error {
-	c := copyRoomState(s)
+	c := s.Copy()
 	c.LastMessage = nil // derived at load from the newest message
+	c.History = nil
 	return t.set(key(pRoom, string(s.ID)), c, 0)
 }
 
+func (t *tx) PutMember(room node.RoomID, u node.UserID, h []node.MemberChange) error {
+	k := key(pMember, string(room), string(u))
+	if len(h) == 0 {
+		return t.del(k)
+	}
+	return t.set(k, slices.Clone(h), 0)
+}
+
 func (t *tx) EachRoomState(fn func(*node.RoomState) bool) error {
-	t.ascend(pRoom, pRoom, func(it item) bool { return fn(copyRoomState(it.val.(*node.RoomState))) })
+	var rooms []*node.RoomState
+	t.ascend(pRoom, pRoom, func(it item) bool {
+		rooms = append(rooms, it.val.(*node.RoomState))
+		return true
+	})
+	for _, s := range rooms {
+		if !fn(t.withMembers(s)) {
+			break
+		}
+	}
 	return nil
 }
 
-func copyRoomState(s *node.RoomState) *node.RoomState {
-	c := *s
-	c.History = make(map[node.UserID][]node.MemberChange, len(s.History))
-	for u, h := range s.History {
-		c.History[u] = slices.Clone(h)
-	}
-	if s.LastMessage != nil {
-		c.LastMessage = copyMessage(s.LastMessage)
-	}
-	return &c
+// withMembers copies a stored room and gathers its member histories.
+func (t *tx) withMembers(s *node.RoomState) *node.RoomState {
+	c := s.Copy()
+	c.History = map[node.UserID][]node.MemberChange{}
+	prefix := key(pMember, string(s.ID)) + "/"
+	t.ascend(prefix, prefix, func(it item) bool {
+		c.History[node.UserID(it.key[len(prefix):])] = slices.Clone(it.val.([]node.MemberChange))
+		return true
+	})
+	return c
 }
 
 func copyMessage(m *node.Message) *node.Message {

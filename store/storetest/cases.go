@@ -330,6 +330,20 @@ func testRoomStates(t *testing.T, s Store) {
 		if err := tx.PutRoomState(st); err != nil {
 			return err
 		}
+		// Member histories are kept one per member, apart from the
+		// room's record; a nil history deletes one.
+		if err := tx.PutMember("room1", "alice@N", st.History["alice@N"]); err != nil {
+			return err
+		}
+		if err := tx.PutMember("room1", "bob@N", []node.MemberChange{{Order: order(2), State: node.MemberJoin}}); err != nil {
+			return err
+		}
+		if err := tx.PutMember("room10", "carol@N", []node.MemberChange{{Order: order(3), State: node.MemberJoin}}); err != nil {
+			return err
+		}
+		if err := tx.PutMember("room1", "bob@N", nil); err != nil {
+			return err
+		}
 		return tx.PutRoomState(node.NewRoomState("room0"))
 	})
 	st.History["alice@N"][0].State = node.MemberBan // after the put
@@ -343,6 +357,9 @@ func testRoomStates(t *testing.T, s Store) {
 		}
 		if h := got.History["alice@N"]; len(h) != 1 || h[0].State != node.MemberJoin || string(h[0].Order) != string(order(1)) {
 			t.Errorf("history = %+v", h)
+		}
+		if len(got.History) != 1 || !got.IsMember("alice@N") || got.MemberCount() != 1 {
+			t.Errorf("histories = %+v: want alice's alone (bob's deleted, room10's carol elsewhere)", got.History)
 		}
 		var seen []node.RoomID
 		err = tx.EachRoomState(func(s *node.RoomState) bool {
