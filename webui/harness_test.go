@@ -48,6 +48,7 @@ type testNode struct {
 	Web    *webui.Server
 	Tokens *token.Issuer
 	srv    *httptest.Server
+	remote *node.Signer // signs events of a made-up remote node (remoteJoins)
 }
 
 type nodeOptions struct {
