@@ -60,8 +60,14 @@ type Config struct {
 	// Password of the Hearth users (default "bench-password").
 	Password string
 	// ConnsPerUser is how many receiving connections share one Hearth user
-	// (default: enough that there are at most 50 users per node).
+	// (default 1: one user per connection, as people use a chat server;
+	// more is the "many tabs" shape).
 	ConnsPerUser int
+	// Accounts, when it has refresh tokens, signs Hearth users in by
+	// refreshing their stored sessions instead of hashing passwords
+	// (PrepareAccounts). The tokens are single-use: the suite hands each
+	// run a fresh copy of the data directory they were issued on.
+	Accounts Accounts
 	// Channel is the room or channel name for Socket.io and Centrifugo
 	// (default "bench"); Hearth rooms get a fresh ID every run.
 	Channel string
@@ -105,16 +111,8 @@ func (c *Config) setDefaults() error {
 	if c.Password == "" {
 		c.Password = "bench-password"
 	}
-	conns := c.Receivers
-	if c.Idle > 0 {
-		conns = c.Idle
-	}
 	if c.ConnsPerUser == 0 {
-		// At most 50 users per node: Hearth lets an address register 60
-		// users at once (then 30 a minute), so a fresh node is set up
-		// without waiting.
-		perNode := (conns + len(c.URLs) - 1) / len(c.URLs)
-		c.ConnsPerUser = max(1, (perNode+49)/50)
+		c.ConnsPerUser = 1
 	}
 	if c.Channel == "" {
 		c.Channel = "bench"

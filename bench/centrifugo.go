@@ -89,7 +89,7 @@ func (d *centrifugoDriver) node(i int) int {
 }
 
 func (d *centrifugoDriver) dial(ctx context.Context, i int) (*websocket.Conn, error) {
-	c, err := dialWS(ctx, d.urls[d.node(i)])
+	c, err := dialWS(ctx, d.urls[d.node(i)], i)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -21,10 +22,44 @@ var wsDialer = &websocket.Dialer{
 	WriteBufferPool:  &sync.Pool{},
 }
 
+// UsersPerAddr is how many users share one client address. A Hearth
+// node limits sign-ups and failed logins per client address (a burst of
+// 200 registrations), as a public server must; real users come from many
+// addresses, so the tool spreads its users over the loopback range
+// 127.1.0.1, 127.1.0.2, … (every 127.x.y.z reaches the loopback
+// interface on Linux), UsersPerAddr to each.
+const UsersPerAddr = 64
+
+// clientAddr is the local address the tool uses for user (or connection)
+// i when the server is on loopback; nil elsewhere (the system chooses).
+func clientAddr(server string, i int) *net.TCPAddr {
+	u, err := url.Parse(server)
+	if err != nil {
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || ip.To4() == nil || i < 0 {
+		return nil
+	}
+	g := i / UsersPerAddr
+	return &net.TCPAddr{IP: net.IPv4(127, 1+byte(g/(250*250)), byte(g/250%250), byte(g%250+1))}
+}
+
+// dialerFrom is a net dialer that binds local (when set).
+func dialerFrom(local *net.TCPAddr) *net.Dialer {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if local != nil {
+		d.LocalAddr = local
+	}
+	return d
+}
+
 // dialWS opens a WebSocket to u without an Origin header (which the
-// contract accepts: an absent Origin is not a cross-site browser).
-func dialWS(ctx context.Context, u string) (*websocket.Conn, error) {
-	c, resp, err := wsDialer.DialContext(ctx, u, nil)
+// contract accepts: an absent Origin is not a cross-site browser), from
+// the local address of user (or connection) i.
+func dialWS(ctx context.Context, u string, i int) (*websocket.Conn, error) {
+	wd := *wsDialer
+	wd.NetDialContext = dialerFrom(clientAddr(u, i)).DialContext
+	c, resp, err := wd.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", u, err, resp.Status)

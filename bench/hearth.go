@@ -64,11 +64,11 @@ func (h hearthSend) append(buf []byte, seq int, payload []byte) []byte {
 // user. The sender is a user of its own on the first node, which creates
 // the room; every receiving user joins it by ID on its own node.
 type hearthDriver struct {
-	cfg    *Config
-	log    *slog.Logger
-	bases  []string // http base URLs
-	ws     []string // WebSocket URLs
-	client *http.Client
+	cfg     *Config
+	log     *slog.Logger
+	bases   []string // http base URLs
+	ws      []string // WebSocket URLs
+	clients sync.Map // address group → *http.Client (clientFor)
 
 	room        string
 	send        hearthSend
@@ -77,17 +77,7 @@ type hearthDriver struct {
 }
 
 func newHearthDriver(cfg *Config) (*hearthDriver, error) {
-	d := &hearthDriver{
-		cfg: cfg,
-		log: cfg.Logger,
-		client: &http.Client{
-			Timeout: 60 * time.Second,
-			Transport: &http.Transport{
-				MaxIdleConnsPerHost: 64,
-				IdleConnTimeout:     30 * time.Second,
-			},
-		},
-	}
+	d := &hearthDriver{cfg: cfg, log: cfg.Logger}
 	for _, u := range cfg.URLs {
 		ws, err := wsURL(u, "/api/v1/ws", nil)
 		if err != nil {
@@ -115,13 +105,36 @@ func (d *hearthDriver) username(u int) string {
 	return fmt.Sprintf("%s%d", d.cfg.UsersPrefix, u)
 }
 
+// clientFor is the HTTP client of user u (-1: the sender's), whose
+// requests come from u's client address (clientAddr).
+func (d *hearthDriver) clientFor(node, u int) *http.Client {
+	local := clientAddr(d.bases[node], u)
+	key := ""
+	if local != nil {
+		key = local.IP.String()
+	}
+	if c, ok := d.clients.Load(key); ok {
+		return c.(*http.Client)
+	}
+	c := &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			DialContext:         dialerFrom(local).DialContext,
+			MaxIdleConnsPerHost: 8,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+	actual, _ := d.clients.LoadOrStore(key, c)
+	return actual.(*http.Client)
+}
+
 func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 	k := len(d.bases)
 	users := make([]int, k)
 	for i := 0; i < receivers; i++ {
 		users[d.node(i)] = max(users[d.node(i)], d.user(i)+1)
 	}
-	tok, _, err := d.session(ctx, 0, d.cfg.UsersPrefix+"-sender", false)
+	tok, _, err := d.session(ctx, 0, -1, d.cfg.UsersPrefix+"-sender", false)
 	if err != nil {
 		return err
 	}
@@ -131,7 +144,7 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 		ID string `json:"id"`
 	}
 	name := fmt.Sprintf("bench %s", time.Now().UTC().Format("2006-01-02 15:04:05.000"))
-	if err := d.do(ctx, 0, "POST", "/api/v1/rooms", tok, map[string]string{"name": name, "visibility": "public"}, &room); err != nil {
+	if err := d.do(ctx, 0, -1, "POST", "/api/v1/rooms", tok, map[string]string{"name": name, "visibility": "public"}, &room); err != nil {
 		return fmt.Errorf("create room: %w", err)
 	}
 	if room.ID == "" {
@@ -163,20 +176,24 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 		if users[n] == 0 {
 			continue
 		}
-		tok, registered, err := d.session(ctx, n, d.username(0), false)
+		tok, registered, err := d.session(ctx, n, 0, d.username(0), false)
 		if err != nil {
 			return err
 		}
 		d.tokens[n][0], fresh[n] = tok, registered
 	}
-	// Password hashing is deliberately slow, so sign-ins run a few at a
-	// time; joins are cheap.
-	err = forEach(ctx, len(jobs), 4, func(ctx context.Context, j int) error {
+	// Password hashing is deliberately slow, so sign-ins with a password
+	// run a few at a time; refreshing a stored session needs no hash.
+	conc := 4
+	if len(d.cfg.Accounts.Refresh) > 0 {
+		conc = 16
+	}
+	err = forEach(ctx, len(jobs), conc, func(ctx context.Context, j int) error {
 		n, u := jobs[j].node, jobs[j].user
 		if u == 0 {
 			return nil
 		}
-		tok, _, err := d.session(ctx, n, d.username(u), fresh[n])
+		tok, _, err := d.session(ctx, n, u, d.username(u), fresh[n])
 		if err != nil {
 			return err
 		}
@@ -187,20 +204,20 @@ func (d *hearthDriver) prepare(ctx context.Context, receivers int) error {
 		return err
 	}
 	return forEach(ctx, len(jobs), 16, func(ctx context.Context, j int) error {
-		return d.join(ctx, jobs[j].node, d.tokens[jobs[j].node][jobs[j].user])
+		return d.join(ctx, jobs[j].node, jobs[j].user, d.room, d.tokens[jobs[j].node][jobs[j].user])
 	})
 }
 
-// join joins the room as the token's user. A node other than the room's
-// may not know the room yet, so not_found is retried for a while.
-func (d *hearthDriver) join(ctx context.Context, node int, tok string) error {
+// join joins room as user u (whose token is tok). A node other than the
+// room's may not know the room yet, so not_found is retried for a while.
+func (d *hearthDriver) join(ctx context.Context, node, u int, room, tok string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := d.do(ctx, node, "POST", "/api/v1/rooms/"+url.PathEscape(d.room)+"/join", tok, nil, nil)
+		err := d.do(ctx, node, u, "POST", "/api/v1/rooms/"+url.PathEscape(room)+"/join", tok, nil, nil)
 		var he *httpError
 		if err == nil || !errors.As(err, &he) || he.status != http.StatusNotFound || time.Now().After(deadline) {
 			if err != nil {
-				return fmt.Errorf("join room %s on %s: %w", d.room, d.bases[node], err)
+				return fmt.Errorf("join room %s on %s: %w", room, d.bases[node], err)
 			}
 			return nil
 		}
@@ -210,20 +227,29 @@ func (d *hearthDriver) join(ctx context.Context, node int, tok string) error {
 	}
 }
 
-// session signs username in on node and returns an access token and
-// whether the user was registered just now. Users are reused across
-// runs, which matters because registration is rate limited per address:
-// it logs in and registers on 401, or with registerFirst registers and
-// logs in on 409.
-func (d *hearthDriver) session(ctx context.Context, node int, username string, registerFirst bool) (token string, registered bool, err error) {
+// session signs username (user u, -1 for the sender) in on node and
+// returns an access token and whether the user was registered just now.
+// A user with a stored refresh token (Config.Accounts) is signed in by
+// refreshing it, as a returning browser does, with no password hash.
+// Otherwise users are reused across runs, which matters because
+// registration is rate limited per address: it logs in and registers on
+// 401, or with registerFirst registers and logs in on 409.
+func (d *hearthDriver) session(ctx context.Context, node, u int, username string, registerFirst bool) (token string, registered bool, err error) {
 	var s struct {
 		AccessToken string `json:"accessToken"`
 	}
+	if rt := d.cfg.Accounts.Refresh[username]; rt != "" && node == 0 {
+		err := d.do(ctx, node, u, "POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": rt}, &s)
+		if err == nil && s.AccessToken != "" {
+			return s.AccessToken, false, nil
+		}
+		d.log.Warn("hearth: stored session refused; signing in with the password", "user", username, "err", err)
+	}
 	creds := map[string]string{"username": username, "password": d.cfg.Password}
 	reg := map[string]string{"username": username, "password": d.cfg.Password, "displayName": username}
-	login := func() error { return d.do(ctx, node, "POST", "/api/v1/auth/login", "", creds, &s) }
+	login := func() error { return d.do(ctx, node, u, "POST", "/api/v1/auth/login", "", creds, &s) }
 	register := func() error {
-		err := d.do(ctx, node, "POST", "/api/v1/auth/register", "", reg, &s)
+		err := d.do(ctx, node, u, "POST", "/api/v1/auth/register", "", reg, &s)
 		registered = err == nil
 		return err
 	}
@@ -267,10 +293,11 @@ func (e *httpError) Error() string {
 	return fmt.Sprintf("HTTP %d: %.200s", e.status, e.body)
 }
 
-// do sends one JSON request to node and decodes a 2xx response into out.
-// A 429 is waited out (Retry-After, capped) and retried, for up to
+// do sends one JSON request to node as user u (-1: the sender; it picks
+// the client address) and decodes a 2xx response into out. A 429 is
+// waited out (Retry-After, capped) and retried, for up to
 // --rate-limit-wait in total.
-func (d *hearthDriver) do(ctx context.Context, node int, method, path, token string, in, out any) error {
+func (d *hearthDriver) do(ctx context.Context, node, u int, method, path, token string, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error
@@ -288,7 +315,7 @@ func (d *hearthDriver) do(ctx context.Context, node int, method, path, token str
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := d.client.Do(req)
+		resp, err := d.clientFor(node, u).Do(req)
 		if err != nil {
 			return err
 		}
@@ -324,11 +351,12 @@ func (d *hearthDriver) do(ctx context.Context, node int, method, path, token str
 
 func (d *hearthDriver) dial(ctx context.Context, i int) (*websocket.Conn, error) {
 	n := d.node(i)
-	tok := d.senderToken
+	tok, u := d.senderToken, -1
 	if i >= 0 {
-		tok = d.tokens[n][d.user(i)]
+		u = d.user(i)
+		tok = d.tokens[n][u]
 	}
-	c, err := dialWS(ctx, d.ws[n])
+	c, err := dialWS(ctx, d.ws[n], u)
 	if err != nil {
 		return nil, err
 	}

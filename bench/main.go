@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,14 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		quiet   bool
 		jsonOut string
 		cpuProf string
+		work    string
+		accts   string
+		prepare int
+		sizes   string
+		joins   int
+		cUsers  int
+		cRooms  int
+		cDur    time.Duration
 	)
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -47,6 +56,12 @@ Workload F: --receivers connections in one room, one sender sending
 messages, and with --pid the server's CPU time and peak RSS.
 With --idle N: open N idle authenticated connections and report the
 server's RSS growth per connection (needs --pid).
+--workload joins (J): users join one room while others talk; bytes of
+state frames each existing member receives per join, at several sizes.
+--workload community (C): users in rooms of mixed sizes posting a few
+messages a minute; latency, server CPU per delivery, RSS.
+--prepare-accounts N --accounts FILE signs up N users (Hearth) and saves
+their refresh tokens; --accounts FILE then signs them in by refreshing.
 
 flags:
 `)
@@ -72,6 +87,14 @@ flags:
 	fs.StringVar(&jsonOut, "json-out", "", "also write the result as JSON to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
 	fs.StringVar(&cpuProf, "cpuprofile", "", "write the load tool's own CPU profile to this file")
+	fs.StringVar(&work, "workload", "fanout", "fanout (F), joins (J) or community (C)")
+	fs.StringVar(&accts, "accounts", "", "Hearth accounts file (refresh tokens) to sign in with; written by --prepare-accounts")
+	fs.IntVar(&prepare, "prepare-accounts", 0, "sign up this many Hearth users and write --accounts, then exit")
+	fs.StringVar(&sizes, "sizes", "100,1000,10000", "workload J: room sizes")
+	fs.IntVar(&joins, "joins", 50, "workload J: joins measured per size")
+	fs.IntVar(&cUsers, "users", 5000, "workload C: users")
+	fs.IntVar(&cRooms, "rooms", 1000, "workload C: rooms")
+	fs.DurationVar(&cDur, "duration", time.Minute, "workload C: how long users post")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -98,6 +121,51 @@ flags:
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if prepare > 0 {
+		if accts == "" || len(urls) != 1 {
+			return errors.New("--prepare-accounts needs --accounts FILE and one --url")
+		}
+		a, err := PrepareAccounts(ctx, urls[0], cfg.UsersPrefix, cfg.Password, prepare, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		return SaveAccounts(accts, a)
+	}
+	if accts != "" {
+		a, err := LoadAccounts(accts)
+		if err != nil {
+			return err
+		}
+		cfg.Accounts, cfg.UsersPrefix, cfg.Password = a, a.Prefix, a.Password
+	}
+	var out any
+	switch work {
+	case "joins", "J":
+		ns, err := parseInts(sizes)
+		if err != nil {
+			return err
+		}
+		out, err = RunJoins(ctx, JoinsConfig{URL: first(urls), PID: cfg.PID, Sizes: ns, Joins: joins,
+			UsersPrefix: cfg.UsersPrefix, Password: cfg.Password, Accounts: cfg.Accounts, Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+	case "community", "C":
+		var err error
+		out, err = RunCommunity(ctx, CommunityConfig{URL: first(urls), PID: cfg.PID, Users: cUsers, Rooms: cRooms, Duration: cDur,
+			UsersPrefix: cfg.UsersPrefix, Password: cfg.Password, Accounts: cfg.Accounts, Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+	case "fanout", "F":
+	default:
+		return fmt.Errorf("unknown workload %q", work)
+	}
+	if out != nil {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
@@ -165,6 +233,25 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	row("load tool", "%.2f CPU s; machine load average %.2f at start", r.ToolCPUSeconds, r.LoadAvg)
 	return tw.Flush()
+}
+
+func first(urls []string) string {
+	if len(urls) == 0 {
+		return "http://127.0.0.1:8080"
+	}
+	return urls[0]
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func ms(v float64) string {

@@ -18,9 +18,14 @@
 # -go=false); see `go run ./bench/cmd/hearth-bench-suite -h`.
 #
 # Environment: BENCH_OUT, BENCH_DOC, BENCH_QUICK=1 (N=100,1000, short sweep,
-# 2,000 idle connections, fewer Go benchmark iterations: a few minutes; the
-# report then goes to $BENCH_OUT/benchmarks.md unless BENCH_DOC is set, so
-# a quick run never replaces docs/benchmarks.md).
+# 2,000 idle connections, F at N=2,000 instead of 10,000, J to 1,000
+# members, C with 1,000 users, fewer Go benchmark iterations: a few
+# minutes; the report then goes to $BENCH_OUT/benchmarks.md unless
+# BENCH_DOC is set, so a quick run never replaces docs/benchmarks.md).
+#
+# The Hearth users are signed up once (argon2id: minutes for 10,000) into
+# a data directory kept in bench/.cache with their refresh tokens; every
+# Hearth run starts on a fresh copy of it and signs in by refreshing.
 set -euo pipefail
 
 started=$(date +%s)
@@ -71,7 +76,8 @@ BENCH_PEERS=1 HEARTH_BIN=$hearth go test -race -count=1 ./bench/...
 
 args=()
 if [ "${BENCH_QUICK:-}" = 1 ]; then
-	args+=(-quick -n 100,1000 -sweep-max 3200 -idle 2000)
+	args+=(-quick -n 100,1000 -sweep-max 3200 -idle 2000 -big-n 2000 -big-messages 200
+		-j-sizes 100,1000 -c-users 1000 -c-rooms 200 -c-duration 15s)
 fi
 
 echo "== running the suite: Go benchmarks, then the load runs"

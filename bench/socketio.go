@@ -71,7 +71,7 @@ func (d *socketIODriver) node(i int) int {
 }
 
 func (d *socketIODriver) dial(ctx context.Context, i int) (*websocket.Conn, error) {
-	c, err := dialWS(ctx, d.urls[d.node(i)])
+	c, err := dialWS(ctx, d.urls[d.node(i)], i)
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,14 @@ func header(p *printer, res *suite.Results) {
 		p.f("- **Disk**: a 4 KiB write and fsync in Hearth's data directory takes %s at p50, %s at p99, %s at most (%d rounds). Hearth acknowledges a message only after an fsync; neither peer writes to disk.\n",
 			ms(f.P50Ms), ms(f.P99Ms), ms(f.MaxMs), f.Count)
 	}
+	if a := res.Accounts; a != nil {
+		how := fmt.Sprintf("signed up for this run, which took %.0f s", a.SignUpSeconds)
+		if a.Cached {
+			how = fmt.Sprintf("signed up once on %s (%.0f s of argon2id hashing then) and cached in `bench/.cache`", a.Created.Format("2006-01-02"), a.SignUpSeconds)
+		}
+		p.f("- **Users**: %s Hearth users, %s through the public API from loopback addresses 127.1.x.y (%d users each, under the node's per-address sign-up limit). Each Hearth run starts a node on a fresh copy of that data directory and signs its users in with their stored refresh tokens (`POST /api/v1/auth/refresh`, as a returning browser does), so no run hashes a password; the peers have no accounts, and each of their connections is an anonymous client of its own.\n",
+			thousands(a.Users), how, bench.UsersPerAddr)
+	}
 	p.f("- **Load**: the load tool runs on the same machine as the server and shares its cores; every server is a fresh process per run, on loopback.")
 	if l := maxLoad(res); l > float64(m.Cores)+1 {
 		p.f(" **The machine was busy with other work during some runs** (1-minute load average up to %.1f on %d cores, against about 2 for a server and the tool alone): treat these figures as rough.", l, m.Cores)
@@ -122,13 +130,19 @@ func load(p *printer, res *suite.Results, chart string) {
 	p.f("Latency runs from the moment a message was due to be sent (the body carries it, so a sender that falls behind schedule is counted) to its receipt, over every delivery. ")
 	p.f("Lost is deliveries still missing 5 s after the last message was due. ")
 	p.f("Server CPU and peak RSS come from `/proc/PID` over the run.\n\n")
-	p.f("| server | N | p50 | p99 | max | deliveries/s | deliveries per server CPU-s | peak RSS | lost |\n")
-	p.f("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	p.f("Every receiver is a user of its own (one user per connection), except in the row marked *many tabs*, where each user holds that many connections. ")
+	p.f("Rows at another R than %g are the large-room case (fewer messages).\n\n", res.Rate)
+	p.f("| server | N | R | p50 | p99 | max | deliveries/s | deliveries per server CPU-s | peak RSS | lost |\n")
+	p.f("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var notes []string
 	for _, run := range res.F {
 		r := run.Result
+		label := name(run.Target)
+		if run.ConnsPerUser > 1 {
+			label += fmt.Sprintf(" (many tabs: %d connections per user)", run.ConnsPerUser)
+		}
 		if run.Error != "" && r == nil {
-			p.f("| %s | %s | failed: %s | | | | | | |\n", name(run.Target), thousands(run.Receivers), oneLine(run.Error))
+			p.f("| %s | %s | %g | failed: %s | | | | | | |\n", label, thousands(run.Receivers), run.Rate, oneLine(run.Error))
 			continue
 		}
 		cpu, rss := "–", "–"
@@ -144,7 +158,7 @@ func load(p *printer, res *suite.Results, chart string) {
 			notes = append(notes, fmt.Sprintf("%s at N = %s: %s", name(run.Target), thousands(run.Receivers), oneLine(run.Error)))
 			lost += fmt.Sprintf(" [%d]", len(notes))
 		}
-		p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name(run.Target), thousands(run.Receivers),
+		p.f("| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s |\n", label, thousands(run.Receivers), run.Rate,
 			ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.Max), thousands(int(math.Round(r.DeliveriesPerSec))), cpu, rss, lost)
 	}
 	p.f("\n")
@@ -217,7 +231,62 @@ func load(p *printer, res *suite.Results, chart string) {
 			p.f("Failed: %s\n\n", oneLine(res.Idle.Error))
 		}
 	}
+	joinsSection(p, res)
+	communitySection(p, res)
 	p.f("Reproduce one run: `hearth bench --target hearth|socketio|centrifugo --url http://127.0.0.1:PORT --receivers N --rate R --pid PID` (see `bench/README.md`).\n\n")
+}
+
+// joinsSection writes workload J.
+func joinsSection(p *printer, res *suite.Results) {
+	if res.Joins == nil && res.JoinsError == "" {
+		return
+	}
+	p.f("### Workload J: joins (Hearth)\n\n")
+	if res.Joins == nil || len(res.Joins.Steps) == 0 {
+		p.f("Failed: %s\n\n", oneLine(res.JoinsError))
+		return
+	}
+	s0 := res.Joins.Steps[0]
+	p.f("One room grows to each size below; then %d more users join it (10 a second) while 2 members post 5 messages a second each. %d members stay connected throughout and count every frame they get: *state bytes per join* is what one existing member receives per join in `member`, `room`, `presence`, `typing` and `receipt` frames (payload bytes), which must not grow with the room. Latency is of the talkers' messages at those members, from when each was due.\n\n",
+		s0.Joins, s0.Observers)
+	p.f("| members | state bytes per join, per member | state frames per join, per member | message p50 | message p99 | lost | join request p50 | join request p99 | server CPU over the joins |\n")
+	p.f("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, s := range res.Joins.Steps {
+		p.f("| %s | %s | %.2f | %s | %s | %s | %s | %s | %.2f s |\n", thousands(s.Members), num(s.StateBytesPerJoin), s.StateFramesPerJoin,
+			ms(s.Latency.P50), ms(s.Latency.P99), thousands(int(s.Lost)), ms(s.JoinLatency.P50), ms(s.JoinLatency.P99), s.ServerCPUSeconds)
+	}
+	p.f("\n")
+	if res.JoinsError != "" {
+		p.f("The run ended early: %s\n\n", oneLine(res.JoinsError))
+	}
+}
+
+// communitySection writes workload C.
+func communitySection(p *printer, res *suite.Results) {
+	if res.Community == nil && res.CommunityError == "" {
+		return
+	}
+	p.f("### Workload C: a community (Hearth)\n\n")
+	c := res.Community
+	if c == nil {
+		p.f("Failed: %s\n\n", oneLine(res.CommunityError))
+		return
+	}
+	p.f("%s users, one connection each, in %s rooms (%s memberships; the median room has %d members, the largest %d): every user posts about twice a minute to one of their rooms, and the largest rooms get 5 messages a second each besides. Every member of a room receives each of its messages, the sender's own connection included.\n\n",
+		thousands(c.Users), thousands(c.Rooms), thousands(c.Memberships), c.MedianRoom, c.LargestRoom)
+	p.f("| messages | deliveries | lost | p50 | p99 | max | deliveries/s | server CPU per delivery | peak RSS |\n")
+	p.f("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	cpu, rss := "–", "–"
+	if c.Server != nil {
+		cpu = fmt.Sprintf("%.1f µs", c.CPUMicrosPerDelivery)
+		rss = fmt.Sprintf("%.0f MiB", float64(c.Server.PeakRSS)/(1<<20))
+	}
+	p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n\n", thousands(c.Messages), thousands(int(c.Received)), thousands(int(c.Lost)),
+		ms(c.Latency.P50), ms(c.Latency.P99), ms(c.Latency.Max), thousands(int(math.Round(c.DeliveriesPerSec))), cpu, rss)
+	p.f("Setting it up (sign-ins, rooms, joins, connections) took %.0f s; the load tool spent %.1f CPU-s; machine load average %.2f when posting began.\n\n", c.SetupSeconds, c.ToolCPUSeconds, c.LoadAvg)
+	if res.CommunityError != "" {
+		p.f("The run ended early: %s\n\n", oneLine(res.CommunityError))
+	}
 }
 
 // ratios writes Hearth's workload F figures divided by each peer's, per N.
@@ -228,7 +297,7 @@ func ratios(p *printer, res *suite.Results) {
 		if run.Target != "hearth" && !slices.Contains(peers, run.Target) {
 			peers = append(peers, run.Target)
 		}
-		if !slices.Contains(ns, run.Receivers) {
+		if run.Rate == res.Rate && run.ConnsPerUser <= 1 && !slices.Contains(ns, run.Receivers) {
 			ns = append(ns, run.Receivers)
 		}
 	}
@@ -296,7 +365,7 @@ func ratios(p *printer, res *suite.Results) {
 // deliveries.
 func findFAt(res *suite.Results, target string, n int) (*bench.Result, bool) {
 	for _, run := range res.F {
-		if run.Target == target && run.Receivers == n && run.Result != nil && run.Result.Received > 0 {
+		if run.Target == target && run.Receivers == n && run.Rate == res.Rate && run.ConnsPerUser <= 1 && run.Result != nil && run.Result.Received > 0 {
 			return run.Result, true
 		}
 	}
@@ -440,7 +509,7 @@ func collect(res *suite.Results) []series {
 	idx := map[string]int{}
 	for _, run := range res.F {
 		r := run.Result
-		if r == nil || r.Received == 0 {
+		if r == nil || r.Received == 0 || run.Rate != res.Rate || run.ConnsPerUser > 1 {
 			continue
 		}
 		i, ok := idx[run.Target]

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -46,13 +47,40 @@ type Config struct {
 	// Idle is the number of idle connections for Hearth's memory figure
 	// (default 10000; -1 skips it).
 	Idle int
-	// HearthConnsPerUser is passed to bench for Hearth runs (default 0:
-	// bench's choice). Fewer users mean fewer registrations.
+	// HearthConnsPerUser is passed to bench for Hearth runs (default 1:
+	// one user per connection).
 	HearthConnsPerUser int
-	// DataDir is Hearth's data directory, kept across runs so that the
-	// bench users are registered once (default a temp dir).
+	// ManyTabs, when positive, adds a labelled Hearth run of workload F
+	// at N=1000 with this many connections per user (default 20; -1
+	// skips it): the shape of one person with many tabs.
+	ManyTabs int
+	// BigN and BigRate are an extra workload F run of every target
+	// (default N=10000 at R=20, BigMessages messages, default 400; BigN
+	// -1 skips it).
+	BigN        int
+	BigRate     float64
+	BigMessages int
+	// JSizes are workload J's room sizes (default 100, 1000, 10000; nil
+	// after -1 skips J).
+	JSizes []int
+	SkipJ  bool
+	// Community is workload C's configuration (zero fields: bench's
+	// defaults); SkipC skips it.
+	Community bench.CommunityConfig
+	SkipC     bool
+	// Users is how many Hearth users the accounts cache holds (default:
+	// what the largest run needs).
+	Users int
+	// CacheDir keeps the signed-up Hearth users between suite runs
+	// (default Peers.Root/.cache).
+	CacheDir string
+	// DataDir is unused: every Hearth run gets a fresh copy of the
+	// accounts' data directory.
 	DataDir string
 	Logger  *slog.Logger
+
+	accounts bench.Accounts // set by RunSuite
+	template string         // the accounts' data directory
 }
 
 // Results is everything one suite run measured.
@@ -66,6 +94,13 @@ type Results struct {
 	Sweeps []Sweep `json:"sweeps"`
 	// Idle is Hearth's idle-connection run.
 	Idle *Run `json:"idle,omitempty"`
+	// Joins is workload J; Community workload C (Hearth only).
+	Joins          *bench.JoinsResult     `json:"joins,omitempty"`
+	JoinsError     string                 `json:"joins_error,omitempty"`
+	Community      *bench.CommunityResult `json:"community,omitempty"`
+	CommunityError string                 `json:"community_error,omitempty"`
+	// Accounts says how the Hearth users were signed up.
+	Accounts *AccountsInfo `json:"accounts,omitempty"`
 	// SweepP99Ms is the sweep's latency bound.
 	SweepP99Ms float64 `json:"sweep_p99_ms"`
 
@@ -94,6 +129,8 @@ type Run struct {
 	Target    string  `json:"target"`
 	Receivers int     `json:"receivers"`
 	Rate      float64 `json:"rate"`
+	// ConnsPerUser is more than 1 for the many-tabs shape (Hearth).
+	ConnsPerUser int `json:"conns_per_user,omitempty"`
 	// Retry marks a sweep step run again because the first try failed.
 	Retry  bool          `json:"retry,omitempty"`
 	Result *bench.Result `json:"result,omitempty"`
@@ -162,6 +199,37 @@ func (c *Config) setDefaults() {
 	if c.Idle == 0 {
 		c.Idle = 10000
 	}
+	if c.ManyTabs == 0 {
+		c.ManyTabs = 20
+	}
+	if c.BigN == 0 {
+		c.BigN = 10000
+	}
+	if c.BigRate == 0 {
+		c.BigRate = 20
+	}
+	if c.BigMessages == 0 {
+		c.BigMessages = 400
+	}
+	if len(c.JSizes) == 0 {
+		c.JSizes = []int{100, 1000, 10000}
+	}
+	if c.HearthConnsPerUser == 0 {
+		c.HearthConnsPerUser = 1
+	}
+	if c.Users == 0 {
+		need := max(c.Idle, c.BigN, slices.Max(c.Ns), c.SweepN, 5000)
+		if !c.SkipJ {
+			need = max(need, slices.Max(c.JSizes)+50)
+		}
+		if !c.SkipC {
+			need = max(need, c.Community.Users)
+		}
+		c.Users = need + 50
+	}
+	if c.CacheDir == "" {
+		c.CacheDir = filepath.Join(c.Peers.Root, ".cache")
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -199,12 +267,21 @@ func RunSuite(ctx context.Context, cfg Config) (*Results, error) {
 	}
 
 	if contains(targets, "hearth") {
-		cfg.primeHearth(ctx)
+		acc, info, err := cfg.hearthAccounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cfg.accounts, cfg.template, res.Accounts = acc, filepath.Join(info.Dir, "data"), info
 	}
 	for _, t := range targets {
 		for _, n := range cfg.Ns {
-			run := cfg.one(ctx, t, n, cfg.Rate, cfg.Messages)
-			res.F = append(res.F, run)
+			res.F = append(res.F, cfg.one(ctx, t, n, cfg.Rate, cfg.Messages, 0))
+		}
+		if cfg.BigN > 0 {
+			res.F = append(res.F, cfg.one(ctx, t, cfg.BigN, cfg.BigRate, cfg.BigMessages, 0))
+		}
+		if t == "hearth" && cfg.ManyTabs > 1 {
+			res.F = append(res.F, cfg.one(ctx, t, 1000, cfg.Rate, cfg.Messages, cfg.ManyTabs))
 		}
 	}
 	if cfg.SweepN > 0 {
@@ -215,6 +292,12 @@ func RunSuite(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.Idle > 0 && cfg.Peers.Hearth != "" && contains(targets, "hearth") {
 		run := cfg.idle(ctx)
 		res.Idle = &run
+	}
+	if contains(targets, "hearth") && !cfg.SkipJ {
+		res.Joins, res.JoinsError = cfg.joins(ctx)
+	}
+	if contains(targets, "hearth") && !cfg.SkipC {
+		res.Community, res.CommunityError = cfg.community(ctx)
 	}
 	return res, ctx.Err()
 }
@@ -228,21 +311,51 @@ func contains(s []string, v string) bool {
 	return false
 }
 
+// stopper is a started server.
+type stopper interface {
+	Stop() error
+	PID() int
+}
+
+// start starts a fresh server of target: Hearth on a copy of the
+// accounts' data directory.
+func (c *Config) start(ctx context.Context, target string) (stopper, string, error) {
+	if target == "hearth" {
+		srv, err := c.startHearth(ctx, c.template)
+		if err != nil {
+			return nil, "", err
+		}
+		return srv, srv.URL, nil
+	}
+	srv, err := c.Peers.Start(ctx, target, "")
+	if err != nil {
+		return nil, "", err
+	}
+	return srv, srv.URL, nil
+}
+
 // one starts a fresh server of target, runs workload F once against it
-// and stops it.
-func (c *Config) one(ctx context.Context, target string, n int, rate float64, messages int) Run {
+// and stops it. tabs > 1 is the many-tabs shape (connections per user).
+func (c *Config) one(ctx context.Context, target string, n int, rate float64, messages, tabs int) Run {
 	run := Run{Target: target, Receivers: n, Rate: rate}
-	c.Logger.Info("run", "target", target, "receivers", n, "rate", rate, "messages", messages)
-	srv, err := c.Peers.Start(ctx, target, c.DataDir)
+	if tabs > 1 {
+		run.ConnsPerUser = tabs
+	}
+	c.Logger.Info("run", "target", target, "receivers", n, "rate", rate, "messages", messages, "conns_per_user", tabs)
+	srv, url, err := c.start(ctx, target)
 	if err != nil {
 		run.Error = err.Error()
 		c.Logger.Error("start server", "target", target, "err", err)
 		return run
 	}
+	cpu := c.connsPerUser(target, n)
+	if tabs > 1 {
+		cpu = tabs
+	}
 	r, err := bench.Run(ctx, bench.Config{
-		URLs: []string{srv.URL}, Target: target, Receivers: n, Rate: rate,
+		URLs: []string{url}, Target: target, Receivers: n, Rate: rate,
 		Messages: messages, Size: c.Size, PID: srv.PID(),
-		ConnsPerUser: c.connsPerUser(target, n), Logger: c.Logger,
+		ConnsPerUser: cpu, Accounts: c.accounts, Logger: c.Logger,
 	})
 	if stopErr := srv.Stop(); stopErr != nil && err == nil {
 		// A server that died during the run invalidates it.
@@ -268,27 +381,6 @@ func (c *Config) connsPerUser(target string, n int) int {
 	return c.HearthConnsPerUser
 }
 
-// primeHearth registers the bench users on the data directory with a
-// tiny unmeasured run, so that no measured run pays for registration
-// (slow password hashing) in the node it measures.
-func (c *Config) primeHearth(ctx context.Context) {
-	c.Logger.Info("registering the Hearth bench users")
-	srv, err := c.Peers.Start(ctx, "hearth", c.DataDir)
-	if err != nil {
-		c.Logger.Error("start hearth", "err", err)
-		return
-	}
-	_, err = bench.Run(ctx, bench.Config{
-		URLs: []string{srv.URL}, Target: "hearth", Receivers: 50, ConnsPerUser: 1,
-		Messages: 10, Rate: 100, Warmup: 10 * time.Millisecond, Drain: time.Second, Logger: c.Logger,
-	})
-	if err != nil {
-		c.Logger.Error("registering the Hearth bench users", "err", err)
-	}
-	srv.Stop()
-	settle()
-}
-
 // settle lets the machine calm down between runs: the previous server's
 // memory is being returned and the tool's own garbage collected, which
 // would otherwise land in the next run's first second.
@@ -310,7 +402,7 @@ func (c *Config) sweep(ctx context.Context, target string) Sweep {
 	broken := false // the server could not be started or run at all
 	step := func(rate float64) bool {
 		for try := 0; try < 2 && !broken; try++ {
-			run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages))
+			run := c.one(ctx, target, c.SweepN, rate, sweepMessages(rate, c.Messages), 0)
 			run.Retry = try > 0
 			sw.Steps = append(sw.Steps, run)
 			r := run.Result
@@ -366,23 +458,15 @@ func sweepMessages(rate float64, base int) int {
 func (c *Config) idle(ctx context.Context) Run {
 	run := Run{Target: "hearth", Receivers: c.Idle}
 	c.Logger.Info("idle run", "conns", c.Idle)
-	// A node of its own: on the shared directory the node would start
-	// with whatever the sweeps left (tens of thousands of messages,
-	// memtables to replay), and that, not the connections, would move
-	// its memory while they open.
-	dir, err := os.MkdirTemp("", "hearth-bench-idle-")
-	if err != nil {
-		run.Error = err.Error()
-		return run
-	}
-	defer os.RemoveAll(dir)
-	srv, err := c.Peers.Start(ctx, "hearth", dir)
+	// A fresh copy of the accounts' directory: no room or message of
+	// another run moves the node's memory while the connections open.
+	srv, err := c.startHearth(ctx, c.template)
 	if err != nil {
 		run.Error = err.Error()
 		return run
 	}
 	r, err := bench.Run(ctx, bench.Config{
-		URLs: []string{srv.URL}, Target: "hearth", Idle: c.Idle, PID: srv.PID(),
+		URLs: []string{srv.URL}, Target: "hearth", Idle: c.Idle, PID: srv.PID(), Accounts: c.accounts,
 		ConnsPerUser: c.HearthConnsPerUser, Warmup: 2 * time.Second, DialConcurrency: 32, Logger: c.Logger,
 	})
 	if stopErr := srv.Stop(); stopErr != nil && err == nil {
@@ -394,6 +478,50 @@ func (c *Config) idle(ctx context.Context) Run {
 	}
 	run.Result = r
 	return run
+}
+
+// joins runs workload J on a fresh Hearth node.
+func (c *Config) joins(ctx context.Context) (*bench.JoinsResult, string) {
+	c.Logger.Info("workload J", "sizes", c.JSizes)
+	srv, err := c.startHearth(ctx, c.template)
+	if err != nil {
+		return nil, err.Error()
+	}
+	r, err := bench.RunJoins(ctx, bench.JoinsConfig{
+		URL: srv.URL, PID: srv.PID(), Sizes: c.JSizes, Accounts: c.accounts,
+		UsersPrefix: c.accounts.Prefix, Password: c.accounts.Password, Logger: c.Logger,
+	})
+	if stopErr := srv.Stop(); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	settle()
+	if err != nil {
+		c.Logger.Error("workload J failed", "err", err)
+		return r, err.Error()
+	}
+	return r, ""
+}
+
+// community runs workload C on a fresh Hearth node.
+func (c *Config) community(ctx context.Context) (*bench.CommunityResult, string) {
+	cc := c.Community
+	c.Logger.Info("workload C", "users", cc.Users, "rooms", cc.Rooms)
+	srv, err := c.startHearth(ctx, c.template)
+	if err != nil {
+		return nil, err.Error()
+	}
+	cc.URL, cc.PID, cc.Accounts, cc.Logger = srv.URL, srv.PID(), c.accounts, c.Logger
+	cc.UsersPrefix, cc.Password = c.accounts.Prefix, c.accounts.Password
+	r, err := bench.RunCommunity(ctx, cc)
+	if stopErr := srv.Stop(); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	settle()
+	if err != nil {
+		c.Logger.Error("workload C failed", "err", err)
+		return r, err.Error()
+	}
+	return r, ""
 }
 
 // Describe describes this machine: CPU, cores, RAM, kernel, the Go

@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string) error {
 		runLoad  bool
 		quick    bool
 		started  int64
+		jSizes   string
 	)
 	fs := flag.NewFlagSet("hearth-bench-suite", flag.ContinueOnError)
 	fs.StringVar(&cfg.Peers.Root, "root", "bench", "the bench directory (peers/, .bin/)")
@@ -69,7 +70,17 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.SweepP99, "sweep-p99", 50*time.Millisecond, "latency bound of the sweep")
 	fs.Float64Var(&cfg.SweepMax, "sweep-max", 25600, "highest rate the sweep tries")
 	fs.IntVar(&cfg.Idle, "idle", 10000, "idle Hearth connections for the memory figure; -1 skips it")
-	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", 0, "connections per Hearth user (0: bench's default, at most 50 users)")
+	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", 1, "connections per Hearth user in workload F (1: one user per connection)")
+	fs.IntVar(&cfg.ManyTabs, "many-tabs", 20, "connections per user of the labelled many-tabs Hearth run at N=1000; -1 skips it")
+	fs.IntVar(&cfg.BigN, "big-n", 10000, "receivers of the extra large workload F run of every target; -1 skips it")
+	fs.Float64Var(&cfg.BigRate, "big-rate", 20, "rate of the large workload F run")
+	fs.IntVar(&cfg.BigMessages, "big-messages", 400, "messages of the large workload F run")
+	fs.StringVar(&jSizes, "j-sizes", "100,1000,10000", "workload J room sizes; empty skips J")
+	fs.IntVar(&cfg.Community.Users, "c-users", 5000, "workload C users; -1 skips C")
+	fs.IntVar(&cfg.Community.Rooms, "c-rooms", 1000, "workload C rooms")
+	fs.DurationVar(&cfg.Community.Duration, "c-duration", 40*time.Second, "how long workload C users post")
+	fs.IntVar(&cfg.Users, "users", 0, "Hearth users in the accounts cache (0: what the largest run needs)")
+	fs.StringVar(&cfg.CacheDir, "cache", "", "where the signed-up Hearth users are kept between runs (default ROOT/.cache)")
 	fs.StringVar(&cfg.DataDir, "data", "", "Hearth data directory kept across runs (default a temp dir)")
 	fs.StringVar(&out, "out", "bench/out/benchmarks.md", "markdown report to write")
 	fs.StringVar(&svg, "svg", "", "SVG chart to write (default benchmarks-f.svg beside --out)")
@@ -122,6 +133,17 @@ func run(ctx context.Context, args []string) error {
 		}
 	} else {
 		cfg.Targets = splitList(targets)
+		for _, s := range splitList(jSizes) {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("-j-sizes: bad size %q", s)
+			}
+			cfg.JSizes = append(cfg.JSizes, n)
+		}
+		cfg.SkipJ = len(cfg.JSizes) == 0
+		if cfg.SkipC = cfg.Community.Users < 0; cfg.SkipC {
+			cfg.Community.Users = 0
+		}
 		for _, s := range splitList(ns) {
 			n, err := strconv.Atoi(s)
 			if err != nil || n <= 0 {
