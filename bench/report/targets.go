@@ -39,15 +39,15 @@ const (
 	fBigP99Ms       = 250
 	jSlackBytes     = 8
 	cP99Ms          = 50
-	idleConns      = 10_000
-	idleKiB        = 32
-	durableAckedPS = 50_000
-	historyP99Us   = 2000
-	fedP50Ms       = 5
-	fedP99Ms       = 20
-	catchUp1kMs    = 2000
-	catchUp10kMs   = 10_000
-	wholeRunMin    = 20
+	idleConns       = 10_000
+	idleKiB         = 32
+	durableAckedPS  = 50_000
+	historyP99Us    = 2000
+	fedP50Ms        = 5
+	fedP99Ms        = 20
+	catchUp1kMs     = 2000
+	catchUp10kMs    = 10_000
+	wholeRunMin     = 20
 )
 
 // Targets compares res with the targets of the benchmark issue. A target
