@@ -97,7 +97,7 @@ export function openRoom(id: string): Promise<void> {
           api.messages(id, { limit: 50 }).then((r) => store.get().mergePage(id, r.messages, { newest: true, more: r.more })),
         );
       }
-      tasks.push(api.members(id).then((m) => store.get().addUsers(m)));
+      tasks.push(api.members(id).then((r) => store.get().addUsers(r.members)));
       tasks.push(api.receipts(id).then((r) => store.get().applyReceipts(id, r)));
       const res = await Promise.allSettled(tasks);
       const failed = res.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;

@@ -210,8 +210,17 @@ export class Api {
   invite = (room: string, userId: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/invite`, { userId });
   dm = (userId: string) => this.request<Room>('POST', '/dm', { userId });
-  members = (room: string) =>
-    this.request<{ members: User[] }>('GET', `/rooms/${encodeURIComponent(room)}/members`).then((r) => r.members ?? []);
+  /** members pages through a room's members in ID order: after the last ID of the previous page. */
+  members = (room: string, opts: { after?: string; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.after) q.set('after', opts.after);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    const qs = q.toString();
+    return this.request<{ members: User[]; more?: boolean }>(
+      'GET',
+      `/rooms/${encodeURIComponent(room)}/members${qs ? `?${qs}` : ''}`,
+    ).then((r) => ({ members: r.members ?? [], more: !!r.more }));
+  };
   receipts = (room: string) =>
     this.request<{ receipts: Receipt[] }>('GET', `/rooms/${encodeURIComponent(room)}/receipts`).then((r) => r.receipts ?? []);
 

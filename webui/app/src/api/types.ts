@@ -45,7 +45,10 @@ export interface Room {
   topic?: string;
   kind: 'group' | 'dm';
   visibility: 'public' | 'private';
+  /** joined members: all of them in a room of at most 100, else some (the caller always). */
   members: UserID[];
+  /** how many members the room has. */
+  memberCount?: number;
   createdBy: UserID;
   createdAt: number;
   lastMessage?: Message;
@@ -94,6 +97,15 @@ export interface SendFrame {
   thread?: MessageID;
 }
 
+/** someone else's membership changed in one of our rooms. */
+export interface MemberFrame {
+  type: 'member';
+  room: RoomID;
+  user: UserID;
+  membership: 'join' | 'leave' | 'invite' | 'kick' | 'ban';
+  memberCount: number;
+}
+
 // Server → client frames.
 export type ServerFrame =
   | { type: 'ready'; user: User }
@@ -104,5 +116,6 @@ export type ServerFrame =
   | { type: 'typing'; room: RoomID; user: UserID; typing: boolean }
   | { type: 'receipt'; room: RoomID; user: UserID; upTo: MessageID; kind: 'delivered' | 'read' }
   | { type: 'room'; room: Room }
+  | MemberFrame
   | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'pong' };

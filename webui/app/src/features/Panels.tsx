@@ -23,24 +23,46 @@ function SidePanel({ title, onClose, children }: { title: string; onClose(): voi
   );
 }
 
-export function MembersPanel({ room, members, onClose }: { room: string; members: string[]; onClose(): void }) {
+/** MEMBERS_PAGE is how many members the panel loads at a time. */
+export const MEMBERS_PAGE = 100;
+
+/**
+ * MembersPanel lists a room's members. A small room's members all come with
+ * the room (and member frames keep them current); a large room's come a page
+ * at a time from the members endpoint, and listing them is what subscribes
+ * this user to their presence.
+ */
+export function MembersPanel({ room, members, count, onClose }: { room: string; members: string[]; count: number; onClose(): void }) {
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  const [paged, setPaged] = useState<string[]>([]);
+  const [more, setMore] = useState(false);
+  const [loading, setLoading] = useState(false);
+  const load = (after?: string) => {
+    setLoading(true);
     api
-      .members(room)
-      .then((m) => useStore.getState().addUsers(m))
-      .catch((e) => setError(describeError(e)));
+      .members(room, { after, limit: MEMBERS_PAGE })
+      .then((r) => {
+        useStore.getState().addUsers(r.members);
+        setPaged((p) => [...(after ? p : []), ...r.members.map((u) => u.id)]);
+        setMore(r.more);
+      })
+      .catch((e) => setError(describeError(e)))
+      .finally(() => setLoading(false));
+  };
+  useEffect(() => {
+    load();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [room]);
   const people = useStore((s) => s.presence);
   const list = useMemo(
     () =>
-      members
+      [...new Set([...members, ...paged])]
         .map((id) => {
           const p = people.presence[id];
           return { id, name: displayName(people, id), presence: p?.presence ?? 'offline', lastSeen: p?.lastSeen };
         })
         .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1)),
-    [members, people],
+    [members, paged, people],
   );
   return (
     <SidePanel title="Members" onClose={onClose}>
@@ -62,6 +84,18 @@ export function MembersPanel({ room, members, onClose }: { room: string; members
           </li>
         ))}
       </ul>
+      {list.length < count && (
+        <div className="p-2 border-t border-base-300 flex items-center justify-between text-sm">
+          <span className="opacity-60">
+            {list.length} of {count} shown
+          </span>
+          {more && (
+            <button type="button" className="btn btn-sm" disabled={loading} onClick={() => load(paged[paged.length - 1])}>
+              Load more members
+            </button>
+          )}
+        </div>
+      )}
     </SidePanel>
   );
 }

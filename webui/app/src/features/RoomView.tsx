@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import type { Room } from '../api/types';
 import { api, closeRoom, describeError, ensureUsers, joinRoom, leaveRoom, openRoom } from '../api/app';
-import { displayName, useShallow, useStore } from '../store';
+import { displayName, memberCount, useShallow, useStore } from '../store';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
 import { MembersPanel, ThreadPanel } from './Panels';
@@ -99,7 +99,7 @@ export function RoomView() {
                   ? 'Online'
                   : 'Offline'
                 : room?.topic ||
-                  (room ? `${room.members.length} ${room.members.length === 1 ? 'member' : 'members'} · ${room.visibility}` : '')}
+                  (room ? `${memberCount(room)} ${memberCount(room) === 1 ? 'member' : 'members'} · ${room.visibility}` : '')}
             </p>
           </div>
           {member && room?.kind !== 'dm' && (
@@ -185,7 +185,7 @@ export function RoomView() {
       {thread ? (
         <ThreadPanel room={id} root={thread} me={me} canWrite={member} onClose={closeThread} />
       ) : panel === 'members' && room ? (
-        <MembersPanel room={id} members={room.members} onClose={() => setPanel(null)} />
+        <MembersPanel room={id} members={room.members} count={memberCount(room)} onClose={() => setPanel(null)} />
       ) : null}
       {inviting && (
         <UserSearchDialog

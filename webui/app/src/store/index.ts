@@ -93,7 +93,7 @@ export type { AppData };
 export { draftKey } from './drafts';
 export type { ChatMessage, Timeline } from './messages';
 export { newestConfirmed, oldestConfirmed } from './messages';
-export { sortedRooms } from './rooms';
+export { memberCount, sortedRooms } from './rooms';
 export { displayName } from './presence';
 export { typingUsers } from './typing';
 export { summarize } from './receipts';

@@ -24,6 +24,28 @@ describe('reduceFrame', () => {
     expect(s.rooms.byId.r3).toBeDefined();
   });
 
+  it('applies member frames: the count and the member lists, not a whole room', () => {
+    let s = apply(start(), { type: 'member', room: 'r1', user: 'carol@n', membership: 'join', memberCount: 3 });
+    expect(s.rooms.byId.r1.members).toEqual(['me@n', 'bob@n', 'carol@n']);
+    expect(s.rooms.byId.r1.memberCount).toBe(3);
+    s = apply(s, { type: 'member', room: 'r1', user: 'bob@n', membership: 'leave', memberCount: 2 });
+    expect(s.rooms.byId.r1.members).toEqual(['me@n', 'carol@n']);
+    s = apply(s, { type: 'member', room: 'r1', user: 'dan@n', membership: 'invite', memberCount: 2 });
+    expect(s.rooms.byId.r1.invited).toEqual(['dan@n']);
+    s = apply(s, { type: 'member', room: 'r1', user: 'dan@n', membership: 'join', memberCount: 3 });
+    expect(s.rooms.byId.r1.invited).toEqual([]);
+    expect(s.rooms.byId.r1.memberCount).toBe(3);
+    // A room we do not hold is left alone.
+    expect(apply(s, { type: 'member', room: 'rx', user: 'x@n', membership: 'join', memberCount: 9 }).rooms).toBe(s.rooms);
+  });
+
+  it('keeps the members it knows when a large room lists only some', () => {
+    const s = apply(start(), { type: 'room', room: { ...room, name: 'renamed', members: ['me@n'], memberCount: 500 } });
+    expect(s.rooms.byId.r1.name).toBe('renamed');
+    expect(s.rooms.byId.r1.memberCount).toBe(500);
+    expect(s.rooms.byId.r1.members).toEqual(['me@n', 'bob@n']);
+  });
+
   it('signs in and goes online on ready', () => {
     const s = start();
     expect(s.session).toEqual({ status: 'authed', user: me });

@@ -86,6 +86,8 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
       const mine = !me || f.room.members.includes(me) || (f.room.invited ?? []).includes(me);
       return { ...s, rooms: mine ? rooms.upsertRoom(s.rooms, f.room) : rooms.removeRoom(s.rooms, f.room.id) };
     }
+    case 'member':
+      return { ...s, rooms: rooms.applyMember(s.rooms, f) };
     case 'error':
       if (f.id && msgs.findLocal(s.messages, f.id)) {
         return { ...s, messages: msgs.failSend(s.messages, f.id, f.message || f.code) };

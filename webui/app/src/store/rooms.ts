@@ -1,6 +1,6 @@
 // The rooms slice: the user's rooms with last message and unread count, and
 // which room is open.
-import type { Message, Room } from '../api/types';
+import type { MemberFrame, Message, Room } from '../api/types';
 
 export interface RoomsState {
   byId: Record<string, Room>;
@@ -23,11 +23,32 @@ export function setRooms(s: RoomsState, rooms: Room[]): RoomsState {
 export function upsertRoom(s: RoomsState, r: Room): RoomsState {
   const prev = s.byId[r.id];
   const next: Room = { ...prev, ...r };
+  // A large room's frame lists only some members (the recipient always):
+  // keep the ones we know of; member frames remove those who leave.
+  if (prev && (r.memberCount ?? 0) > r.members.length) {
+    next.members = [...new Set([...r.members, ...prev.members])];
+  }
   // A room frame without lastMessage must not hide the one we know.
   if (!r.lastMessage && prev?.lastMessage) next.lastMessage = prev.lastMessage;
   if (r.unread === undefined && prev) next.unread = prev.unread;
   if (s.active === r.id) next.unread = 0;
   return { ...s, byId: { ...s.byId, [r.id]: next } };
+}
+
+/** applyMember applies a member frame: the count, and the lists of members and invitees we hold. */
+export function applyMember(s: RoomsState, f: MemberFrame): RoomsState {
+  const r = s.byId[f.room];
+  if (!r) return s;
+  let members = r.members.filter((m) => m !== f.user);
+  let invited = (r.invited ?? []).filter((m) => m !== f.user);
+  if (f.membership === 'join') members = [...members, f.user];
+  if (f.membership === 'invite') invited = [...invited, f.user];
+  return { ...s, byId: { ...s.byId, [f.room]: { ...r, members, invited, memberCount: f.memberCount } } };
+}
+
+/** memberCount is how many members a room has (older nodes send no count). */
+export function memberCount(r: Room): number {
+  return r.memberCount ?? r.members.length;
 }
 
 export function removeRoom(s: RoomsState, id: string): RoomsState {
