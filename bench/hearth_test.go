@@ -262,6 +262,32 @@ func TestHearthDriverMultiNode(t *testing.T) {
 	}
 }
 
+// TestClientAddrs: users come from loopback addresses 127.1.x.y,
+// UsersPerAddr to each, and only when the server is on loopback.
+func TestClientAddrs(t *testing.T) {
+	const u = "http://127.0.0.1:8080"
+	if a := clientAddr(u, 0); a == nil || a.IP.String() != "127.1.0.1" {
+		t.Fatalf("user 0 from %v", a)
+	}
+	if a, b := clientAddr(u, UsersPerAddr-1), clientAddr(u, UsersPerAddr); a.IP.Equal(b.IP) {
+		t.Fatalf("users %d and %d share %v", UsersPerAddr-1, UsersPerAddr, a)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 20000*UsersPerAddr; i += UsersPerAddr {
+		a := clientAddr(u, i)
+		if !a.IP.IsLoopback() || seen[a.IP.String()] {
+			t.Fatalf("user %d from %v (seen before: %v)", i, a, seen[a.IP.String()])
+		}
+		seen[a.IP.String()] = true
+	}
+	if a := clientAddr("http://example.org:8080", 5); a != nil {
+		t.Fatalf("a remote server gets client address %v", a)
+	}
+	if a := clientAddr(u, -1); a != nil {
+		t.Fatalf("the sender gets %v", a)
+	}
+}
+
 func TestHearthUserLayout(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -270,10 +296,10 @@ func TestHearthUserLayout(t *testing.T) {
 		connsPerUser int
 		wantCPU      int
 	}{
-		{"small", 1, 100, 0, 2},
-		{"at most 50 users", 1, 1000, 0, 20},
-		{"two nodes", 2, 1000, 0, 10},
-		{"explicit", 1, 10, 3, 3},
+		{"one user per connection", 1, 100, 0, 1},
+		{"a thousand users", 1, 1000, 0, 1},
+		{"two nodes", 2, 1000, 0, 1},
+		{"many tabs", 1, 10, 3, 3},
 		{"one", 1, 1, 0, 1},
 	}
 	for _, tt := range tests {
@@ -300,9 +326,9 @@ func TestHearthUserLayout(t *testing.T) {
 				if n > cfg.ConnsPerUser {
 					t.Fatalf("user %v holds %d connections, more than %d", k, n, cfg.ConnsPerUser)
 				}
-				if k[1] >= 50 && tt.connsPerUser == 0 {
-					t.Fatalf("user index %d: more than 50 users per node", k[1])
-				}
+			}
+			if users := (tt.receivers + tt.urls - 1) / tt.urls / cfg.ConnsPerUser; len(conns) < users*tt.urls-tt.urls {
+				t.Fatalf("%d users for %d receivers at %d per user", len(conns), tt.receivers, cfg.ConnsPerUser)
 			}
 		})
 	}
