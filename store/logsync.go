@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -62,6 +63,26 @@ func newLogSyncer(dir string) (*logSyncer, error) {
 
 func (l *logFile) path(n int) string { return filepath.Join(l.dir, fmt.Sprintf(l.format, n)) }
 
+// number parses a file name of this log ("00042.mem") into its number.
+// It runs for every file of the directory on every sync, so it is
+// written out rather than a fmt.Sscanf of the format (which cost more
+// than the rest of a sync's bookkeeping).
+func (l *logFile) number(name string) (int, bool) {
+	digits, ok := strings.CutSuffix(name, l.ext)
+	if !ok || len(digits) == 0 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' || n > (1<<31)/10 {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
 // advance moves each log to its newest file, giving every file in between
 // its last sync, and returns the files to sync now.
 //
@@ -77,8 +98,7 @@ func (s *logSyncer) advance() ([2]*os.File, error) {
 	for i, l := range s.logs {
 		var nums []int
 		for _, e := range ents {
-			var n int
-			if _, err := fmt.Sscanf(e.Name(), l.format, &n); err == nil && n > l.num && filepath.Ext(e.Name()) == l.ext {
+			if n, ok := l.number(e.Name()); ok && n > l.num {
 				nums = append(nums, n)
 			}
 		}
