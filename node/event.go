@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -55,6 +56,11 @@ type Event struct {
 
 	ID  EventID `json:"-"`
 	Raw []byte  `json:"-"`
+
+	// parsed is the content Content was encoded from (a *T of one of the
+	// content types), for events built here; nil for events decoded from
+	// the wire.
+	parsed any
 }
 
 // Stamp is the event's hybrid logical clock reading.
@@ -81,9 +87,12 @@ func (s *Signer) NodeID() NodeID { return s.id }
 func (s *Signer) Seal(e *Event) error {
 	e.V = EventVersion
 	e.Origin = s.id
-	body, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+	body, ok := appendBody(make([]byte, 0, 192+len(e.Content)), e)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(e); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
 	}
 	if len(body)+1+ed25519.SignatureSize > MaxEventSize {
 		return errorf(ErrTooLarge, "event is over 64 KiB")
@@ -96,6 +105,49 @@ func (s *Signer) Seal(e *Event) error {
 	e.Raw = raw
 	e.ID = eventIDOf(body)
 	return nil
+}
+
+// appendBody appends e's body exactly as json.Marshal encodes it, without
+// reflection, when that is sure to need no escaping: the ID fields are
+// plain ASCII and the content was encoded here by json.Marshal (so it is
+// compact and escaped already). ok is false otherwise, and the caller
+// uses json.Marshal. Signing every local event goes through here.
+func appendBody(b []byte, e *Event) ([]byte, bool) {
+	if e.parsed == nil || len(e.Content) == 0 || !plain(string(e.Type)) || !plain(string(e.Room)) ||
+		!plain(string(e.Sender)) || !plain(string(e.Origin)) {
+		return nil, false
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(e.V), 10)
+	b = append(b, `,"type":"`...)
+	b = append(b, e.Type...)
+	if e.Room != "" {
+		b = append(b, `","room":"`...)
+		b = append(b, e.Room...)
+	}
+	b = append(b, `","sender":"`...)
+	b = append(b, e.Sender...)
+	b = append(b, `","origin":"`...)
+	b = append(b, e.Origin...)
+	b = append(b, `","ts":`...)
+	b = strconv.AppendInt(b, e.TS, 10)
+	if e.LC != 0 {
+		b = append(b, `,"lc":`...)
+		b = strconv.AppendUint(b, uint64(e.LC), 10)
+	}
+	b = append(b, `,"content":`...)
+	b = append(b, e.Content...)
+	return append(b, '}'), true
+}
+
+// plain reports whether json.Marshal writes s as it is between quotes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func signedBytes(body []byte) []byte {
@@ -222,8 +274,12 @@ type (
 )
 
 // decodeContent parses e.Content strictly enough that every node reads it
-// the same way.
+// the same way. An event built here returns the content it was made
+// from, which callers must not change.
 func decodeContent[T any](e *Event) (*T, error) {
+	if p, ok := e.parsed.(*T); ok {
+		return p, nil
+	}
 	var c T
 	if err := json.Unmarshal(e.Content, &c); err != nil {
 		return nil, errorf(ErrInvalid, fmt.Sprintf("bad %s content", e.Type))

@@ -24,13 +24,22 @@ func jsonContent(v any) (json.RawMessage, error) {
 	return b, nil
 }
 
-// newEvent builds an unsigned event of a local user.
-func newEvent(t EventType, room RoomID, sender UserID, content any) (*Event, error) {
+// newEvent builds an unsigned event of a local user. The event keeps the
+// content it was encoded from, so that applying it here does not decode
+// what was just encoded (decodeContent), and so that Seal knows the
+// encoding is json.Marshal's own.
+func newEvent[T any](t EventType, room RoomID, sender UserID, content T) (*Event, error) {
 	c, err := jsonContent(content)
 	if err != nil {
 		return nil, err
 	}
-	return &Event{Type: t, Room: room, Sender: sender, Content: c}, nil
+	e := &Event{Type: t, Room: room, Sender: sender, Content: c, parsed: &content}
+	if m, ok := any(&content).(*MessageContent); ok && len(m.Attachments) > 0 {
+		// Attachments are raw JSON that encoding compacts: what other
+		// nodes decode is the encoded form, so decode it here too.
+		e.parsed = nil
+	}
+	return e, nil
 }
 
 // CreateRoom creates a group room owned by u.
