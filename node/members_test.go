@@ -289,3 +289,20 @@ func TestTypingAndReceiptsBoundedInLargeRooms(t *testing.T) {
 		t.Fatalf("owner got %d notes of its own read marker, want 1", c)
 	}
 }
+
+// TestLocalRoomsFollowsLocalMembers: a room is local while a local user is
+// joined or invited, and stops being local when the last one leaves.
+func TestLocalRoomsFollowsLocalMembers(t *testing.T) {
+	ctx := context.Background()
+	lr := newLargeRoom(t, "", 3)
+	n := lr.n
+	if !slices.Contains(n.LocalRooms(), lr.id) {
+		t.Fatalf("LocalRooms = %v, want the owner's room", n.LocalRooms())
+	}
+	if err := n.Leave(ctx, lr.owner, lr.id); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(n.LocalRooms(), lr.id) {
+		t.Fatalf("the room is still local with only remote members: %v", n.LocalRooms())
+	}
+}

@@ -66,6 +66,9 @@ type Node struct {
 	// joinedRooms is every user's (local or not) joined rooms, so that a
 	// presence change finds the rooms it concerns without visiting all.
 	joinedRooms map[UserID]map[RoomID]struct{}
+	// localRooms counts each room's local members and invitees (the
+	// entries of userRooms), so LocalRooms need not visit every user.
+	localRooms map[RoomID]int
 	closed      bool
 
 	authMu sync.Mutex // serialises refresh-token rotation
@@ -144,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		rooms:       map[RoomID]*roomEntry{},
 		userRooms:   map[UserID]map[RoomID]struct{}{},
 		joinedRooms: map[UserID]map[RoomID]struct{}{},
+		localRooms:  map[RoomID]int{},
 	}
 	n.presence = newPresence(n)
 	n.dummy = hashPassword("hearth-dummy-password")
@@ -291,24 +295,35 @@ func (n *Node) reindexLocked(r *roomEntry, users []UserID) {
 // n.mu must be held for writing (or the node not yet shared).
 func (n *Node) indexUserLocked(s *RoomState, u UserID) {
 	st, _ := s.At(u, nil)
-	setIn := func(m map[UserID]map[RoomID]struct{}, in bool) {
+	// setIn puts s.ID in or out of u's set in m and reports whether
+	// that changed anything.
+	setIn := func(m map[UserID]map[RoomID]struct{}, in bool) bool {
 		set := m[u]
-		if in {
+		_, was := set[s.ID]
+		if in && !was {
 			if set == nil {
 				set = map[RoomID]struct{}{}
 				m[u] = set
 			}
 			set[s.ID] = struct{}{}
-		} else if set != nil {
+		} else if !in && was {
 			delete(set, s.ID)
 			if len(set) == 0 {
 				delete(m, u)
 			}
 		}
+		return in != was
 	}
 	setIn(n.joinedRooms, st == MemberJoin)
 	if n.IsLocal(u) {
-		setIn(n.userRooms, st == MemberJoin || st == MemberInvite)
+		in := st == MemberJoin || st == MemberInvite
+		if setIn(n.userRooms, in) {
+			if in {
+				n.localRooms[s.ID]++
+			} else if n.localRooms[s.ID]--; n.localRooms[s.ID] <= 0 {
+				delete(n.localRooms, s.ID)
+			}
+		}
 	}
 }
 

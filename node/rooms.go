@@ -424,17 +424,11 @@ func (n *Node) RoomState(id RoomID) (*RoomState, bool) {
 // LocalRooms lists the rooms with at least one local member or invitee.
 func (n *Node) LocalRooms() []RoomID {
 	n.mu.RLock()
-	defer n.mu.RUnlock()
-	set := map[RoomID]bool{}
-	for _, rooms := range n.userRooms {
-		for id := range rooms {
-			set[id] = true
-		}
-	}
-	out := make([]RoomID, 0, len(set))
-	for id := range set {
+	out := make([]RoomID, 0, len(n.localRooms))
+	for id := range n.localRooms {
 		out = append(out, id)
 	}
+	n.mu.RUnlock()
 	slices.Sort(out)
 	return out
 }
