@@ -216,7 +216,7 @@ func TestDirectoryReceiptsAndMembersAcrossNodes(t *testing.T) {
 		return errors.New("alice got no read receipt from bob")
 	})
 	p2ptest.WaitFor(t, 10*time.Second, func() error {
-		members, err := a.Node.Members(bg, ua, room.ID)
+		members, _, err := a.Node.Members(bg, ua, room.ID, "", 0)
 		if err != nil {
 			return err
 		}
