@@ -10,6 +10,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/hearth-chat/hearth/node"
 )
@@ -23,6 +24,8 @@ func (h *Host) newPubSub(ctx context.Context) (*pubsub.PubSub, error) {
 		pubsub.WithMaxMessageSize(maxGossipMessage),
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(true),
+		pubsub.WithValidateQueueSize(validateQueue),
+		pubsub.WithRawTracer(dropTracer{h}),
 		pubsub.WithPeerScore(scoreParams(), scoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(h.scores.set), h.cfg.ScoreInspectPeriod),
 		pubsub.WithLogger(h.log.With("part", "pubsub")),
@@ -32,6 +35,45 @@ func (h *Host) newPubSub(ctx context.Context) (*pubsub.PubSub, error) {
 	}
 	return ps, nil
 }
+
+// validateQueue bounds the gossip messages waiting for validation, and
+// those being validated per topic. Validating an event writes it, and a
+// write waits out the disk when an fsync stalls (hundreds of
+// milliseconds on a busy VM): with GossipSub's 32 and our former 64, a
+// stall at 100 messages a second filled both, GossipSub dropped the
+// overflow, and the next node got those events only from the next
+// anti-entropy round, seconds later (the relayed line's p99 of 2.1 s). A
+// message is at most maxGossipMessage, so the bound still caps memory.
+const validateQueue = 512
+
+// dropTracer asks the peer a gossip message came from for a sync as soon
+// as GossipSub drops the message unvalidated (queue full or throttled),
+// instead of leaving it to the periodic anti-entropy round.
+type dropTracer struct{ h *Host }
+
+func (t dropTracer) RejectMessage(m *pubsub.Message, reason string) {
+	if reason == pubsub.RejectValidationQueueFull || reason == pubsub.RejectValidationThrottled {
+		t.h.requestSync(m.ReceivedFrom)
+	}
+}
+
+func (dropTracer) AddPeer(peer.ID, protocol.ID)                         {}
+func (dropTracer) RemovePeer(peer.ID)                                   {}
+func (dropTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (dropTracer) OnClosedOutboundStream(peer.ID)                       {}
+func (dropTracer) Join(string)                                          {}
+func (dropTracer) Leave(string)                                         {}
+func (dropTracer) Graft(peer.ID, string)                                {}
+func (dropTracer) Prune(peer.ID, string)                                {}
+func (dropTracer) ValidateMessage(*pubsub.Message)                      {}
+func (dropTracer) DeliverMessage(*pubsub.Message)                       {}
+func (dropTracer) DuplicateMessage(*pubsub.Message)                     {}
+func (dropTracer) ThrottlePeer(peer.ID)                                 {}
+func (dropTracer) RecvRPC(*pubsub.RPC)                                  {}
+func (dropTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (dropTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (dropTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (dropTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 // scoreParams weigh invalid messages heavily (P4): a peer that forwards a
 // forged or oversized event falls below the graylist threshold after a
@@ -132,7 +174,7 @@ func (h *Host) join(name string) (*pubsub.Topic, error) {
 		return j.topic, nil
 	}
 	if err := h.ps.RegisterTopicValidator(name, pubsub.ValidatorEx(h.validate),
-		pubsub.WithValidatorTimeout(30*time.Second), pubsub.WithValidatorConcurrency(64)); err != nil {
+		pubsub.WithValidatorTimeout(30*time.Second), pubsub.WithValidatorConcurrency(validateQueue)); err != nil {
 		return nil, fmt.Errorf("validator for %s: %w", name, err)
 	}
 	t, err := h.ps.Join(name)
