@@ -36,6 +36,18 @@ type AccountsInfo struct {
 	Dir           string  `json:"dir"`
 }
 
+// PrepareUsers makes sure the accounts cache for cfg exists (signing the
+// users up if it does not) and says what it holds; RunSuite with the same
+// configuration then finds it.
+func PrepareUsers(ctx context.Context, cfg Config) (*AccountsInfo, error) {
+	cfg.setDefaults()
+	if err := cfg.Peers.fill(); err != nil {
+		return nil, err
+	}
+	_, info, err := cfg.hearthAccounts(ctx)
+	return info, err
+}
+
 // hearthAccounts returns the accounts and the template data directory,
 // building them when the cache is missing, too small or too old.
 func (c *Config) hearthAccounts(ctx context.Context) (bench.Accounts, *AccountsInfo, error) {

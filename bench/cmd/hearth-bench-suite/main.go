@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 		quick    bool
 		started  int64
 		jSizes   string
+		prepare  bool
 	)
 	fs := flag.NewFlagSet("hearth-bench-suite", flag.ContinueOnError)
 	fs.StringVar(&cfg.Peers.Root, "root", "bench", "the bench directory (peers/, .bin/)")
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.Community.Duration, "c-duration", 40*time.Second, "how long workload C users post")
 	fs.IntVar(&cfg.Users, "users", 0, "Hearth users in the accounts cache (0: what the largest run needs)")
 	fs.StringVar(&cfg.CacheDir, "cache", "", "where the signed-up Hearth users are kept between runs (default ROOT/.cache)")
+	fs.BoolVar(&prepare, "prepare-users", false, "only make sure the Hearth users are signed up and cached (bench/run.sh does this before it starts the clock), then exit")
 	fs.StringVar(&cfg.DataDir, "data", "", "Hearth data directory kept across runs (default a temp dir)")
 	fs.StringVar(&out, "out", "bench/out/benchmarks.md", "markdown report to write")
 	fs.StringVar(&svg, "svg", "", "SVG chart to write (default benchmarks-f.svg beside --out)")
@@ -152,6 +154,14 @@ func run(ctx context.Context, args []string) error {
 			cfg.Ns = append(cfg.Ns, n)
 		}
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		if prepare {
+			info, err := suite.PrepareUsers(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%d Hearth users ready in %s (signed up %s, %.0f s)\n", info.Users, info.Dir, info.Created.Format(time.DateOnly), info.SignUpSeconds)
+			return nil
+		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		if err := os.MkdirAll(filepath.Dir(jsonPath), 0o755); err != nil {
