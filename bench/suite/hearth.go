@@ -51,7 +51,9 @@ func PrepareUsers(ctx context.Context, cfg Config) (*AccountsInfo, error) {
 // hearthAccounts returns the accounts and the template data directory,
 // building them when the cache is missing, too small or too old.
 func (c *Config) hearthAccounts(ctx context.Context) (bench.Accounts, *AccountsInfo, error) {
-	dir := filepath.Join(c.CacheDir, fmt.Sprintf("hearth-users-%d", c.Users))
+	// One cache, kept while it holds enough users: a quick run reuses a
+	// full run's.
+	dir := filepath.Join(c.CacheDir, "hearth-users")
 	info := &AccountsInfo{Users: c.Users, Dir: dir}
 	path := filepath.Join(dir, "accounts.json")
 	if a, err := bench.LoadAccounts(path); err == nil && a.Users >= c.Users && time.Since(a.Created) < accountsCacheMaxAge {

@@ -218,12 +218,15 @@ func (c *Config) setDefaults() {
 		c.HearthConnsPerUser = 1
 	}
 	if c.Users == 0 {
-		need := max(c.Idle, c.BigN, slices.Max(c.Ns), c.SweepN, 5000)
+		need := max(c.Idle, c.BigN, slices.Max(c.Ns), c.SweepN)
 		if !c.SkipJ {
 			need = max(need, slices.Max(c.JSizes)+50)
 		}
 		if !c.SkipC {
 			need = max(need, c.Community.Users)
+			if c.Community.Users == 0 {
+				need = max(need, 5000) // bench's default
+			}
 		}
 		c.Users = need + 50
 	}
