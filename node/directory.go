@@ -27,6 +27,8 @@ func (n *Node) AnnounceRoom(r *Room) {
 	}
 	c := *r
 	c.LastMessage, c.Unread, c.Invited = nil, nil, nil
+	// A node from before memberCount listed every member and no count.
+	c.MemberCount = max(c.MemberCount, len(c.Members))
 	if len(c.Members) > MaxListedMembers {
 		c.Members = c.Members[:MaxListedMembers]
 	}
