@@ -306,3 +306,23 @@ func TestLocalRoomsFollowsLocalMembers(t *testing.T) {
 		t.Fatalf("the room is still local with only remote members: %v", n.LocalRooms())
 	}
 }
+
+// TestDirectoryEntriesListSomeAndCountAll: a public room announced by
+// another node lists at most MaxListedMembers members and counts them all,
+// also when the announcing node sent no count.
+func TestDirectoryEntriesListSomeAndCountAll(t *testing.T) {
+	n, _ := newTestNode(t, "")
+	w := newWorld(t)
+	var members []node.UserID
+	for i := range 150 {
+		members = append(members, w.user(fmt.Sprintf("m%03d", i), "R"))
+	}
+	n.AnnounceRoom(&node.Room{ID: "rannounced", Name: "far", Kind: node.KindGroup, Visibility: node.Public, Members: members, CreatedAt: 1})
+	rooms, err := n.PublicRooms(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != 1 || len(rooms[0].Members) != node.MaxListedMembers || rooms[0].MemberCount != 150 {
+		t.Fatalf("directory = %+v", rooms)
+	}
+}
