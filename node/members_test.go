@@ -326,3 +326,50 @@ func TestDirectoryEntriesListSomeAndCountAll(t *testing.T) {
 		t.Fatalf("directory = %+v", rooms)
 	}
 }
+
+// TestRenameOfALargeRoom: a room update reaches every local member as a
+// room whose members list only that member once the room is large, and as
+// one shared view with every member while it is small.
+func TestRenameOfALargeRoom(t *testing.T) {
+	ctx := context.Background()
+	n, rec := newTestNode(t, "")
+	w := newWorld(t)
+	w.ts = time.Now().UnixMilli()
+	owner := w.user("owner", "R")
+	const id node.RoomID = "rremote"
+	if err := n.Ingest(ctx, w.event(id, owner, node.EventCreate, node.CreateContent{Name: "old", Kind: node.KindGroup, Visibility: node.Public})); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := mustRegister(t, n, "alice"), mustRegister(t, n, "bob")
+	for _, u := range []node.UserID{alice, bob} {
+		if _, err := n.Join(ctx, u, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := "small"
+	if err := n.Ingest(ctx, w.event(id, owner, node.EventUpdate, node.RoomUpdateContent{Name: &name})); err != nil {
+		t.Fatal(err)
+	}
+	last := func(u node.UserID) *node.Room {
+		rs := rec.notesOf(u, node.NoteRoom)
+		return rs[len(rs)-1].Room
+	}
+	if r := last(alice); r.Name != "small" || len(r.Members) != 3 || r != last(bob) {
+		t.Fatalf("small room rename: %+v (shared with bob: %v)", r, r == last(bob))
+	}
+	for i := range 120 {
+		u := w.user(fmt.Sprintf("r%03d", i), "R")
+		if err := n.Ingest(ctx, w.member(id, u, u, node.MemberJoin)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name = "large"
+	if err := n.Ingest(ctx, w.event(id, owner, node.EventUpdate, node.RoomUpdateContent{Name: &name})); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []node.UserID{alice, bob} {
+		if r := last(u); r.Name != "large" || r.MemberCount != 123 || len(r.Members) != 1 || r.Members[0] != u {
+			t.Fatalf("large room rename for %s: name %q, count %d, members %v", u, r.Name, r.MemberCount, r.Members)
+		}
+	}
+}
