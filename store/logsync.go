@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // logSyncer makes Badger's logs durable without Badger's DB.Sync.
@@ -35,6 +36,11 @@ type logSyncer struct {
 	dir  string
 	mu   sync.Mutex
 	logs [2]*logFile // the newest .mem and .vlog file
+	// listed is the directory's modification time when it was last
+	// listed: while it stays the same no file was added or removed, and
+	// a sync need not list it again (one stat instead of a listing of
+	// every file, on every sync).
+	listed time.Time
 }
 
 // logFile is the newest file of one kind of log.
@@ -91,6 +97,19 @@ func (l *logFile) number(name string) (int, bool) {
 // old memtable (and its file) alive while newer ones come and go.
 func (s *logSyncer) advance() ([2]*os.File, error) {
 	var files [2]*os.File
+	fi, err := os.Stat(s.dir)
+	if err != nil {
+		return files, fmt.Errorf("stat database directory: %w", err)
+	}
+	// File times are coarse (a kernel tick): two changes in one tick
+	// share a time, so the cache is trusted only once the listed time is
+	// well in the past, when any later change must carry a newer one.
+	if mt := fi.ModTime(); !s.listed.IsZero() && mt.Equal(s.listed) && time.Since(mt) > time.Second {
+		for i, l := range s.logs {
+			files[i] = l.f
+		}
+		return files, nil
+	}
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return files, fmt.Errorf("list database files: %w", err)
@@ -107,6 +126,9 @@ func (s *logSyncer) advance() ([2]*os.File, error) {
 		}
 		files[i] = l.f
 	}
+	// Listed after the stat: a file created meanwhile moves the time on,
+	// and the next sync lists again.
+	s.listed = fi.ModTime()
 	return files, nil
 }
 
