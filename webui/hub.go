@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,8 +51,10 @@ type Hub struct {
 }
 
 type hubShard struct {
-	mu    sync.RWMutex
-	users map[node.UserID]map[*conn]struct{}
+	mu sync.RWMutex
+	// users maps a user to their connections: a slice, because fan-out
+	// walks it for every delivery and most users have one or two.
+	users map[node.UserID][]*conn
 }
 
 // NewHub returns an empty hub. delivered, when set, is told when a
@@ -62,7 +65,7 @@ func NewHub(log *slog.Logger) *Hub {
 	}
 	h := &Hub{log: log, seed: maphash.MakeSeed(), live: map[*conn]struct{}{}, stop: make(chan struct{})}
 	for i := range h.shards {
-		h.shards[i].users = map[node.UserID]map[*conn]struct{}{}
+		h.shards[i].users = map[node.UserID][]*conn{}
 	}
 	h.lanes = make([]chan fanout, min(runtime.GOMAXPROCS(0), hubShards))
 	for i := range h.lanes {
@@ -92,23 +95,20 @@ func (h *Hub) shard(u node.UserID) *hubShard { return &h.shards[h.shardIndex(u)]
 func (h *Hub) add(c *conn) {
 	sh := h.shard(c.user)
 	sh.mu.Lock()
-	set := sh.users[c.user]
-	if set == nil {
-		set = map[*conn]struct{}{}
-		sh.users[c.user] = set
-	}
-	set[c] = struct{}{}
+	sh.users[c.user] = append(sh.users[c.user], c)
 	sh.mu.Unlock()
 }
 
 func (h *Hub) remove(c *conn) {
 	sh := h.shard(c.user)
 	sh.mu.Lock()
-	if set := sh.users[c.user]; set != nil {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(sh.users, c.user)
-		}
+	// Readers hold the shard's read lock while they walk the slice, so
+	// it may change in place here.
+	cs := slices.DeleteFunc(sh.users[c.user], func(x *conn) bool { return x == c })
+	if len(cs) == 0 {
+		delete(sh.users, c.user)
+	} else {
+		sh.users[c.user] = cs
 	}
 	sh.mu.Unlock()
 }
@@ -191,7 +191,7 @@ func (h *Hub) deliver(fo fanout) {
 		sh := h.shard(u)
 		sh.mu.RLock()
 		reached := false
-		for c := range sh.users[u] {
+		for _, c := range sh.users[u] {
 			if c.push(fo.frame) {
 				reached = true
 			}
@@ -212,7 +212,7 @@ func (h *Hub) deliverMerged(batch []fanout, touched []*conn) []*conn {
 			sh := h.shard(u)
 			sh.mu.RLock()
 			reached := false
-			for c := range sh.users[u] {
+			for _, c := range sh.users[u] {
 				if len(c.merge) == 0 {
 					touched = append(touched, c)
 				}
@@ -248,8 +248,8 @@ func (h *Hub) each(fn func(*conn)) {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
-		for _, set := range sh.users {
-			for c := range set {
+		for _, cs := range sh.users {
+			for _, c := range cs {
 				fn(c)
 			}
 		}
