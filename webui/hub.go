@@ -36,6 +36,8 @@ type Hub struct {
 	shards    [hubShards]hubShard
 	delivered func(node.UserID, *node.Message)
 
+	memo msgMemo
+
 	lanes    []chan fanout
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -48,6 +50,54 @@ type Hub struct {
 	live    map[*conn]struct{}
 	closing bool
 	wg      sync.WaitGroup // the connections in live
+}
+
+// msgMemo is the JSON of the message encoded last. A message's
+// acknowledgement and its fan-out run one after the other in its
+// durability callback; with the memo they encode it once. Messages are
+// not changed once handed to the hub (node.Notifier's contract).
+type msgMemo struct {
+	mu sync.Mutex
+	m  *node.Message
+	b  []byte
+}
+
+// messageJSON encodes m, or returns the encoding it made of m last.
+func (h *Hub) messageJSON(m *node.Message) ([]byte, error) {
+	h.memo.mu.Lock()
+	defer h.memo.mu.Unlock()
+	if h.memo.m == m && m != nil {
+		return h.memo.b, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	h.memo.m, h.memo.b = m, b
+	return b, nil
+}
+
+// messageFrame is the frame {"type":typ[,"id":id],"message":m}, as
+// json.Marshal of frame writes it.
+func (h *Hub) messageFrame(typ, id string, m *node.Message) ([]byte, error) {
+	mj, err := h.messageJSON(m)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(mj)+len(id)+40)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, '"')
+	if id != "" {
+		q, err := json.Marshal(id)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"id":`...), q...)
+	}
+	b = append(b, `,"message":`...)
+	b = append(b, mj...)
+	return append(b, '}'), nil
 }
 
 type hubShard struct {
@@ -119,7 +169,13 @@ func (h *Hub) Notify(to []node.UserID, n *node.Notification) {
 	if len(to) == 0 {
 		return
 	}
-	data, err := json.Marshal(frameOf(n))
+	var data []byte
+	var err error
+	if (n.Kind == node.NoteMessage || n.Kind == node.NoteUpdate) && n.Message != nil {
+		data, err = h.messageFrame(n.Kind, "", n.Message)
+	} else {
+		data, err = json.Marshal(frameOf(n))
+	}
 	if err != nil {
 		h.log.Error("encode notification", "kind", n.Kind, "err", err)
 		return

@@ -435,13 +435,24 @@ func (c *conn) send(ctx context.Context, p node.SendParams) {
 			c.sendError(id, err)
 			return
 		}
-		c.sendFrame(frame{Type: "ack", ID: id, Message: m})
+		c.sendAck(id, m)
 	})
 	if err != nil {
 		<-c.inflight
 		c.acks.Done()
 		c.sendError(id, err)
 	}
+}
+
+// sendAck queues {"type":"ack","id","message"}; the message's JSON is
+// the one its fan-out uses too (Hub.messageJSON).
+func (c *conn) sendAck(id string, m *node.Message) {
+	data, err := c.s.hub.messageFrame("ack", id, m)
+	if err != nil {
+		c.s.log.Error("encode ack", "err", err)
+		return
+	}
+	c.push(textFrame(data))
 }
 
 func (c *conn) reply(id string, m *node.Message, err error) {
