@@ -67,16 +67,19 @@ type conn struct {
 	wakeC   chan struct{} // tells the writer to look at out, pingDue and done
 	wmu     sync.Mutex    // held by whoever writes frames to the socket
 	wclosed bool          // the close frame went out; guarded by wmu
-	merge   []byte        // frames a hub lane is joining; that lane's alone
-	done    chan struct{}
-	once    sync.Once
-	code    int
-	reason  string
-	expiry  *time.Timer
-	expMu   sync.Mutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	writerD chan struct{}
+	// mergeFirst and mergeLast (index+1 into a lane's merger links, 0
+	// when none) list the frames a hub lane is joining for this
+	// connection; that lane's alone.
+	mergeFirst, mergeLast int32
+	done                  chan struct{}
+	once                  sync.Once
+	code                  int
+	reason                string
+	expiry                *time.Timer
+	expMu                 sync.Mutex
+	ctx                   context.Context
+	cancel                context.CancelFunc
+	writerD               chan struct{}
 
 	inflight chan struct{}  // one token per send awaiting durability
 	acks     sync.WaitGroup // sends whose acknowledgement is not yet queued
