@@ -120,6 +120,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		return nil, nil, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
 	if changed {
+		r.version++
 		if len(touched) > 0 {
 			n.reindexLocked(r, touched)
 			n.federation().RoomsChanged()

@@ -82,6 +82,9 @@ type roomEntry struct {
 	state   *RoomState
 	pending []*Event // held until their authorisation is decidable
 	keys    roomKeys // private rooms' keys, cached from the store's index
+	// version counts the changes of state (which changes in place), so
+	// that applyLocked can tell whether an event changed the room.
+	version uint64
 
 	// idx is what fan-out, typing and presence read without the room's
 	// lock. It is replaced under r.mu on each membership change, never
@@ -491,7 +494,7 @@ func (n *Node) HasEvent(ctx context.Context, id EventID) (bool, error) { return 
 // A local event's route is fixed here, under the room's lock, and handed
 // to federation once the event is durable.
 func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bool, durable func(*result, error)) (*result, error) {
-	before := r.state
+	before := r.version
 	res, notes, err := n.applyOneLocked(ctx, r, e)
 	if err != nil {
 		return nil, err
@@ -501,7 +504,7 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 	}
 	var d *Delivery
 	if local {
-		if r.state == before && e.Type != EventRoomKey {
+		if r.version == before && e.Type != EventRoomKey {
 			// The room's nodes did not change, but its key may still be
 			// stale (a rotation that failed, or one the rotator missed).
 			n.rotateKeyLocked(ctx, r)
@@ -523,7 +526,7 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 			}
 		}
 	})
-	if r.state != before {
+	if r.version != before {
 		// The room's nodes may have changed: the member event goes out
 		// first (its Durable callback is queued above), then the new key.
 		n.rotateKeyLocked(ctx, r)
