@@ -152,14 +152,21 @@ func tokenHash(t string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// NewSession starts a session for a local user and returns it with its
-// first refresh token. Only the token's hash is stored.
-func (n *Node) NewSession(ctx context.Context, u UserID) (*Session, string, error) {
+// NewSession starts a session for a local user on a device (the named
+// one, resumed or created, or a new one when device is empty; see
+// devices.go) and returns it with its first refresh token. Only the
+// token's hash is stored.
+func (n *Node) NewSession(ctx context.Context, u UserID, device DeviceID) (*Session, string, error) {
 	now := n.now()
 	s := &Session{ID: newToken()[:22], User: u, CreatedAt: now, ExpiresAt: now.Add(n.cfg.SessionTTL)}
 	tok := newToken()
 	s.Refresh = tokenHash(tok)
+	var retired DeviceID
 	err := n.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if retired, err = n.attachDevice(tx, s, device); err != nil {
+			return err
+		}
 		if err := tx.PutSession(s); err != nil {
 			return err
 		}
@@ -168,7 +175,13 @@ func (n *Node) NewSession(ctx context.Context, u UserID) (*Session, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("new session: %w", err)
 	}
-	return s, tok, n.WaitDurable(ctx)
+	if err := n.WaitDurable(ctx); err != nil {
+		return nil, "", err
+	}
+	if retired != "" {
+		n.deviceListChanged(ctx, u)
+	}
+	return s, tok, nil
 }
 
 var errBadRefresh = errorf(ErrUnauthenticated, "refresh token is invalid or expired")

@@ -27,12 +27,14 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	}
 	s := r.state
 	var (
-		res     = &result{}
-		notes   []note
-		touched []UserID    // users whose membership history e changed
-		changed bool        // the room's state changed
-		undo    func()      // puts the state back if the write fails
-		keyRef  *RoomKeyRef // set when a room.key event takes its epoch
+		res       = &result{}
+		notes     []note
+		touched   []UserID    // users whose membership history e changed
+		changed   bool        // the room's state changed
+		wasEnc    bool        // the room was end-to-end encrypted before e
+		wasMember bool        // the user a member event names was joined before e
+		undo      func()      // puts the state back if the write fails
+		keyRef    *RoomKeyRef // set when a room.key event takes its epoch
 	)
 	err := n.store.Update(ctx, func(tx Tx) error {
 		if ok, err := tx.HasEvent(e.ID); err != nil {
@@ -41,10 +43,11 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			return ErrDuplicate
 		}
 		switch e.Type {
-		case EventCreate, EventMember, EventUpdate:
+		case EventCreate, EventMember, EventUpdate, EventEncryption:
 			// The state changes in place (the room's lock is held) and
 			// only what changed is written: the room's record for its
 			// metadata, one key per member whose history changed.
+			wasEnc, wasMember = s.Encrypted, memberNamed(s, e)
 			touched = s.touches(e)
 			undo = s.saver(touched)
 			wasCreated := s.Created()
@@ -129,6 +132,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		// encodes the notifications: each gets its own view.
 		res.room = s.View(e.Sender)
 		notes = append(notes, n.stateNotes(r, e)...)
+		n.e2eeStateChanged(wasEnc, wasMember, s, e)
 	}
 	if keyRef != nil {
 		r.learnKeyLocked(keyRef)
@@ -255,7 +259,7 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validBody(c.Body, len(c.Attachments) > 0); err != nil {
+	if err := s.checkContent(e, c.Body, c.Encrypted, len(c.Attachments) > 0); err != nil {
 		return nil, err
 	}
 	if len(c.ClientID) > MaxIDLen {
@@ -264,7 +268,7 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	m := &Message{
 		ID: e.ID, Room: e.Room, Sender: e.Sender, Body: c.Body, TS: e.TS,
 		ReplyTo: c.ReplyTo, Thread: c.Thread, ClientID: c.ClientID,
-		Attachments: c.Attachments, Order: e.Order(),
+		Attachments: c.Attachments, Encrypted: c.Encrypted, Order: e.Order(),
 	}
 	if err := tx.PutMessage(m); err != nil {
 		return nil, err
@@ -299,7 +303,7 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := validBody(c.Body, false); err != nil {
+		if err := s.checkContent(e, c.Body, c.Encrypted, false); err != nil {
 			return nil, err
 		}
 		target = c.Target
@@ -345,7 +349,7 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 			return nil, nil // a newer edit already won
 		}
 		c, _ := decodeContent[EditContent](e)
-		m.Body, m.EditedAt, m.EditOrder = c.Body, e.TS, o
+		m.Body, m.Encrypted, m.EditedAt, m.EditOrder = c.Body, c.Encrypted, e.TS, o
 	case EventDelete:
 		if m.Sender != e.Sender {
 			return nil, errorf(ErrForbidden, "only the sender may delete a message")
@@ -353,7 +357,7 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		if m.Deleted {
 			return m, nil
 		}
-		m.Deleted, m.Body, m.Attachments, m.Reactions = true, "", nil, nil
+		m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
 	case EventReaction:
 		c, _ := decodeContent[ReactionContent](e)
 		if m.Deleted {

@@ -26,6 +26,9 @@ const (
 	EventReceipt  EventType = "receipt"        // ReceiptContent; read markers
 	EventProfile  EventType = "profile"        // ProfileContent; Room is empty
 	EventRoomKey  EventType = "room.key"       // RoomKeyContent; sealed room keys for member nodes
+	// EventEncryption turns end-to-end encryption on (EncryptionContent);
+	// nothing turns it off (encryption.go).
+	EventEncryption EventType = "room.encryption"
 )
 
 // Event limits from FEDERATION.md.
@@ -218,6 +221,8 @@ type (
 		Kind       string   `json:"kind"`       // "group" or "dm"
 		Visibility string   `json:"visibility"` // "public" or "private"
 		Members    []UserID `json:"members,omitempty"`
+		// Encrypted creates the room end-to-end encrypted.
+		Encrypted bool `json:"encrypted,omitempty"`
 	}
 	// RoomUpdateContent changes a room's name or topic.
 	RoomUpdateContent struct {
@@ -231,11 +236,12 @@ type (
 		Role       string `json:"role,omitempty"`
 		Reason     string `json:"reason,omitempty"`
 	}
-	// MessageContent is a chat message. (Private rooms are encrypted as
-	// whole events in transit, p2p's sealed envelopes; end-to-end
-	// encryption will add its own content field and rules.)
+	// MessageContent is a chat message. In an end-to-end encrypted room
+	// Encrypted (the m.room.encrypted content) replaces Body; private
+	// rooms are also sealed as whole events in transit (p2p's envelopes).
 	MessageContent struct {
 		Body        string            `json:"body,omitempty"`
+		Encrypted   json.RawMessage   `json:"encrypted,omitempty"`
 		ReplyTo     EventID           `json:"replyTo,omitempty"`
 		Thread      EventID           `json:"thread,omitempty"`
 		ClientID    string            `json:"clientId,omitempty"`
@@ -243,8 +249,9 @@ type (
 	}
 	// EditContent replaces the body of Target, a message of the sender.
 	EditContent struct {
-		Target EventID `json:"target"`
-		Body   string  `json:"body,omitempty"`
+		Target    EventID         `json:"target"`
+		Body      string          `json:"body,omitempty"`
+		Encrypted json.RawMessage `json:"encrypted,omitempty"`
 	}
 	// DeleteContent removes Target's body.
 	DeleteContent struct {

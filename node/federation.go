@@ -106,6 +106,9 @@ func (n *Node) StateEventIDs(room RoomID) []EventID {
 		if s.MetaOrder != nil {
 			orders = append(orders, s.MetaOrder)
 		}
+		if s.EncryptionOrder != nil {
+			orders = append(orders, s.EncryptionOrder)
+		}
 		for _, h := range s.History {
 			for _, c := range h {
 				orders = append(orders, c.Order)

@@ -21,6 +21,9 @@ type SendParams struct {
 	Thread      EventID
 	ClientID    string
 	Attachments []json.RawMessage
+	// Encrypted is the m.room.encrypted content that replaces Body in
+	// an end-to-end encrypted room.
+	Encrypted json.RawMessage
 }
 
 // Send posts a message and returns it once it is durably stored. A retry
@@ -47,7 +50,7 @@ func (n *Node) Send(ctx context.Context, u UserID, p SendParams) (*Message, erro
 // were made, so one connection's acknowledgements keep its order. It is
 // not called when SendAsync returns an error.
 func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable func(*Message, error)) error {
-	if err := validBody(p.Body, len(p.Attachments) > 0); err != nil {
+	if err := validContent(p.Body, p.Encrypted, len(p.Attachments) > 0); err != nil {
 		return err
 	}
 	if len(p.ClientID) > MaxIDLen {
@@ -101,6 +104,7 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	}
 	e, err := newEvent(EventMessage, p.Room, u, MessageContent{
 		Body: p.Body, ReplyTo: p.ReplyTo, Thread: p.Thread, ClientID: p.ClientID, Attachments: p.Attachments,
+		Encrypted: p.Encrypted,
 	})
 	if err != nil {
 		r.mu.Unlock()

@@ -69,12 +69,13 @@ type Node struct {
 	// localRooms counts each room's local members and invitees (the
 	// entries of userRooms), so LocalRooms need not visit every user.
 	localRooms map[RoomID]int
-	closed      bool
+	closed     bool
 
 	authMu sync.Mutex // serialises refresh-token rotation
 
 	presence *presence
 	dir      dirState
+	e2ee     *e2eeWorker // the outbox and device-list jobs (outbox.go)
 }
 
 type roomEntry struct {
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.load(ctx); err != nil {
 		return nil, err
 	}
+	n.e2ee = newE2EEWorker(n)
 	return n, nil
 }
 
@@ -202,6 +204,7 @@ func (n *Node) SetFederation(f Federation) {
 	n.fedMu.Lock()
 	n.fed = f
 	n.fedMu.Unlock()
+	n.e2ee.wakeOutbox()
 }
 
 func (n *Node) federation() Federation {
@@ -237,6 +240,7 @@ func (n *Node) Close() error {
 	}
 	n.hashMu.Unlock()
 	n.presence.close()
+	n.e2ee.close()
 	return nil
 }
 

@@ -124,7 +124,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	ctx := context.Background()
 	n, _ := newTestNode(t, "")
 	u := mustRegister(t, n, "alice")
-	s, tok1, err := n.NewSession(ctx, u)
+	s, tok1, err := n.NewSession(ctx, u, "")
 	if err != nil {
 		t.Fatal(err)
 	}

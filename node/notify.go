@@ -11,6 +11,11 @@ const (
 	NoteTyping   = "typing"
 	NoteReceipt  = "receipt"
 	NoteMember   = "member"
+	// NoteDevice wakes the connections of one device (Device, or every
+	// device of the user when empty) to read again what Poke names
+	// (PokeToDevice, PokeDeviceLists, PokeKeyCounts); it carries no
+	// frame of its own.
+	NoteDevice = "device"
 )
 
 // Notification is something live that local users should see. The web
@@ -30,6 +35,8 @@ type Notification struct {
 	// ban) and MemberCount the room's joined members after it (member).
 	Membership  string
 	MemberCount int
+	Device      DeviceID // device
+	Poke        int      // device: what to read again
 	// Delivered asks the notifier to report, through Node.Delivered, that
 	// a message reached a connection of a recipient. Set only in small
 	// rooms, where per-recipient receipts are worth their cost.

@@ -42,8 +42,13 @@ func newEvent[T any](t EventType, room RoomID, sender UserID, content T) (*Event
 	return e, nil
 }
 
-// CreateRoom creates a group room owned by u.
+// CreateRoom creates a group room owned by u, not end-to-end encrypted.
 func (n *Node) CreateRoom(ctx context.Context, u UserID, name, topic, visibility string) (*Room, error) {
+	return n.CreateRoomWith(ctx, u, name, topic, visibility, RoomOptions{})
+}
+
+// CreateRoomWith creates a group room owned by u with options.
+func (n *Node) CreateRoomWith(ctx context.Context, u UserID, name, topic, visibility string, o RoomOptions) (*Room, error) {
 	name, topic = strings.TrimSpace(name), strings.TrimSpace(topic)
 	switch {
 	case name == "":
@@ -57,15 +62,22 @@ func (n *Node) CreateRoom(ctx context.Context, u UserID, name, topic, visibility
 	}
 	r := n.room(newGroupRoomID(), true)
 	r.mu.Lock()
-	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility})
+	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility, Encrypted: o.Encrypted})
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
 	return n.viewFor(ctx, res.room, u), nil
 }
 
-// DM returns the direct-message room of u and other, creating it if needed.
+// DM returns the direct-message room of u and other, creating it if
+// needed (not end-to-end encrypted).
 func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
+	return n.DMWith(ctx, u, other, RoomOptions{})
+}
+
+// DMWith is DM with options. Asking for encryption of an existing DM that
+// is not encrypted turns its encryption on.
+func (n *Node) DMWith(ctx context.Context, u, other UserID, o RoomOptions) (*Room, error) {
 	if _, _, ok := other.Split(); !ok {
 		return nil, errorf(ErrInvalid, "bad user id")
 	}
@@ -82,6 +94,10 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 	r.mu.Lock()
 	if r.state.Created() {
 		if r.state.IsMember(u) {
+			if o.Encrypted && !r.state.Encrypted {
+				r.mu.Unlock()
+				return n.EnableEncryption(ctx, u, id)
+			}
 			view := r.state.View(u)
 			r.mu.Unlock()
 			return n.viewFor(ctx, view, u), nil
@@ -95,7 +111,7 @@ func (n *Node) DM(ctx context.Context, u, other UserID) (*Room, error) {
 	}
 	members := []UserID{u, other}
 	slices.Sort(members)
-	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members})
+	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members, Encrypted: o.Encrypted})
 	if err != nil {
 		return nil, fmt.Errorf("dm: %w", err)
 	}

@@ -49,6 +49,13 @@ type RoomState struct {
 	Complete bool `json:"complete"`
 	// KeyEpoch is the newest room key epoch of a private room.
 	KeyEpoch uint32 `json:"keyEpoch,omitempty"`
+	// Encrypted is set once the room is end-to-end encrypted, from
+	// EncryptedOrder on: the create (CreateEncrypted) or the earliest
+	// room.encryption event (EncryptionOrder), whichever comes first.
+	Encrypted       bool     `json:"encrypted,omitempty"`
+	EncryptedOrder  OrderKey `json:"encryptedOrder,omitempty"`
+	CreateEncrypted bool     `json:"createEncrypted,omitempty"`
+	EncryptionOrder OrderKey `json:"encryptionOrder,omitempty"`
 
 	// The indexes below are derived from History and kept in step with
 	// each change (setHistory), so that counting, listing a page of
@@ -373,6 +380,8 @@ func (s *RoomState) Authorize(e *Event) error {
 			return errorf(ErrForbidden, "only admins may change the room")
 		}
 		return nil
+	case EventEncryption:
+		return s.authorizeEncryption(e, state, role)
 	case EventMessage, EventEdit, EventDelete, EventReaction, EventReceipt, EventRoomKey:
 		if state == "" && s.pendingOrigin(e) {
 			return ErrPending
@@ -561,6 +570,8 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 		s.CreateID, s.CreateOrder = e.ID, o
 		s.Name, s.Topic, s.Kind, s.Visibility = c.Name, c.Topic, c.Kind, c.Visibility
 		s.CreatedBy, s.CreatedAt = e.Sender, e.TS
+		s.CreateEncrypted = c.Encrypted
+		s.settleEncryption()
 		if s.LastActivity == 0 {
 			s.LastActivity = e.TS
 		}
@@ -584,6 +595,13 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 			s.Topic = *c.Topic
 		}
 		s.MetaOrder = o
+		return true
+	case EventEncryption:
+		if s.EncryptionOrder != nil && bytes.Compare(o, s.EncryptionOrder) >= 0 {
+			return false
+		}
+		s.EncryptionOrder = o
+		s.settleEncryption()
 		return true
 	case EventMember:
 		c, err := decodeContent[MemberContent](e)
@@ -609,7 +627,7 @@ func (s *RoomState) View(viewer UserID) *Room {
 		ID: s.ID, Name: s.Name, Topic: s.Topic, Kind: s.Kind, Visibility: s.Visibility,
 		Members: listed(s.joined, viewer), MemberCount: len(s.joined),
 		CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
-		LastMessage: s.LastMessage, HistoryComplete: s.Complete,
+		LastMessage: s.LastMessage, HistoryComplete: s.Complete, Encrypted: s.Encrypted,
 	}
 	if len(s.invited) > 0 {
 		r.Invited = listed(s.invited, viewer)

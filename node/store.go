@@ -84,4 +84,7 @@ type Tx interface {
 	PutRoomKeyRef(k *RoomKeyRef) error
 	// LatestRoomKeyRef returns the entry of the room's highest epoch.
 	LatestRoomKeyRef(room RoomID) (*RoomKeyRef, error)
+
+	// The key directory and the mailboxes of end-to-end encryption.
+	KeyTx
 }

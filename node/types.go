@@ -32,6 +32,8 @@ type Session struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// Refresh is the hash of the one refresh token that is valid now.
 	Refresh string `json:"refresh"`
+	// DeviceID is the device the session belongs to (API.md §7).
+	DeviceID DeviceID `json:"deviceId,omitempty"`
 }
 
 // RefreshRecord remembers a refresh token (by hash) so that a reused,
@@ -86,22 +88,28 @@ type Room struct {
 	HistoryComplete bool     `json:"historyComplete"`
 	// Invited lists pending invites; it is shown to members only.
 	Invited []UserID `json:"invited,omitempty"`
+	// Encrypted is true once the room is end-to-end encrypted (API.md
+	// §7); it is never turned off.
+	Encrypted bool `json:"encrypted"`
 }
 
 // Message is the API view of a message with edits, deletion and reactions
 // applied.
 type Message struct {
-	ID          EventID             `json:"id"`
-	Room        RoomID              `json:"room"`
-	Sender      UserID              `json:"sender"`
-	Body        string              `json:"body"`
-	TS          int64               `json:"ts"`
-	ReplyTo     EventID             `json:"replyTo,omitempty"`
-	Thread      EventID             `json:"thread,omitempty"`
-	ClientID    string              `json:"clientId,omitempty"`
-	EditedAt    int64               `json:"editedAt,omitempty"`
-	Deleted     bool                `json:"deleted,omitempty"`
-	Attachments []json.RawMessage   `json:"attachments,omitempty"`
+	ID          EventID           `json:"id"`
+	Room        RoomID            `json:"room"`
+	Sender      UserID            `json:"sender"`
+	Body        string            `json:"body"`
+	TS          int64             `json:"ts"`
+	ReplyTo     EventID           `json:"replyTo,omitempty"`
+	Thread      EventID           `json:"thread,omitempty"`
+	ClientID    string            `json:"clientId,omitempty"`
+	EditedAt    int64             `json:"editedAt,omitempty"`
+	Deleted     bool              `json:"deleted,omitempty"`
+	Attachments []json.RawMessage `json:"attachments,omitempty"`
+	// Encrypted is the m.room.encrypted content of a message of an
+	// encrypted room (its Body is then empty).
+	Encrypted   json.RawMessage     `json:"encrypted,omitempty"`
 	Reactions   map[string][]UserID `json:"reactions,omitempty"`
 	ThreadCount int                 `json:"threadCount,omitempty"`
 

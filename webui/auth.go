@@ -15,10 +15,11 @@ const refreshCookie = "hearth_refresh"
 
 // session is the Session body of API.md §3.
 type session struct {
-	User         *node.User `json:"user"`
-	AccessToken  string     `json:"accessToken"`
-	RefreshToken string     `json:"refreshToken"`
-	ExpiresIn    int        `json:"expiresIn"`
+	User         *node.User    `json:"user"`
+	AccessToken  string        `json:"accessToken"`
+	RefreshToken string        `json:"refreshToken"`
+	ExpiresIn    int           `json:"expiresIn"`
+	DeviceID     node.DeviceID `json:"deviceId"`
 }
 
 type ctxKey int
@@ -80,7 +81,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, status int, u *no
 		Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt).Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
-	writeJSON(w, status, session{User: u, AccessToken: tok, RefreshToken: refresh, ExpiresIn: int(s.tokens.TTL().Seconds())})
+	writeJSON(w, status, session{User: u, AccessToken: tok, RefreshToken: refresh, ExpiresIn: int(s.tokens.TTL().Seconds()), DeviceID: sess.DeviceID})
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +89,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		Username    string `json:"username"`
 		Password    string `json:"password"`
 		DisplayName string `json:"displayName"`
+		DeviceID    string `json:"deviceId"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -97,18 +99,22 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &rateLimitError{after})
 		return
 	}
+	if req.DeviceID != "" && !node.ValidDeviceID(req.DeviceID) {
+		s.writeError(w, r, &node.Error{Kind: node.ErrInvalid, Message: "deviceId must be 1 to 64 characters of A-Z a-z 0-9 . _ ~ -"})
+		return
+	}
 	u, err := s.node.Register(r.Context(), req.Username, req.Password, req.DisplayName)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.startSession(w, r, http.StatusCreated, u)
+	s.startSession(w, r, http.StatusCreated, u, node.DeviceID(req.DeviceID))
 }
 
 // startSession opens a session for a user who just registered or logged
-// in and answers with its tokens.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int, u *node.User) {
-	sess, refresh, err := s.node.NewSession(r.Context(), u.ID)
+// in, on the device it names (or a new one), and answers with its tokens.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int, u *node.User, device node.DeviceID) {
+	sess, refresh, err := s.node.NewSession(r.Context(), u.ID, device)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -120,6 +126,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		DeviceID string `json:"deviceId"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -147,7 +154,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.startSession(w, r, http.StatusOK, u)
+	s.startSession(w, r, http.StatusOK, u, node.DeviceID(req.DeviceID))
 }
 
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {

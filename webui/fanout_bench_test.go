@@ -64,7 +64,7 @@ func benchFanout(b *testing.B, receivers int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, _, err := n.NewSession(ctx, u.ID)
+		s, _, err := n.NewSession(ctx, u.ID, "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -304,7 +304,9 @@ func (c *client) must(t *testing.T, method, path string, body any, want int, out
 func (c *client) mustCreateRoom(t *testing.T, name, visibility string) node.Room {
 	t.Helper()
 	var r node.Room
-	c.must(t, "POST", "/api/v1/rooms", map[string]string{"name": name, "visibility": visibility}, http.StatusCreated, &r)
+	// The plaintext tests ask for rooms without end-to-end encryption,
+	// which private rooms have by default (API.md §7).
+	c.must(t, "POST", "/api/v1/rooms", map[string]any{"name": name, "visibility": visibility, "encrypted": false}, http.StatusCreated, &r)
 	return r
 }
 

@@ -169,6 +169,10 @@ func (h *Hub) Notify(to []node.UserID, n *node.Notification) {
 	if len(to) == 0 {
 		return
 	}
+	if n.Kind == node.NoteDevice {
+		h.pokeDevices(to, n) // ws_e2ee.go
+		return
+	}
 	var data []byte
 	var err error
 	if (n.Kind == node.NoteMessage || n.Kind == node.NoteUpdate) && n.Message != nil {

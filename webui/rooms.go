@@ -40,12 +40,18 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		Name       string `json:"name"`
 		Topic      string `json:"topic"`
 		Visibility string `json:"visibility"`
+		Encrypted  *bool  `json:"encrypted"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	room, err := s.node.CreateRoom(r.Context(), userOf(r), req.Name, req.Topic, req.Visibility)
+	// API.md §7: private rooms are end-to-end encrypted unless asked not to be.
+	enc := req.Visibility == node.Private
+	if req.Encrypted != nil {
+		enc = *req.Encrypted
+	}
+	room, err := s.node.CreateRoomWith(r.Context(), userOf(r), req.Name, req.Topic, req.Visibility, node.RoomOptions{Encrypted: enc})
 	s.respond(w, r, http.StatusCreated, room, err)
 }
 
@@ -83,13 +89,15 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) dm(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		UserID string `json:"userId"`
+		UserID    string `json:"userId"`
+		Encrypted *bool  `json:"encrypted"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	room, err := s.node.DM(r.Context(), userOf(r), node.UserID(req.UserID))
+	enc := req.Encrypted == nil || *req.Encrypted // DMs are encrypted by default
+	room, err := s.node.DMWith(r.Context(), userOf(r), node.UserID(req.UserID), node.RoomOptions{Encrypted: enc})
 	s.respond(w, r, http.StatusOK, room, err)
 }
 
@@ -157,18 +165,19 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		Thread      string            `json:"thread"`
 		ClientID    string            `json:"clientId"`
 		Attachments []json.RawMessage `json:"attachments"`
+		Encrypted   json.RawMessage   `json:"encrypted"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Body == nil {
-		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body is required")
+	if req.Body == nil && req.Encrypted == nil {
+		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body (or encrypted, in an encrypted room) is required")
 		return
 	}
 	m, err := s.node.Send(r.Context(), userOf(r), node.SendParams{
-		Room: roomID(r), Body: *req.Body, ReplyTo: node.EventID(req.ReplyTo), Thread: node.EventID(req.Thread),
-		ClientID: req.ClientID,
+		Room: roomID(r), Body: deref(req.Body), ReplyTo: node.EventID(req.ReplyTo), Thread: node.EventID(req.Thread),
+		ClientID: req.ClientID, Encrypted: req.Encrypted,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -186,14 +195,20 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Body *string `json:"body"`
+		Body      *string         `json:"body"`
+		Encrypted json.RawMessage `json:"encrypted"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if req.Encrypted != nil {
+		m, err := s.node.EditEncrypted(r.Context(), userOf(r), roomID(r), msgID(r), req.Encrypted)
+		s.respond(w, r, http.StatusOK, m, err)
+		return
+	}
 	if req.Body == nil {
-		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body is required")
+		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body (or encrypted, in an encrypted room) is required")
 		return
 	}
 	m, err := s.node.Edit(r.Context(), userOf(r), roomID(r), msgID(r), *req.Body)
@@ -215,4 +230,12 @@ func (s *Server) removeReaction(w http.ResponseWriter, r *http.Request) {
 func (s *Server) react(w http.ResponseWriter, r *http.Request, on bool) {
 	_, err := s.node.React(r.Context(), userOf(r), roomID(r), msgID(r), r.PathValue("emoji"), on)
 	s.respond(w, r, http.StatusNoContent, nil, err)
+}
+
+// deref is the string p points at, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -252,8 +252,8 @@ func TestDM(t *testing.T) {
 	bob := tn.mustRegister(t, "bob")
 
 	var ab, ba node.Room
-	alice.must(t, "POST", "/api/v1/dm", map[string]string{"userId": string(bob.User.ID)}, http.StatusOK, &ab)
-	bob.must(t, "POST", "/api/v1/dm", map[string]string{"userId": string(alice.User.ID)}, http.StatusOK, &ba)
+	alice.must(t, "POST", "/api/v1/dm", map[string]any{"userId": string(bob.User.ID), "encrypted": false}, http.StatusOK, &ab)
+	bob.must(t, "POST", "/api/v1/dm", map[string]any{"userId": string(alice.User.ID), "encrypted": false}, http.StatusOK, &ba)
 	if ab.ID != ba.ID || ab.Kind != "dm" || ba.Kind != "dm" {
 		t.Fatalf("dm rooms %s (%s) and %s (%s), want one dm room", ab.ID, ab.Kind, ba.ID, ba.Kind)
 	}
@@ -265,7 +265,7 @@ func TestDM(t *testing.T) {
 		t.Errorf("history = %+v", p)
 	}
 	var again node.Room
-	alice.must(t, "POST", "/api/v1/dm", map[string]string{"userId": string(bob.User.ID)}, http.StatusOK, &again)
+	alice.must(t, "POST", "/api/v1/dm", map[string]any{"userId": string(bob.User.ID), "encrypted": false}, http.StatusOK, &again)
 	if again.ID != ab.ID {
 		t.Errorf("second dm call gave %s", again.ID)
 	}

@@ -187,6 +187,7 @@ func (s *Server) routes() {
 		"PUT": s.authed(s.addReaction), "DELETE": s.authed(s.removeReaction),
 	})
 	s.handle("/api/v1/dm", methods{"POST": s.authed(s.dm)})
+	s.keyRoutes()
 	s.handle("/api/v1/ws", methods{"GET": s.serveWS})
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusNotFound, "not_found", "no such endpoint")

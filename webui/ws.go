@@ -83,6 +83,8 @@ type conn struct {
 
 	inflight chan struct{}  // one token per send awaiting durability
 	acks     sync.WaitGroup // sends whose acknowledgement is not yet queued
+
+	dev devicePump // the connection's device: to-device, device lists, key counts (ws_e2ee.go)
 }
 
 func (c *conn) sessionID() string { s, _ := c.sid.Load().(string); return s }
@@ -189,6 +191,11 @@ func (c *conn) run() {
 		return
 	}
 	c.user = user
+	if !c.bindDevice() {
+		<-c.writerD
+		return
+	}
+	defer c.dev.stop()
 	me, err := s.node.User(c.ctx, user)
 	if err != nil {
 		c.close(websocket.CloseInternalServerErr, "internal error")
@@ -214,6 +221,7 @@ func (c *conn) run() {
 	s.node.Connect(user)
 	c.wmu.Unlock()
 	c.wake()
+	c.startDevicePump()
 	defer func() {
 		s.hub.remove(c)
 		s.node.Disconnect(user)
@@ -335,6 +343,8 @@ type clientFrame struct {
 	Message string  `json:"message"`
 	Emoji   string  `json:"emoji"`
 	On      *bool   `json:"on"`
+	// Encrypted replaces Body in an end-to-end encrypted room (API.md §7).
+	Encrypted json.RawMessage `json:"encrypted"`
 }
 
 func invalid(msg string) error { return &node.Error{Kind: node.ErrInvalid, Message: msg} }
@@ -377,12 +387,13 @@ func (c *conn) handle(mt int, data []byte) {
 			c.sendError("", invalid("send needs an id"))
 			return
 		}
-		if f.Body == nil {
-			c.sendError(f.ID, invalid("send needs a body"))
+		if f.Body == nil && f.Encrypted == nil {
+			c.sendError(f.ID, invalid("send needs a body (or encrypted, in an encrypted room)"))
 			return
 		}
 		c.send(ctx, node.SendParams{
-			Room: room, Body: *f.Body, ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
+			Room: room, Body: deref(f.Body), ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
+			Encrypted: f.Encrypted,
 		})
 	case "typing":
 		if f.Typing == nil {
@@ -397,6 +408,11 @@ func (c *conn) handle(mt int, data []byte) {
 			c.sendError(f.ID, err)
 		}
 	case "edit":
+		if f.Encrypted != nil {
+			m, err := n.EditEncrypted(ctx, u, room, node.EventID(f.Message), f.Encrypted)
+			c.reply(f.ID, m, err)
+			return
+		}
 		if f.Body == nil {
 			c.sendError(f.ID, invalid("edit needs a body"))
 			return
@@ -413,6 +429,8 @@ func (c *conn) handle(mt int, data []byte) {
 	case "react":
 		m, err := n.React(ctx, u, room, node.EventID(f.Message), f.Emoji, f.On == nil || *f.On)
 		c.reply(f.ID, m, err)
+	case "todevice_ack":
+		c.ackDevice(f.ID, f.UpTo)
 	case "":
 		c.sendError(f.ID, invalid("frame has no type"))
 	default:
