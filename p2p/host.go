@@ -131,6 +131,8 @@ type Host struct {
 
 	closing chan struct{} // closed by Close
 
+	e2eeLimits peerLimits // per-peer rate of e2ee requests (e2ee.go)
+
 	bgMu  sync.Mutex
 	bg    sync.WaitGroup // pushes and other short tasks started outside Run
 	done  bool
@@ -206,11 +208,18 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	lh.SetStreamHandler(syncProtocol, h.serveSync)
+	kd, keys := cfg.Domain.(KeyDirectory)
+	if keys {
+		lh.SetStreamHandler(e2eeProtocol, h.serveE2EE)
+	}
 	lh.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			select {
 			case h.syncWith <- c.RemotePeer():
 			default:
+			}
+			if keys {
+				kd.NodeConnected(node.NodeID(c.RemotePeer().String()))
 			}
 		},
 	})
