@@ -156,6 +156,7 @@ type session struct {
 	AccessToken  string    `json:"accessToken"`
 	RefreshToken string    `json:"refreshToken"`
 	ExpiresIn    int       `json:"expiresIn"`
+	DeviceID     string    `json:"deviceId"`
 }
 
 type response struct {
@@ -345,6 +346,13 @@ type wsFrame struct {
 	UpTo     string          `json:"upTo"`
 	Kind     string          `json:"kind"`
 	Code     string          `json:"code"`
+	// End-to-end encryption frames (API.md §7).
+	Events           []json.RawMessage `json:"events"`
+	Next             string            `json:"next"`
+	Changed          []string          `json:"changed"`
+	Left             []string          `json:"left"`
+	OneTimeKeyCounts map[string]int    `json:"oneTimeKeyCounts"`
+	UnusedFallback   []string          `json:"unusedFallbackKeyTypes"`
 }
 
 func (f wsFrame) message(t *testing.T) node.Message {
