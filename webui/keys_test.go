@@ -219,7 +219,9 @@ func TestKeysContract(t *testing.T) {
 		})
 		// "*" reaches every device of the user.
 		alice.must(t, "PUT", "/api/v1/sendToDevice/m.room_key_request/txn2", map[string]any{"messages": map[string]any{bob.mx: map[string]any{"*": map[string]string{"x": "y"}}}}, http.StatusOK, nil)
-		ws.expect(t, "todevice", func(f wsFrame) bool { return len(f.Events) == 1 && strings.Contains(string(f.Events[0]), "m.room_key_request") })
+		ws.expect(t, "todevice", func(f wsFrame) bool {
+			return len(f.Events) == 1 && strings.Contains(string(f.Events[0]), "m.room_key_request")
+		})
 	})
 
 	t.Run("encrypted room", func(t *testing.T) {

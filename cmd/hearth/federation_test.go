@@ -156,9 +156,10 @@ func TestFederationProcesses(t *testing.T) {
 
 	t.Run("DM and private room stay off B", func(t *testing.T) {
 		var dm struct{ ID string }
-		a.api.mustDo(t, "POST", "/api/v1/dm", alice.AccessToken, map[string]string{"userId": carolID}, 200, &dm)
+		// Plaintext rooms: this test is about node-level privacy.
+		a.api.mustDo(t, "POST", "/api/v1/dm", alice.AccessToken, map[string]any{"userId": carolID, "encrypted": false}, 200, &dm)
 		var priv struct{ ID string }
-		a.api.mustDo(t, "POST", "/api/v1/rooms", alice.AccessToken, map[string]string{"name": "inner", "visibility": "private"}, 201, &priv)
+		a.api.mustDo(t, "POST", "/api/v1/rooms", alice.AccessToken, map[string]any{"name": "inner", "visibility": "private", "encrypted": false}, 201, &priv)
 		a.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/invite", alice.AccessToken, map[string]string{"userId": carolID}, 204, nil)
 		poll(t, 20*time.Second, func() error {
 			if code, err := c.api.try("POST", "/api/v1/rooms/"+priv.ID+"/join", carol.AccessToken, nil, nil); code != 200 {
