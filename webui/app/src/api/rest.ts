@@ -204,12 +204,15 @@ export class Api {
   publicRooms = () => this.request<{ rooms: Room[] }>('GET', '/rooms/public').then((r) => r.rooms ?? []);
   room = (id: string) => this.request<Room>('GET', `/rooms/${encodeURIComponent(id)}`);
   createRoom = (name: string, visibility: 'public' | 'private', topic?: string) =>
-    this.request<Room>('POST', '/rooms', { name, topic: topic || undefined, visibility });
+    // encrypted: false until the browser encrypts (API.md §7: private
+    // rooms and DMs are end-to-end encrypted by default, and the node
+    // refuses plaintext in them).
+    this.request<Room>('POST', '/rooms', { name, topic: topic || undefined, visibility, encrypted: false });
   joinRoom = (id: string) => this.request<Room>('POST', `/rooms/${encodeURIComponent(id)}/join`, {});
   leaveRoom = (id: string) => this.request<void>('POST', `/rooms/${encodeURIComponent(id)}/leave`, {});
   invite = (room: string, userId: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/invite`, { userId });
-  dm = (userId: string) => this.request<Room>('POST', '/dm', { userId });
+  dm = (userId: string) => this.request<Room>('POST', '/dm', { userId, encrypted: false });
   /** members pages through a room's members in ID order: after the last ID of the previous page. */
   members = (room: string, opts: { after?: string; limit?: number } = {}) => {
     const q = new URLSearchParams();
