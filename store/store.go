@@ -31,8 +31,10 @@ import (
 // SchemaVersion is the version of the key layout this code writes. Open
 // migrates older layouts and refuses newer ones. Version 2 added the room
 // key index (rk/); version 3 moved member histories out of room records
-// into one key per member (mem/).
-const SchemaVersion = 3
+// into one key per member (mem/); version 4 added the key directory
+// and mailboxes (keys.go), so that an older binary, which would accept
+// plaintext in encrypted rooms, refuses the database.
+const SchemaVersion = 4
 
 var keySchema = []byte("meta/schema")
 
@@ -171,6 +173,7 @@ var migrations = map[int]struct {
 }{
 	1: {"index room keys", indexRoomKeys},
 	2: {"one key per room member", splitMembers},
+	3: {"key directory and mailboxes (new tables, nothing to move)", func(*DB) error { return nil }},
 }
 
 // splitMembers moves each room record's member histories to mem/ keys, so
