@@ -63,11 +63,15 @@ func canonical(obj map[string]json.RawMessage) ([]byte, error) {
 			c[k] = v
 		}
 	}
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(c) // valid JSON, as Canonicalize assumes
 	if err != nil {
 		return nil, err
 	}
-	return canonicaljson.CanonicalJSON(b)
+	raw := json.RawMessage(b)
+	if err := canonicaljson.Canonicalize(&raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }
 
 // signatures reads the signatures member of a signed object.
