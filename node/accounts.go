@@ -322,8 +322,10 @@ func (n *Node) UpdateMe(ctx context.Context, u UserID, c ProfileChange) (*User, 
 		}
 		c.DisplayName = &v
 	}
-	if c.Avatar != nil && *c.Avatar != "" && !ValidOpaqueID(*c.Avatar) {
-		return nil, errorf(ErrInvalid, "avatar must be a media id")
+	if c.Avatar != nil {
+		if err := n.checkAvatar(ctx, u, *c.Avatar); err != nil { // media.go
+			return nil, err
+		}
 	}
 	var newHash string
 	if c.NewPassword != nil {
@@ -361,6 +363,9 @@ func (n *Node) UpdateMe(ctx context.Context, u UserID, c ProfileChange) (*User, 
 			prof.DisplayName = *c.DisplayName
 		}
 		if c.Avatar != nil {
+			if err := n.setAvatarRef(tx, u, prof.Avatar, *c.Avatar); err != nil {
+				return err
+			}
 			prof.Avatar = *c.Avatar
 		}
 		if err := tx.PutProfile(prof); err != nil {
@@ -460,6 +465,16 @@ func (n *Node) ingestProfile(ctx context.Context, e *Event) error {
 		u := &User{ID: e.Sender, Username: username, Node: node, DisplayName: c.DisplayName, Avatar: c.Avatar}
 		if u.DisplayName == "" {
 			u.DisplayName = username
+		}
+		if !MediaID(u.Avatar).Valid() {
+			u.Avatar = ""
+		}
+		old := ""
+		if err == nil {
+			old = prev.Avatar
+		}
+		if err := n.setAvatarRef(tx, e.Sender, old, u.Avatar); err != nil {
+			return err
 		}
 		return tx.PutProfile(u)
 	})

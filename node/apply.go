@@ -265,10 +265,14 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	if len(c.ClientID) > MaxIDLen {
 		return nil, errorf(ErrInvalid, "clientId is over 128 characters")
 	}
+	atts, err := n.indexAttachments(tx, e, c.Attachments) // media.go
+	if err != nil {
+		return nil, err
+	}
 	m := &Message{
 		ID: e.ID, Room: e.Room, Sender: e.Sender, Body: c.Body, TS: e.TS,
 		ReplyTo: c.ReplyTo, Thread: c.Thread, ClientID: c.ClientID,
-		Attachments: c.Attachments, Encrypted: c.Encrypted, Order: e.Order(),
+		Attachments: atts, Encrypted: c.Encrypted, Order: e.Order(),
 	}
 	if err := tx.PutMessage(m); err != nil {
 		return nil, err
@@ -356,6 +360,9 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		}
 		if m.Deleted {
 			return m, nil
+		}
+		if err := unindexAttachments(tx, m); err != nil {
+			return nil, err
 		}
 		m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
 	case EventReaction:

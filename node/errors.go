@@ -20,6 +20,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrTooLarge means a body or event is over its limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrQuota means a user's storage quota would be exceeded.
+	ErrQuota = errors.New("quota exceeded")
 	// ErrRateLimited means the caller must slow down.
 	ErrRateLimited = errors.New("rate limited")
 	// ErrPending means an event cannot be decided yet: the room or the

@@ -60,6 +60,9 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	if err != nil {
 		return err
 	}
+	if p.Attachments, err = n.prepareAttachments(ctx, u, p.Attachments); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
 	r.mu.Lock()
 	if !r.state.IsMember(u) {
 		r.mu.Unlock()

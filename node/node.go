@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -34,6 +35,27 @@ type Config struct {
 	SessionTTL time.Duration
 	// HashConcurrency bounds concurrent password hashes; 2.
 	HashConcurrency int
+
+	// Media is the file store for uploads and fetched files; nil turns
+	// media off (uploads answer ErrUnavailable). See media.go.
+	Media MediaFiles
+	// MaxUpload bounds one file, in bytes; 50 MiB.
+	MaxUpload int64
+	// UserQuota bounds the bytes of a user's uploads; 1 GiB.
+	UserQuota int64
+	// MediaGrace is how long an unreferenced file is kept; 24 h.
+	MediaGrace time.Duration
+	// MediaGCInterval is how often unreferenced files are collected;
+	// a quarter of MediaGrace, between 1 s and 1 h.
+	MediaGCInterval time.Duration
+	// MaxUploadsPerUser and MaxUploads bound uploads in progress per user
+	// (4) and on the node (16), and so the temporary files.
+	MaxUploadsPerUser int
+	MaxUploads        int
+	// MediaFetches bounds concurrent fetches from other nodes; 4.
+	MediaFetches int
+	// MediaFetchTimeout bounds one file's fetch from other nodes; 2 min.
+	MediaFetchTimeout time.Duration
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -71,11 +93,13 @@ type Node struct {
 	localRooms map[RoomID]int
 	closed     bool
 
-	authMu sync.Mutex // serialises refresh-token rotation
+	authMu     sync.Mutex // serialises refresh-token rotation
+	closeMedia sync.Once
 
 	presence *presence
 	dir      dirState
 	e2ee     *e2eeWorker // the outbox and device-list jobs (outbox.go)
+	media    *mediaState // nil without cfg.Media
 }
 
 type roomEntry struct {
@@ -138,6 +162,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.HashConcurrency == 0 {
 		cfg.HashConcurrency = 2
 	}
+	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, DefaultMaxUpload)
+	cfg.UserQuota = cmp.Or(cfg.UserQuota, DefaultUserQuota)
+	cfg.MediaGrace = cmp.Or(cfg.MediaGrace, defaultMediaGrace)
+	cfg.MediaGCInterval = cmp.Or(cfg.MediaGCInterval, min(max(cfg.MediaGrace/4, time.Second), time.Hour))
+	cfg.MaxUploadsPerUser = cmp.Or(cfg.MaxUploadsPerUser, defaultUploadsPerUser)
+	cfg.MaxUploads = cmp.Or(cfg.MaxUploads, defaultUploads)
+	cfg.MediaFetches = cmp.Or(cfg.MediaFetches, defaultMediaFetches)
+	cfg.MediaFetchTimeout = cmp.Or(cfg.MediaFetchTimeout, defaultMediaFetchTimeout)
 	n := &Node{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -159,6 +191,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.e2ee = newE2EEWorker(n)
+	if cfg.Media != nil {
+		n.media = newMediaState(n.cfg.MediaFetches)
+		go n.collectMediaLoop()
+	}
 	return n, nil
 }
 
@@ -241,6 +277,10 @@ func (n *Node) Close() error {
 	n.hashMu.Unlock()
 	n.presence.close()
 	n.e2ee.close()
+	if n.media != nil {
+		n.closeMedia.Do(func() { close(n.media.stop) })
+		<-n.media.done
+	}
 	return nil
 }
 

@@ -87,4 +87,21 @@ type Tx interface {
 
 	// The key directory and the mailboxes of end-to-end encryption.
 	KeyTx
+
+	// Media: what the node knows of each file, and the references
+	// (uploads, attachments, avatars) that keep it and grant access.
+	MediaRecord(id MediaID) (*MediaRecord, error)
+	PutMediaRecord(m *MediaRecord) error
+	DeleteMediaRecord(id MediaID) error
+	// EachMediaRecord visits records in ID order after after ("" for
+	// the first) until fn returns false.
+	EachMediaRecord(after MediaID, fn func(*MediaRecord) bool) error
+	MediaRef(id MediaID, kind, target string) (*MediaRef, error)
+	// PutMediaRef adds or replaces the reference (id, kind, target).
+	PutMediaRef(r *MediaRef) error
+	DeleteMediaRef(id MediaID, kind, target string) error
+	// EachMediaRef visits a file's references until fn returns false.
+	EachMediaRef(id MediaID, fn func(*MediaRef) bool) error
+	// MediaUsage sums the sizes of a user's upload references.
+	MediaUsage(u UserID) (int64, error)
 }

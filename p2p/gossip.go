@@ -26,7 +26,7 @@ func (h *Host) newPubSub(ctx context.Context) (*pubsub.PubSub, error) {
 		pubsub.WithFloodPublish(true),
 		pubsub.WithValidateQueueSize(validateQueue),
 		pubsub.WithRawTracer(dropTracer{h}),
-		pubsub.WithPeerScore(scoreParams(), scoreThresholds()),
+		pubsub.WithPeerScore(scoreParams(h.mediaState.penalties.score), scoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(h.scores.set), h.cfg.ScoreInspectPeriod),
 		pubsub.WithLogger(h.log.With("part", "pubsub")),
 	)
@@ -78,13 +78,14 @@ func (dropTracer) UndeliverableMessage(*pubsub.Message)                 {}
 // scoreParams weigh invalid messages heavily (P4): a peer that forwards a
 // forged or oversized event falls below the graylist threshold after a
 // handful. Mesh delivery rates (P3) are off because rooms are bursty and
-// quiet rooms must not look like failing peers.
-func scoreParams() *pubsub.PeerScoreParams {
+// quiet rooms must not look like failing peers. app is the
+// application-specific part: penalties for sending wrong media bytes.
+func scoreParams(app func(peer.ID) float64) *pubsub.PeerScoreParams {
 	return &pubsub.PeerScoreParams{
 		SkipAtomicValidation:        true,
 		Topics:                      map[string]*pubsub.TopicScoreParams{},
 		TopicScoreCap:               100,
-		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificScore:            app,
 		AppSpecificWeight:           1,
 		IPColocationFactorWeight:    -5,
 		IPColocationFactorThreshold: 16,

@@ -51,6 +51,9 @@ type Config struct {
 	Domain Domain
 	// Logger receives structured logs.
 	Logger *slog.Logger
+	// Media serves this node's files to other nodes (*node.Node); nil
+	// serves none. See media.go.
+	Media MediaSource
 
 	// SyncInterval is the anti-entropy period; 10s.
 	SyncInterval time.Duration
@@ -123,6 +126,8 @@ type Host struct {
 	beats   *beatTable
 	joining roomSet // rooms being fetched by a join
 
+	mediaState *mediaState // the media protocol (media.go)
+
 	outbox   chan *node.Delivery // Publish → publisher loop
 	typing   chan typingOut      // Typing → publisher loop
 	changed  chan struct{}       // RoomsChanged, coalesced
@@ -168,6 +173,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		syncWith: make(chan peer.ID, 64),
 		fetches:  make(chan struct{}, 8),
 		closing:  make(chan struct{}),
+
+		mediaState: newMediaState(cfg.Media),
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(priv),
@@ -208,6 +215,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	lh.SetStreamHandler(syncProtocol, h.serveSync)
+	if cfg.Media != nil {
+		lh.SetStreamHandler(mediaProtocol, h.serveMedia)
+	}
 	kd, keys := cfg.Domain.(KeyDirectory)
 	if keys {
 		lh.SetStreamHandler(e2eeProtocol, h.serveE2EE)

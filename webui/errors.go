@@ -36,6 +36,8 @@ func errorCode(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, node.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, node.ErrQuota):
+		return http.StatusRequestEntityTooLarge, "quota_exceeded"
 	case errors.Is(err, node.ErrRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, node.ErrClosed), errors.Is(err, node.ErrUnavailable):

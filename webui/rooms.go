@@ -171,13 +171,13 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Body == nil && req.Encrypted == nil {
+	if req.Body == nil && req.Encrypted == nil && len(req.Attachments) == 0 {
 		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "body (or encrypted, in an encrypted room) is required")
 		return
 	}
 	m, err := s.node.Send(r.Context(), userOf(r), node.SendParams{
 		Room: roomID(r), Body: deref(req.Body), ReplyTo: node.EventID(req.ReplyTo), Thread: node.EventID(req.Thread),
-		ClientID: req.ClientID, Encrypted: req.Encrypted,
+		ClientID: req.ClientID, Encrypted: req.Encrypted, Attachments: req.Attachments,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -33,7 +33,11 @@ type Config struct {
 	Node   *node.Node
 	Hub    *Hub
 	Tokens *token.Issuer
-	Logger *slog.Logger
+	// MediaTokens signs the media cookie (webui/media.go); with a key of
+	// its own, so that the cookie is no bearer token. Nil turns the
+	// cookie off.
+	MediaTokens *token.Issuer
+	Logger      *slog.Logger
 	// AllowedOrigins are extra browser origins (scheme://host[:port])
 	// allowed to open WebSockets and spend the refresh cookie, beside the
 	// node's own origin.
@@ -189,6 +193,7 @@ func (s *Server) routes() {
 	s.handle("/api/v1/dm", methods{"POST": s.authed(s.dm)})
 	s.keyRoutes()
 	s.handle("/api/v1/ws", methods{"GET": s.serveWS})
+	s.mediaRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})

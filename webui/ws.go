@@ -345,6 +345,8 @@ type clientFrame struct {
 	On      *bool   `json:"on"`
 	// Encrypted replaces Body in an end-to-end encrypted room (API.md §7).
 	Encrypted json.RawMessage `json:"encrypted"`
+	// Attachments of a send (API.md §6).
+	Attachments []json.RawMessage `json:"attachments"`
 }
 
 func invalid(msg string) error { return &node.Error{Kind: node.ErrInvalid, Message: msg} }
@@ -387,13 +389,14 @@ func (c *conn) handle(mt int, data []byte) {
 			c.sendError("", invalid("send needs an id"))
 			return
 		}
-		if f.Body == nil && f.Encrypted == nil {
+		if f.Body == nil && f.Encrypted == nil && len(f.Attachments) == 0 {
 			c.sendError(f.ID, invalid("send needs a body (or encrypted, in an encrypted room)"))
 			return
 		}
 		c.send(ctx, node.SendParams{
 			Room: room, Body: deref(f.Body), ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
-			Encrypted: f.Encrypted,
+			Encrypted:   f.Encrypted,
+			Attachments: f.Attachments,
 		})
 	case "typing":
 		if f.Typing == nil {

@@ -15,19 +15,31 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hearth-chat/hearth/media"
+	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
 )
 
 // A backup file is
 //
-//	"HEARTH-BACKUP 1\n"
+//	"HEARTH-BACKUP 2\n"
 //	uvarint length, node.key bytes
 //	uvarint length, token.key bytes
-//	Badger's backup stream of the database, to the end
+//	Badger's backup stream of the database, cut in chunks:
+//	  (uvarint length, bytes)*, then a 0 length
+//	the media files, each: uvarint 43, the media ID, uvarint size, bytes;
+//	  then a 0
 //
 // so it restores the node's identity along with its users, rooms,
-// messages and sessions.
-const backupMagic = "HEARTH-BACKUP 1\n"
+// messages, sessions and files. The database comes first: a file
+// uploaded meanwhile may be in the backup without its record (the
+// collector removes it after the grace period), never the other way
+// round for a file in use. Version 1 files (no media; the database
+// stream to the end) still restore.
+const (
+	backupMagic   = "HEARTH-BACKUP 2\n"
+	backupMagicV1 = "HEARTH-BACKUP 1\n"
+)
 
 // adminSocket is the Unix socket a running node answers local admin
 // requests on (`hearth backup`). File permissions (0600 in a 0700
@@ -48,7 +60,7 @@ func (m *Main) serveAdmin() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
-		if err := writeBackup(w, m.Config.Data, m.db); err != nil {
+		if err := writeBackup(r.Context(), w, m.Config.Data, m.db, m.files); err != nil {
 			m.log.Error("backup failed", "err", err)
 			// The stream is cut short; the client sees no end marker
 			// from Badger and reports the failure.
@@ -65,7 +77,7 @@ func (m *Main) serveAdmin() {
 	}()
 }
 
-func writeBackup(w io.Writer, data string, db *store.DB) error {
+func writeBackup(ctx context.Context, w io.Writer, data string, db *store.DB, files *media.Store) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if _, err := bw.WriteString(backupMagic); err != nil {
 		return err
@@ -75,17 +87,121 @@ func writeBackup(w io.Writer, data string, db *store.DB) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		if _, err := bw.Write(binary.AppendUvarint(nil, uint64(len(b)))); err != nil {
-			return err
-		}
-		if _, err := bw.Write(b); err != nil {
+		if err := writeChunk(bw, b); err != nil {
 			return err
 		}
 	}
-	if err := db.Backup(bw); err != nil {
+	cw := &chunkWriter{w: bw}
+	if err := db.Backup(cw); err != nil {
+		return err
+	}
+	if err := writeChunk(bw, nil); err != nil {
+		return err
+	}
+	var ids []node.MediaID
+	if err := files.Each(func(id node.MediaID, _ time.Time) bool {
+		ids = append(ids, id)
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := backupFile(bw, files, id); err != nil {
+			return err
+		}
+	}
+	if err := writeChunk(bw, nil); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// backupFile writes one media file; one collected since it was listed is
+// left out.
+func backupFile(w io.Writer, files *media.Store, id node.MediaID) error {
+	f, err := files.Open(id)
+	if errors.Is(err, node.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("back up media %s: %w", id, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("back up media %s: %w", id, err)
+	}
+	if err := writeChunk(w, []byte(id)); err != nil {
+		return err
+	}
+	if _, err := w.Write(binary.AppendUvarint(nil, uint64(size))); err != nil {
+		return err
+	}
+	if _, err := io.CopyN(w, f, size); err != nil {
+		return fmt.Errorf("back up media %s: %w", id, err)
+	}
+	return nil
+}
+
+// writeChunk writes a uvarint length and b.
+func writeChunk(w io.Writer, b []byte) error {
+	if _, err := w.Write(binary.AppendUvarint(nil, uint64(len(b)))); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// chunkWriter frames a stream of unknown length as chunks.
+type chunkWriter struct{ w io.Writer }
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if err := writeChunk(c.w, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// chunkReader reads what chunkWriter framed, up to the 0 length.
+type chunkReader struct {
+	r    *bufio.Reader
+	left uint64
+	done bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for c.left == 0 {
+		if c.done {
+			return 0, io.EOF
+		}
+		n, err := binary.ReadUvarint(c.r)
+		if err != nil {
+			return 0, fmt.Errorf("backup is truncated (database): %w", err)
+		}
+		if n == 0 {
+			c.done = true
+			return 0, io.EOF
+		}
+		c.left = n
+	}
+	if uint64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= uint64(n)
+	if errors.Is(err, io.EOF) && c.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 // backupCommand is `hearth backup [--data DIR] FILE`: from the running
@@ -152,17 +268,22 @@ func backupTo(ctx context.Context, w io.Writer, data string) error {
 		return fmt.Errorf("no running node answered on %s, and %w", adminSocket(data), err)
 	}
 	defer m.lock.Close()
-	db, err := store.Open(filepath.Join(data, "db"), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(filepath.Join(data, "db"), store.Options{Logger: quiet})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return writeBackup(w, data, db)
+	files, err := media.Open(filepath.Join(data, "media"), media.Config{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	return writeBackup(ctx, w, data, db, files)
 }
 
 // restoreCommand is `hearth restore [--data DIR] FILE` into an empty or
 // missing data directory.
-func restoreCommand(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hearth restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("HEARTH_DATA", "./hearth-data"), "the data directory to restore into (must be empty)")
@@ -182,9 +303,10 @@ func restoreCommand(_ context.Context, args []string, stdout, stderr io.Writer) 
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64<<10)
 	magic := make([]byte, len(backupMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != backupMagic {
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != backupMagic && string(magic) != backupMagicV1 {
 		return fmt.Errorf("%s is not a hearth backup", fs.Arg(0))
 	}
+	v1 := string(magic) == backupMagicV1
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
@@ -201,19 +323,74 @@ func restoreCommand(_ context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	db, err := store.Open(filepath.Join(*data, "db"), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(filepath.Join(*data, "db"), store.Options{Logger: quiet})
 	if err != nil {
 		return err
 	}
-	if err := db.Load(r); err != nil {
+	var dbStream io.Reader = r
+	if !v1 {
+		dbStream = &chunkReader{r: r}
+	}
+	if err := db.Load(dbStream); err != nil {
 		db.Close()
 		return err
 	}
 	if err := db.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "restored into", *data)
+	files := 0
+	if !v1 {
+		mstore, err := media.Open(filepath.Join(*data, "media"), media.Config{Logger: quiet})
+		if err != nil {
+			return err
+		}
+		if files, err = restoreMedia(ctx, r, mstore); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, "restored into", *data, "with", files, "media files")
 	return nil
+}
+
+// restoreMedia reads the media section, checks each file against its ID
+// and stores it.
+func restoreMedia(ctx context.Context, r *bufio.Reader, files *media.Store) (int, error) {
+	count := 0
+	for {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return count, fmt.Errorf("backup is truncated (media): %w", err)
+		}
+		if n == 0 {
+			return count, nil
+		}
+		if n > 64 {
+			return count, errors.New("backup is corrupt (media id)")
+		}
+		idb := make([]byte, n)
+		if _, err := io.ReadFull(r, idb); err != nil {
+			return count, fmt.Errorf("backup is truncated (media): %w", err)
+		}
+		size, err := binary.ReadUvarint(r)
+		if err != nil || size > 1<<40 {
+			return count, errors.New("backup is corrupt (media size)")
+		}
+		id := node.MediaID(idb)
+		lr := &io.LimitedReader{R: r, N: int64(size)}
+		p, err := files.Write(ctx, lr, false)
+		if err != nil {
+			return count, fmt.Errorf("restore media %s: %w", id, err)
+		}
+		if lr.N != 0 || p.Info().ID != id {
+			p.Discard()
+			return count, fmt.Errorf("backup is corrupt: media %s does not match its bytes", id)
+		}
+		if err := p.Commit(); err != nil {
+			return count, err
+		}
+		count++
+	}
 }
 
 func envOr(key, def string) string {

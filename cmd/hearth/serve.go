@@ -21,6 +21,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/gologshim"
 
+	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/store"
@@ -41,6 +42,11 @@ type Config struct {
 	Origins   []string
 	UserRate  float64
 	Debug     string
+	// MaxUpload and UserQuota bound one file and one user's files, in
+	// bytes; MediaGrace is how long an unreferenced file is kept.
+	MaxUpload  int64
+	UserQuota  int64
+	MediaGrace time.Duration
 	// HeaderTimeout bounds how long a client may take to send request
 	// headers (slowloris); 10 s. Not a flag: tests shorten it.
 	HeaderTimeout time.Duration
@@ -56,6 +62,7 @@ type Main struct {
 
 	lock    *os.File
 	db      *store.DB
+	files   *media.Store
 	node    *node.Node
 	hub     *webui.Hub
 	web     *webui.Server
@@ -102,6 +109,10 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed to use the API (scheme://host:port); repeatable")
 	fs.Float64Var(&c.UserRate, "user-rate", 200, "API requests and WebSocket frames per second per user; negative disables")
 	fs.StringVar(&c.Debug, "debug-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
+	c.MaxUpload, c.UserQuota = node.DefaultMaxUpload, node.DefaultUserQuota
+	fs.Var((*byteSize)(&c.MaxUpload), "max-upload", "largest file a user may upload (e.g. 50MiB); larger uploads get 413")
+	fs.Var((*byteSize)(&c.UserQuota), "user-quota", "bytes of uploads each user may keep (e.g. 1GiB)")
+	fs.DurationVar(&c.MediaGrace, "media-grace", 24*time.Hour, "how long an uploaded file that no message or avatar uses is kept")
 
 	// Environment first, so that flags given on the command line win. A
 	// list flag given on the command line replaces the environment's list.
@@ -196,10 +207,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.files, err = media.Open(filepath.Join(c.Data, "media"), media.Config{Logger: m.log.With("component", "media")})
+	if err != nil {
+		return err
+	}
 	m.hub = webui.NewHub(m.log.With("component", "hub"))
 	m.node, err = node.New(ctx, node.Config{
 		Store: m.db, Key: key, Name: c.Name, Version: version,
 		Logger: m.log.With("component", "node"), Notifier: m.hub,
+		Media: m.files, MaxUpload: c.MaxUpload, UserQuota: c.UserQuota, MediaGrace: c.MediaGrace,
 	})
 	if err != nil {
 		return err
@@ -208,13 +224,14 @@ func (m *Main) Run(ctx context.Context) error {
 	// The only place that knows *node.Node is what satisfies p2p.Domain
 	// (and node.Federation is what *p2p.Host offers back).
 	m.host, err = p2p.New(ctx, p2p.Config{
-		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node,
+		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node, Media: m.node,
 		Logger: m.log.With("component", "p2p"),
 	})
 	if err != nil {
 		return err
 	}
 	m.node.SetFederation(m.host)
+	m.node.SetMediaFetcher(m.host)
 	pctx, cancel := context.WithCancel(context.Background())
 	m.stopP, m.p2pD = cancel, make(chan struct{})
 	go func() {
@@ -227,8 +244,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mediaKey, err := mediaCookieKey(secret)
+	if err != nil {
+		return err
+	}
+	mediaTokens, err := token.NewIssuer(mediaKey, string(m.node.ID())+"/media", token.MaxTTL, nil)
+	if err != nil {
+		return err
+	}
 	m.web, err = webui.New(webui.Config{
-		Node: m.node, Hub: m.hub, Tokens: tokens, Logger: m.log.With("component", "http"),
+		Node: m.node, Hub: m.hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: m.log.With("component", "http"),
 		AllowedOrigins: c.Origins, UserRate: c.UserRate,
 		Peers: m.host.PeerCount, Addrs: m.host.Addrs, Ready: m.db.Ready,
 	})

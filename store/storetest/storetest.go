@@ -48,6 +48,7 @@ var Cases = []Case{
 	{"KeyDirectory", testKeyDirectory},
 	{"MarksAndOutbox", testMarksAndOutbox},
 	{"Backup", testBackup},
+	{"Media", testMedia},
 	{"UpdateIsAtomic", testUpdateAtomic},
 	{"CommitAnyway", testCommitAnyway},
 	{"ViewCannotWrite", testViewCannotWrite},
