@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
 	"github.com/hearth-chat/hearth/token"
@@ -53,6 +54,7 @@ type testNode struct {
 
 type nodeOptions struct {
 	config   func(*webui.Config)
+	node     func(*node.Config)
 	tokenTTL time.Duration
 	typing   time.Duration
 	// sndBuf, when set, shrinks the server side's socket send buffer so
@@ -74,7 +76,15 @@ func newTestNode(t *testing.T, o nodeOptions) *testNode {
 		t.Fatal(err)
 	}
 	hub := webui.NewHub(log)
-	n, err := node.New(ctx, node.Config{Store: db, Key: key, Name: "test", Version: "test", Logger: log, Notifier: hub, TypingTimeout: o.typing})
+	files, err := media.Open(t.TempDir(), media.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ncfg := node.Config{Store: db, Key: key, Name: "test", Version: "test", Logger: log, Notifier: hub, TypingTimeout: o.typing, Media: files}
+	if o.node != nil {
+		o.node(&ncfg)
+	}
+	n, err := node.New(ctx, ncfg)
 	if err != nil {
 		db.Close()
 		t.Fatalf("new node: %v", err)
@@ -86,7 +96,12 @@ func newTestNode(t *testing.T, o nodeOptions) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := webui.Config{Node: n, Hub: hub, Tokens: tokens, Logger: log}
+	_, _ = rand.Read(secret)
+	mediaTokens, err := token.NewIssuer(secret, string(n.ID())+"/media", o.tokenTTL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := webui.Config{Node: n, Hub: hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: log}
 	if o.config != nil {
 		o.config(&cfg)
 	}

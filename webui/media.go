@@ -164,7 +164,7 @@ func serveMedia(w http.ResponseWriter, r *http.Request, typ, name, etag string, 
 		h.Set("Content-Disposition", disposition)
 	}
 	h.Set("Content-Type", typ)
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(mediaCacheAge.Seconds()))+", immutable")
 	h.Set("ETag", etag)
