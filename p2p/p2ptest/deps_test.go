@@ -9,5 +9,5 @@ import (
 // TestDependencies: test federations are built from the real store,
 // domain and host, and no web layer (the Ours list leaves webui out).
 func TestDependencies(t *testing.T) {
-	deptest.Check(t, deptest.Rules{Ours: []string{"node", "p2p", "store"}, Banned: []string{"github.com/golang-jwt/"}})
+	deptest.Check(t, deptest.Rules{Ours: []string{"node", "p2p", "store", "media"}, Banned: []string{"github.com/golang-jwt/"}})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/store"
@@ -24,13 +25,16 @@ import (
 
 // Node is one running node of a test federation.
 type Node struct {
-	Name  string
-	Dir   string
-	Key   ed25519.PrivateKey
-	DB    *store.DB
-	Node  *node.Node
-	Host  *p2p.Host
-	Notes *Recorder
+	Name string
+	Dir  string
+	Key  ed25519.PrivateKey
+	DB   *store.DB
+	// MediaDir holds the node's files (Files).
+	MediaDir string
+	Files    *media.Store
+	Node     *node.Node
+	Host     *p2p.Host
+	Notes    *Recorder
 
 	t      testing.TB
 	tune   func(*p2p.Config)
@@ -67,7 +71,7 @@ func Start(t testing.TB, name string, tune func(*p2p.Config)) *Node {
 	if tune == nil {
 		tune = Fast
 	}
-	n := &Node{Name: name, Dir: t.TempDir(), Key: key, t: t, tune: tune}
+	n := &Node{Name: name, Dir: t.TempDir(), MediaDir: t.TempDir(), Key: key, t: t, tune: tune}
 	n.open()
 	t.Cleanup(n.Stop)
 	return n
@@ -85,12 +89,17 @@ func (n *Node) open() {
 	if n.Notes == nil {
 		n.Notes = &Recorder{}
 	}
-	nd, err := node.New(ctx, node.Config{Store: db, Key: n.Key, Name: n.Name, Logger: log, Notifier: n.Notes, HashConcurrency: 4})
+	files, err := media.Open(n.MediaDir, media.Config{Logger: log})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
 	}
-	cfg := p2p.Config{Key: n.Key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Domain: nd, Logger: log}
+	nd, err := node.New(ctx, node.Config{Store: db, Key: n.Key, Name: n.Name, Logger: log, Notifier: n.Notes, HashConcurrency: 4, Media: files})
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	cfg := p2p.Config{Key: n.Key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Domain: nd, Media: nd, Logger: log}
 	n.tune(&cfg)
 	h, err := p2p.New(ctx, cfg)
 	if err != nil {
@@ -99,8 +108,9 @@ func (n *Node) open() {
 		t.Fatal(err)
 	}
 	nd.SetFederation(h)
+	nd.SetMediaFetcher(h)
 	rctx, cancel := context.WithCancel(context.Background())
-	n.DB, n.Node, n.Host, n.cancel, n.done = db, nd, h, cancel, make(chan struct{})
+	n.DB, n.Files, n.Node, n.Host, n.cancel, n.done = db, files, nd, h, cancel, make(chan struct{})
 	go func() {
 		defer close(n.done)
 		_ = h.Run(rctx)
