@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hearth-chat/hearth/node"
@@ -46,11 +48,21 @@ func TestBackupAndRestore(t *testing.T) {
 		}
 		sent = append(sent, msg.ID)
 	}
+	file := bytes.Repeat([]byte("a file worth keeping "), 5000)
+	up, err := m.node.Upload(ctx, u.ID, node.UploadParams{Name: "kept.txt", Length: int64(len(file)), Body: bytes.NewReader(file)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFile, err := m.node.Send(ctx, u.ID, node.SendParams{Room: room.ID, Attachments: []json.RawMessage{json.RawMessage(`{"id":"` + string(up.ID) + `"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = append(sent, withFile.ID)
 	id := m.node.ID()
 
-	file := filepath.Join(t.TempDir(), "node.backup")
+	backup := filepath.Join(t.TempDir(), "node.backup")
 	var out bytes.Buffer
-	if err := backupCommand(ctx, []string{"--data", src, file}, &out, io.Discard); err != nil {
+	if err := backupCommand(ctx, []string{"--data", src, backup}, &out, io.Discard); err != nil {
 		t.Fatalf("backup of a running node: %v", err)
 	}
 	if err := m.Close(); err != nil {
@@ -58,10 +70,13 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	dst := filepath.Join(t.TempDir(), "dst")
-	if err := restoreCommand(ctx, []string{"--data", dst, file}, &out, io.Discard); err != nil {
+	if err := restoreCommand(ctx, []string{"--data", dst, backup}, &out, io.Discard); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	if err := restoreCommand(ctx, []string{"--data", dst, file}, &out, io.Discard); err == nil {
+	if !strings.Contains(out.String(), "with 1 media files") {
+		t.Errorf("restore said %q", out.String())
+	}
+	if err := restoreCommand(ctx, []string{"--data", dst, backup}, &out, io.Discard); err == nil {
 		t.Fatal("restore into a non-empty directory succeeded")
 	}
 	r := startTestMain(t, dst)
@@ -73,8 +88,17 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatalf("login on restored node: %v", err)
 	}
 	msgs, _, err := r.node.History(ctx, u.ID, room.ID, "", "", 10)
-	if err != nil || len(msgs) != 3 || msgs[0].ID != sent[2] || msgs[2].ID != sent[0] {
+	if err != nil || len(msgs) != 4 || msgs[0].ID != sent[3] || msgs[3].ID != sent[0] {
 		t.Fatalf("restored history = %d messages, %v", len(msgs), err)
+	}
+	_, f, err := r.node.OpenMedia(ctx, u.ID, up.ID)
+	if err != nil {
+		t.Fatalf("restored media: %v", err)
+	}
+	got, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(got, file) {
+		t.Fatal("restored media differs")
 	}
 
 	// With the node stopped, backup opens the directory itself.

@@ -74,6 +74,20 @@ func TestParseFlags(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "media limits", args: []string{"--max-upload", "10MiB", "--media-grace", "1h"}, env: map[string]string{"HEARTH_USER_QUOTA": "2GiB"},
+			want: func(c Config) string {
+				if c.MaxUpload != 10<<20 || c.UserQuota != 2<<30 || c.MediaGrace != time.Hour {
+					return "media flags not applied"
+				}
+				return ""
+			}},
+		{name: "media defaults", want: func(c Config) string {
+			if c.MaxUpload != 50<<20 || c.UserQuota != 1<<30 || c.MediaGrace != 24*time.Hour {
+				return "media defaults wrong"
+			}
+			return ""
+		}},
+		{name: "bad size", args: []string{"--max-upload", "lots"}, wantErr: true},
 		{name: "bad environment value", env: map[string]string{"HEARTH_MDNS": "maybe"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
