@@ -104,14 +104,14 @@ func (s *Store) examine(ctx context.Context, p *pending, upload bool) error {
 	if pixels*bytesPerPixel(cfg.ColorModel) > s.cfg.DecodeBytes {
 		return nil
 	}
-	img, err := s.decodeImage(ctx, p.path, p.info.Type)
-	if err != nil {
+	var small *image.NRGBA
+	if err := s.withDecoded(ctx, p.path, p.info.Type, func(img image.Image) error {
+		small = orient(imaging.Fit(img, 32, 32, imaging.Box), orientation)
+		return nil
+	}); err != nil {
 		s.log.Debug("image not decoded", "type", p.info.Type, "err", err)
 		return nil
 	}
-	small := imaging.Fit(img, 32, 32, imaging.Box)
-	img = nil
-	small = orient(small, orientation)
 	x, y := 4, 3
 	if p.info.Height > p.info.Width {
 		x, y = 3, 4
@@ -122,33 +122,35 @@ func (s *Store) examine(ctx context.Context, p *pending, upload bool) error {
 	return nil
 }
 
-// decodeImage decodes a file's pixels under the decoder semaphore, and
-// gives a large image's memory back to the OS afterwards, so a burst of
-// big photos does not leave the node at its peak size.
-func (s *Store) decodeImage(ctx context.Context, path, typ string) (image.Image, error) {
+// withDecoded decodes a file's pixels and hands them to fn, under the
+// decoder semaphore for the whole time the pixels live, so at most
+// Decoders images are in memory at once; after a large one it gives the
+// memory back to the OS, so a burst of big photos does not leave the node
+// at its peak size.
+func (s *Store) withDecoded(ctx context.Context, path, typ string, fn func(image.Image) error) error {
 	select {
 	case s.decode <- struct{}{}:
 		defer func() { <-s.decode }()
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
+		return err
 	}
 	img, err := codecs[typ].decode(bufio.NewReaderSize(f, 64<<10))
+	f.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > 4_000_000 || info.Size() > 16<<20 {
-		defer debug.FreeOSMemory()
+	b := img.Bounds()
+	big := int64(b.Dx())*int64(b.Dy()) > 4_000_000
+	err = fn(img)
+	img = nil
+	if big {
+		debug.FreeOSMemory()
 	}
-	return img, nil
+	return err
 }
 
 // orient turns pixels as EXIF orientation o says they are displayed.
@@ -249,28 +251,25 @@ func (s *Store) Thumbnail(ctx context.Context, id node.MediaID, box int) (io.Rea
 		int64(cfg.Width)*int64(cfg.Height)*bytesPerPixel(cfg.ColorModel) > s.cfg.DecodeBytes {
 		return nil, "", fmt.Errorf("thumbnail: image too large to preview: %w", node.ErrNotFound)
 	}
-	img, err := s.decodeImage(ctx, src, typ)
-	if err != nil {
-		return nil, "", fmt.Errorf("thumbnail: %w", node.ErrNotFound)
-	}
 	orientation := 1
 	if typ == "image/jpeg" {
 		orientation = jpegOrientation(src)
 	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if orientation >= 5 {
-		w, h = h, w
-	}
 	var thumb *image.NRGBA
-	if w <= box && h <= box {
-		thumb = orient(img, orientation)
-	} else {
-		// Scale first (the smaller image is cheaper to turn), in the
-		// stored orientation: a box is square, so it fits either way.
-		thumb = orient(imaging.Fit(img, box, box, imaging.Lanczos), orientation)
+	err = s.withDecoded(ctx, src, typ, func(img image.Image) error {
+		b := img.Bounds()
+		if b.Dx() <= box && b.Dy() <= box {
+			thumb = orient(img, orientation)
+		} else {
+			// Scale first (the smaller image is cheaper to turn), in the
+			// stored orientation: a box is square, so it fits either way.
+			thumb = orient(imaging.Fit(img, box, box, imaging.Lanczos), orientation)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("thumbnail: %w", node.ErrNotFound)
 	}
-	img = nil
 	tmp, err := s.newTemp()
 	if err != nil {
 		return nil, "", err
