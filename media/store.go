@@ -230,7 +230,13 @@ func (s *Store) Write(ctx context.Context, src io.Reader, scrub bool) (node.Pend
 	cw := &countingWriter{f: f, h: sha256.New()}
 	var copyErr error
 	if filter := scrubberFor(typ); scrub && filter != nil {
-		copyErr = filter(cw, br)
+		// The filters write segment by segment, and a JPEG scan in
+		// pieces between its 0xFF bytes: buffer them into large writes.
+		bw := bufio.NewWriterSize(cw, s.bufferLen)
+		copyErr = filter(bw, br)
+		if copyErr == nil {
+			copyErr = bw.Flush()
+		}
 		if errors.Is(copyErr, errMalformed) && cw.werr == nil {
 			copyErr = &node.Error{Kind: node.ErrInvalid, Message: "the file looks like " + typ + " but is not a valid one"}
 		}
