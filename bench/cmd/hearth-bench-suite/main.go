@@ -254,6 +254,7 @@ func goCommands(quick bool) []gobench.Command {
 			{Benchtime: "50x", Pkgs: []string{"./webui/..."}},
 			{Bench: "CrossNodeDelivery", Benchtime: "100x", Pkgs: []string{"./p2p/"}},
 			{Bench: "CatchUp", Benchtime: "1x", Pkgs: []string{"./p2p/"}},
+			{Benchtime: "2x", Pkgs: []string{"./media/"}},
 		}
 	}
 	return []gobench.Command{
@@ -268,6 +269,9 @@ func goCommands(quick bool) []gobench.Command {
 		{Bench: "CrossNodeDelivery", Benchtime: "2000x", Pkgs: []string{"./p2p/"}},
 		// Three restarts per size (Go runs one more first, to size b.N).
 		{Bench: "CatchUp", Benchtime: "3x", Pkgs: []string{"./p2p/"}},
+		// Media (issue #14): upload MB/s beside raw disk writes, a
+		// preview of a 12 MP photo, a 10 MB file across one and two hops.
+		{Benchtime: "10x", Pkgs: []string{"./media/"}},
 	}
 }
 
