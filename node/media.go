@@ -614,6 +614,3 @@ func mediaFileName(m *Media) string {
 
 // MediaFileName is the file name to offer when a file is downloaded.
 func MediaFileName(m *Media) string { return mediaFileName(m) }
-
-// durationMS converts a duration to milliseconds for record times.
-func durationMS(d time.Duration) int64 { return d.Milliseconds() }
