@@ -14,8 +14,7 @@ func mediaID(i int) node.MediaID {
 }
 
 // testMedia: records by ID and in ID order (after a cursor), references
-// per file, upload
-// references summed per user, deletes, and copies.
+// per file, upload references summed per user, deletes, and copies.
 func testMedia(t *testing.T, s Store) {
 	mustView(t, s, func(tx node.Tx) error {
 		_, err := tx.MediaRecord(mediaID(1))
