@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"testing"
 	"time"
@@ -86,6 +88,24 @@ func TestMediaAcrossNodes(t *testing.T) {
 	if !c.Files.Has(m.ID) {
 		t.Fatal("C did not keep its copy")
 	}
+	// An avatar set on A is readable on C once A's profile arrives.
+	pic := pngFile(t)
+	face := upload(t, a, ua, pic)
+	avatar := string(face.ID)
+	if _, err := a.Node.UpdateMe(bg, ua, node.ProfileChange{Avatar: &avatar}); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.WaitFor(t, 20*time.Second, func() error {
+		u, err := c.Node.User(bg, ua)
+		if err != nil || u.Avatar != avatar {
+			return fmt.Errorf("C sees alice's avatar as %v (%v)", u, err)
+		}
+		got, err := read(c, uc, face.ID)
+		if err != nil || !bytes.Equal(got, pic) {
+			return fmt.Errorf("carol reads alice's avatar: %v", err)
+		}
+		return nil
+	})
 	a.Stop()
 	d := p2ptest.Start(t, "D", nil)
 	p2ptest.Connect(t, d, c)
@@ -219,4 +239,17 @@ func TestWrongMediaBytesRefusedAndPenalised(t *testing.T) {
 	if s, _ := c.Host.PeerScore(peer.ID(a.Host.ID())); s < 0 {
 		t.Fatalf("honest node penalised: %v", s)
 	}
+}
+
+func pngFile(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 24, 24))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
