@@ -154,15 +154,22 @@ func (n *Node) collectMediaLoop() {
 	defer close(n.media.done)
 	t := time.NewTicker(n.cfg.MediaGCInterval)
 	defer t.Stop()
+	// Closing the node cuts a pass short.
+	life, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		<-n.media.stop
+		stop()
+	}()
 	for {
 		select {
 		case <-n.media.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.MediaGCInterval)
+			ctx, cancel := context.WithTimeout(life, n.cfg.MediaGCInterval)
 			removed, err := n.CollectMedia(ctx)
 			cancel()
-			if err != nil {
+			if err != nil && life.Err() == nil {
 				n.log.Warn("media collection", "err", err)
 			} else if removed > 0 {
 				n.log.Info("media collected", "files", removed)

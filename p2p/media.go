@@ -28,6 +28,8 @@ const (
 	// mediaAttemptTimeout bounds one node's try at sending a file (50 MiB
 	// takes under a minute at 8 Mbit/s).
 	mediaAttemptTimeout = 90 * time.Second
+	// mediaDialTimeout bounds reaching a node and opening the stream.
+	mediaDialTimeout = 10 * time.Second
 	// mediaRequestTimeout bounds reading a request.
 	mediaRequestTimeout = 10 * time.Second
 	// maxMediaRequest bounds a request frame.
@@ -211,7 +213,11 @@ func (c *countReader) Read(p []byte) (int, error) {
 func (h *Host) fetchMediaFrom(ctx context.Context, p peer.ID, id node.MediaID, max int64, accept func(io.Reader) error) error {
 	ctx, cancel := context.WithTimeout(ctx, mediaAttemptTimeout)
 	defer cancel()
-	s, err := h.host.NewStream(network.WithAllowLimitedConn(ctx, "hearth-media"), p, mediaProtocol)
+	// A node that is down or has no known address fails here, quickly,
+	// and the next one is asked.
+	dctx, dcancel := context.WithTimeout(ctx, mediaDialTimeout)
+	s, err := h.host.NewStream(network.WithAllowLimitedConn(dctx, "hearth-media"), p, mediaProtocol)
+	dcancel()
 	if err != nil {
 		return fmt.Errorf("open media stream: %w", err)
 	}

@@ -117,6 +117,8 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) downloadMedia(w http.ResponseWriter, r *http.Request) {
+	// From here: the file may first be fetched from another node.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTimeout))
 	m, f, err := s.node.OpenMedia(r.Context(), userOf(r), mediaID(r))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -138,6 +140,7 @@ func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "w and h must be whole numbers of pixels")
 		return
 	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTimeout))
 	m, f, typ, err := s.node.Thumbnail(r.Context(), userOf(r), mediaID(r), wd, ht)
 	if err != nil {
 		s.writeError(w, r, err)
