@@ -335,8 +335,10 @@ func encodeAttachments(as []*Media) ([]json.RawMessage, error) {
 // the message carries: each must name a media ID the user may read (an
 // upload of theirs, or a file they can see elsewhere), and its type,
 // size, dimensions and blurhash are this node's, not the client's; only
-// the name is the client's (or the upload's when absent).
-func (n *Node) prepareAttachments(ctx context.Context, u UserID, raws []json.RawMessage) ([]json.RawMessage, error) {
+// the name is the client's (or the upload's when absent). In an
+// end-to-end encrypted room an attachment is its ID, type and size only:
+// its name and preview travel inside the encrypted content.
+func (n *Node) prepareAttachments(ctx context.Context, u UserID, raws []json.RawMessage, encrypted bool) ([]json.RawMessage, error) {
 	if len(raws) == 0 {
 		return nil, nil
 	}
@@ -360,6 +362,9 @@ func (n *Node) prepareAttachments(ctx context.Context, u UserID, raws []json.Raw
 		}
 		*a = rec.Media
 		a.Name = name
+		if encrypted {
+			a.Name, a.Width, a.Height, a.Blurhash = "", 0, 0, ""
+		}
 	}
 	return encodeAttachments(as)
 }

@@ -380,3 +380,41 @@ func TestRemoteAttachmentsAreCheckedAndIndexed(t *testing.T) {
 		t.Fatalf("unfetchable remote file: %v", err)
 	}
 }
+
+// TestEncryptedRoomAttachments: in an end-to-end encrypted room the
+// client uploads ciphertext; the node stores opaque bytes (no preview,
+// nothing decoded) and the message names the file by ID, type and size
+// only, whatever name the client or the upload gave it.
+func TestEncryptedRoomAttachments(t *testing.T) {
+	ctx := context.Background()
+	n := newMediaNode(t, nil)
+	alice := mustRegister(t, n.Node, "alice")
+	room, err := n.CreateRoomWith(ctx, alice, "sealed", "", node.Private, node.RoomOptions{Encrypted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cipher := make([]byte, 4096)
+	for i := range cipher {
+		cipher[i] = byte(i*131 + i>>3)
+	}
+	up := n.upload(t, alice, "holiday.jpg", cipher)
+	if up.Type != "application/octet-stream" || up.Width != 0 || up.Blurhash != "" {
+		t.Fatalf("ciphertext stored as %+v", up)
+	}
+	enc := json.RawMessage(`{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEhBx","session_id":"S"}`)
+	m, err := n.Send(ctx, alice, node.SendParams{Room: room.ID, Encrypted: enc,
+		Attachments: []json.RawMessage{json.RawMessage(`{"id":"` + string(up.ID) + `","name":"holiday.jpg"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a node.Media
+	if len(m.Attachments) != 1 || json.Unmarshal(m.Attachments[0], &a) != nil || a.Name != "" || a.ID != up.ID || a.Size != up.Size {
+		t.Fatalf("encrypted room attachment = %s", m.Attachments)
+	}
+	if err := canRead(n, alice, up.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := n.Thumbnail(ctx, alice, up.ID, 256, 256); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("thumbnail of ciphertext: %v", err)
+	}
+}

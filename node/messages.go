@@ -60,7 +60,10 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	if err != nil {
 		return err
 	}
-	if p.Attachments, err = n.prepareAttachments(ctx, u, p.Attachments); err != nil {
+	r.mu.Lock()
+	encrypted := r.state.Encrypted
+	r.mu.Unlock()
+	if p.Attachments, err = n.prepareAttachments(ctx, u, p.Attachments, encrypted); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
 	r.mu.Lock()
