@@ -380,7 +380,7 @@ func TestMediaFederationProcesses(t *testing.T) {
 	// A private room of carol's (C) and dave's (D): B hosts no member and
 	// its user cannot read the file, even with its ID.
 	var priv struct{ ID string }
-	c.api.mustDo(t, "POST", "/api/v1/rooms", carol.AccessToken, map[string]string{"name": "inner", "visibility": "private"}, 201, &priv)
+	c.api.mustDo(t, "POST", "/api/v1/rooms", carol.AccessToken, map[string]any{"name": "inner", "visibility": "private", "encrypted": false}, 201, &priv)
 	c.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/invite", carol.AccessToken, map[string]string{"userId": "dave@" + d.node}, 204, nil)
 	poll(t, 20*time.Second, func() error {
 		if code, err := d.api.try("POST", "/api/v1/rooms/"+priv.ID+"/join", dave.AccessToken, nil, nil); code != 200 {
