@@ -146,10 +146,16 @@ func TestUploadLimitsAndQuota(t *testing.T) {
 	}
 }
 
-// blockingBody is an upload body that waits until released.
-type blockingBody struct{ release chan struct{} }
+// blockingBody is an upload body that waits until released. Its first
+// Read tells reading, so a test knows the upload holds its slot.
+type blockingBody struct {
+	reading chan<- struct{}
+	once    *sync.Once
+	release chan struct{}
+}
 
 func (b blockingBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { b.reading <- struct{}{} })
 	<-b.release
 	return 0, io.EOF
 }
@@ -159,30 +165,28 @@ func TestConcurrentUploadsPerUserCapped(t *testing.T) {
 	alice := mustRegister(t, n.Node, "alice")
 	release := make(chan struct{})
 	var wg sync.WaitGroup
-	started := make(chan struct{}, 2)
+	reading := make(chan struct{}, 2)
 	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			started <- struct{}{}
-			_, _ = n.Upload(context.Background(), alice, node.UploadParams{Length: -1, Body: blockingBody{release}})
+			body := blockingBody{reading: reading, once: new(sync.Once), release: release}
+			_, _ = n.Upload(context.Background(), alice, node.UploadParams{Length: -1, Body: body})
 		}()
 	}
-	<-started
-	<-started
-	deadline := time.Now().Add(5 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		_, err = n.Upload(context.Background(), alice, node.UploadParams{Length: 1, Body: bytes.NewReader([]byte("x"))})
-		if errors.Is(err, node.ErrRateLimited) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Both uploads read their bodies, so both hold a slot: a third is
+	// refused until one ends.
+	<-reading
+	<-reading
+	_, err := n.Upload(context.Background(), alice, node.UploadParams{Length: 1, Body: bytes.NewReader([]byte("x"))})
 	close(release)
 	wg.Wait()
 	if !errors.Is(err, node.ErrRateLimited) {
 		t.Fatalf("third concurrent upload = %v, want ErrRateLimited", err)
+	}
+	// With the slots free again, an upload goes through.
+	if _, err := n.Upload(context.Background(), alice, node.UploadParams{Length: 1, Body: bytes.NewReader([]byte("y"))}); err != nil {
+		t.Fatalf("upload after the others ended: %v", err)
 	}
 }
 
