@@ -86,7 +86,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 					notes = append(notes, note{to: members, n: &Notification{Kind: NoteUpdate, Message: root}})
 				}
 			}
-		case EventEdit, EventDelete, EventReaction:
+		case EventEdit, EventDelete:
 			m, err := n.applyChange(tx, s, e)
 			if err != nil {
 				return err
@@ -94,6 +94,15 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			res.msg = m
 			if m != nil {
 				notes = append(notes, note{to: r.localMembers(), n: &Notification{Kind: NoteUpdate, Message: m}})
+			}
+		case EventReaction:
+			m, nt, err := n.applyReactionEvent(tx, e)
+			if err != nil {
+				return err
+			}
+			res.msg = m
+			if nt != nil {
+				notes = append(notes, note{to: r.localMembers(), n: nt})
 			}
 		case EventReceipt:
 			rc, err := n.applyReceipt(tx, e)
@@ -138,13 +147,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		r.learnKeyLocked(keyRef)
 	}
 	if res.msg != nil && e.Type == EventMessage {
-		if s.LastMessage == nil || bytes.Compare(res.msg.Order, s.LastMessage.Order) > 0 {
-			s.LastMessage = res.msg
-		}
 		s.LastActivity = max(s.LastActivity, res.msg.TS)
-	}
-	if res.msg != nil && s.LastMessage != nil && s.LastMessage.ID == res.msg.ID {
-		s.LastMessage = res.msg
 	}
 	return res, notes, nil
 }
@@ -202,7 +205,11 @@ func (n *Node) stateNotes(r *roomEntry, e *Event) []note {
 		}
 		var notes []note
 		if n.IsLocal(c.User) {
-			notes = append(notes, note{to: []UserID{c.User}, n: &Notification{Kind: NoteRoom, Room: s.View(c.User)}})
+			v := s.View(c.User)
+			if !s.IsMember(c.User) {
+				redact(v, c.User) // an invitee, or who left: no content, only their own invite
+			}
+			notes = append(notes, note{to: []UserID{c.User}, n: &Notification{Kind: NoteRoom, Room: v}})
 		}
 		if c.Membership == MemberRole {
 			return notes // nothing that other members see changes
@@ -278,25 +285,31 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		return nil, err
 	}
 	if c.ClientID != "" && n.IsLocal(e.Sender) {
-		if err := tx.PutClientMessage(e.Sender, c.ClientID, e.ID, clientIDTTL); err != nil {
+		if err := tx.PutClientMessage(e.Sender, e.Room, c.ClientID, e.ID, clientIDTTL); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
 }
 
-// bumpThread counts a reply on its thread root.
+// bumpThread counts a reply on its thread root, in the root's aggregates
+// (a reply does not rewrite the root message).
 func (n *Node) bumpThread(tx Tx, reply *Message) (*Message, error) {
 	root, err := tx.Message(reply.Thread)
 	if err != nil || root.Room != reply.Room {
 		return nil, err
 	}
-	root.ThreadCount++
-	return root, tx.PutMessage(root)
+	agg, err := aggregatesOf(tx, root.ID)
+	if err != nil {
+		return nil, err
+	}
+	agg.ThreadCount++
+	root.ThreadCount = agg.ThreadCount
+	return root, tx.PutAggregates(root.ID, agg)
 }
 
-// applyChange applies an edit, deletion or reaction to its target message.
-// A change whose target has not arrived yet is stored as an event only; the
+// applyChange applies an edit or a deletion to its target message. A
+// change whose target has not arrived yet is stored as an event only; the
 // target's later arrival does not replay it (history sync delivers targets
 // before changes in room order, so this is rare).
 func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
@@ -315,15 +328,6 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		c, err := decodeContent[DeleteContent](e)
 		if err != nil {
 			return nil, err
-		}
-		target = c.Target
-	case EventReaction:
-		c, err := decodeContent[ReactionContent](e)
-		if err != nil {
-			return nil, err
-		}
-		if c.Emoji == "" || len(c.Emoji) > 32 || !utf8.ValidString(c.Emoji) {
-			return nil, errorf(ErrInvalid, "emoji must be 1 to 32 bytes of UTF-8")
 		}
 		target = c.Target
 	}
@@ -365,49 +369,8 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 			return nil, err
 		}
 		m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
-	case EventReaction:
-		c, _ := decodeContent[ReactionContent](e)
-		if m.Deleted {
-			return nil, errorf(ErrNotFound, "message was deleted")
-		}
-		if !m.react(c.Emoji, e.Sender, c.On, o) {
-			return nil, nil
-		}
 	}
 	return m, tx.PutMessage(m)
-}
-
-// react applies one reaction change unless a later change by the same user
-// for the same emoji was applied already, so nodes converge whatever order
-// the changes arrive in. It reports whether anything changed.
-func (m *Message) react(emoji string, u UserID, on bool, o OrderKey) bool {
-	key := emoji + "\x00" + string(u)
-	if m.ReactionOrder == nil {
-		m.ReactionOrder = map[string]OrderKey{}
-	}
-	if prev, ok := m.ReactionOrder[key]; ok && bytes.Compare(o, prev) < 0 {
-		return false
-	}
-	m.ReactionOrder[key] = o
-	users := m.Reactions[emoji]
-	i := slices.Index(users, u)
-	switch {
-	case on && i < 0:
-		if m.Reactions == nil {
-			m.Reactions = map[string][]UserID{}
-		}
-		m.Reactions[emoji] = append(users, u)
-	case !on && i >= 0:
-		users = slices.Delete(users, i, i+1)
-		if len(users) == 0 {
-			delete(m.Reactions, emoji)
-		} else {
-			m.Reactions[emoji] = users
-		}
-	default:
-		return true
-	}
-	return true
 }
 
 func (n *Node) applyReceipt(tx Tx, e *Event) (*Receipt, error) {

@@ -24,6 +24,10 @@ var (
 	ErrQuota = errors.New("quota exceeded")
 	// ErrRateLimited means the caller must slow down.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrLimit means a quota is used up (rooms a user may create or join,
+	// reactions on a message, connections): waiting does not help, freeing
+	// something or an operator raising the limit does.
+	ErrLimit = errors.New("limit reached")
 	// ErrPending means an event cannot be decided yet: the room or the
 	// sender's membership has not arrived. Federation holds such events
 	// until history sync settles them.

@@ -302,7 +302,7 @@ func (n *Node) backfill(ctx context.Context, room RoomID, limit int) (fetched, c
 }
 
 // historyPage reads a page of a room's messages again after a backfill.
-func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, limit int) (msgs []*Message, more bool, err error) {
+func (n *Node) historyPage(ctx context.Context, room RoomID, u UserID, before EventID, limit int) (msgs []*Message, more bool, err error) {
 	err = n.store.View(ctx, func(tx Tx) error {
 		var from OrderKey
 		if before != "" {
@@ -312,8 +312,10 @@ func (n *Node) historyPage(ctx context.Context, room RoomID, before EventID, lim
 			}
 			from = o
 		}
-		msgs, more, err = tx.Messages(room, from, limit)
-		return err
+		if msgs, more, err = tx.Messages(room, from, limit); err != nil {
+			return err
+		}
+		return markMine(tx, msgs, u)
 	})
 	return msgs, more, err
 }

@@ -27,8 +27,10 @@ type SendParams struct {
 }
 
 // Send posts a message and returns it once it is durably stored. A retry
-// with the same (user, ClientID) returns the first message instead of
-// posting a second one.
+// with the same (user, room, ClientID) returns the first message instead of
+// posting a second one: the key names the room, so a clientId used in one
+// room never answers with a message of another, and the caller is a
+// member of the room when the first message is returned.
 func (n *Node) Send(ctx context.Context, u UserID, p SendParams) (*Message, error) {
 	var m *Message // written before done is sent, read after it arrives
 	done := make(chan error, 1)
@@ -74,10 +76,19 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	var prior *Message
 	err = n.store.View(ctx, func(tx Tx) error {
 		if p.ClientID != "" {
-			id, err := tx.ClientMessage(u, p.ClientID)
+			id, err := tx.ClientMessage(u, p.Room, p.ClientID)
 			if err == nil {
 				prior, err = tx.Message(id)
-				return err
+				if err == nil && (prior.Room != p.Room || prior.Sender != u) {
+					prior = nil // not this room's: never hand it out
+				}
+				if errors.Is(err, ErrNotFound) {
+					err = nil
+				}
+				if err != nil || prior == nil {
+					return err
+				}
+				return markMine(tx, []*Message{prior}, u)
 			} else if !errors.Is(err, ErrNotFound) {
 				return err
 			}
@@ -197,16 +208,54 @@ func (n *Node) Delete(ctx context.Context, u UserID, room RoomID, id EventID) er
 	return nil
 }
 
-// React adds (on) or removes an emoji reaction of u on a message.
+// React adds (on) or removes a reaction of u on a message. The key must
+// be one emoji or a :shortcode: (ValidReactionKey). Past the caps
+// (MaxReactionKeys on the message, MaxUserReactions of u's) it is refused
+// with ErrLimit; a change that would show nothing new is not sent.
 func (n *Node) React(ctx context.Context, u UserID, room RoomID, id EventID, emoji string, on bool) (*Message, error) {
-	m, err := n.change(ctx, u, room, EventReaction, ReactionContent{Target: id, Emoji: emoji, On: on})
+	if !ValidReactionKey(emoji) {
+		return nil, errorf(ErrInvalid, "a reaction must be one emoji or a :shortcode: (docs/api.md)")
+	}
+	if !ValidOpaqueID(string(id)) {
+		return nil, errorf(ErrNotFound, "no such message")
+	}
+	r, err := n.memberRoom(u, room)
 	if err != nil {
 		return nil, fmt.Errorf("react: %w", err)
 	}
-	if m == nil {
+	e, err := newEvent(EventReaction, room, u, ReactionContent{Target: id, Emoji: emoji, On: on})
+	if err != nil {
+		return nil, err
+	}
+	// Decided under the room lock, so two changes of one user cannot both
+	// pass the caps.
+	r.mu.Lock()
+	var noop bool
+	err = n.store.View(ctx, func(tx Tx) error {
+		m, err := tx.Message(id)
+		if errors.Is(err, ErrNotFound) || err == nil && m.Room != room {
+			return errorf(ErrNotFound, "no such message")
+		}
+		if err != nil {
+			return err
+		}
+		if m.Deleted {
+			return errorf(ErrNotFound, "message was deleted")
+		}
+		noop, err = checkReaction(tx, id, emoji, u, on)
+		return err
+	})
+	if err != nil || noop {
+		r.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("react: %w", err)
+		}
 		return n.Message(ctx, u, room, id)
 	}
-	return m, nil
+	if _, err := n.emit(ctx, r, e); err != nil {
+		return nil, fmt.Errorf("react: %w", err)
+	}
+	return n.Message(ctx, u, room, id)
 }
 
 // Message returns one message of a room u can read.
@@ -214,11 +263,16 @@ func (n *Node) Message(ctx context.Context, u UserID, room RoomID, id EventID) (
 	if _, err := n.readableRoom(u, room); err != nil {
 		return nil, err
 	}
+	if !ValidOpaqueID(string(id)) {
+		return nil, errorf(ErrNotFound, "no such message")
+	}
 	var m *Message
 	err := n.store.View(ctx, func(tx Tx) error {
 		var err error
-		m, err = tx.Message(id)
-		return err
+		if m, err = tx.Message(id); err != nil || m.Room != room {
+			return err
+		}
+		return markMine(tx, []*Message{m}, u)
 	})
 	if errors.Is(err, ErrNotFound) || err == nil && m.Room != room {
 		return nil, errorf(ErrNotFound, "no such message")
@@ -281,11 +335,14 @@ func (n *Node) History(ctx context.Context, u UserID, room RoomID, before, threa
 		} else {
 			msgs, more, err = tx.Messages(room, from, limit)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return markMine(tx, msgs, u)
 	})
 	if err == nil && thread == "" && !more {
 		if fetched, complete := n.backfill(ctx, room, limit); fetched {
-			msgs, more, err = n.historyPage(ctx, room, before, limit)
+			msgs, more, err = n.historyPage(ctx, room, u, before, limit)
 			more = more || !complete
 		}
 	}

@@ -198,7 +198,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// load reads room snapshots and the newest message of each room.
+// load reads the room snapshots and, per room, the position of its newest
+// message (one index seek: a page of one), so start-up costs O(rooms)
+// whatever the history's size. Room views read their last message when
+// they are built (viewFor).
 func (n *Node) load(ctx context.Context) error {
 	return n.store.View(ctx, func(tx Tx) error {
 		var states []*RoomState
@@ -214,7 +217,6 @@ func (n *Node) load(ctx context.Context) error {
 				return fmt.Errorf("load room %s: %w", s.ID, err)
 			}
 			if len(msgs) == 1 {
-				s.LastMessage = msgs[0]
 				s.LastActivity = max(s.LastActivity, msgs[0].TS)
 			}
 			r := &roomEntry{state: s}

@@ -231,7 +231,7 @@ func TestMessagesLifecycle(t *testing.T) {
 			t.Fatalf("edit = %+v, %v", m, err)
 		}
 		m, err = n.React(ctx, bob, room.ID, ids[0], "👍", true)
-		if err != nil || len(m.Reactions["👍"]) != 1 {
+		if err != nil || len(m.Reactions) != 1 || m.Reactions[0].Count != 1 || !m.Reactions[0].Me {
 			t.Fatalf("react = %+v, %v", m, err)
 		}
 		m, _ = n.React(ctx, bob, room.ID, ids[0], "👍", false)
@@ -248,8 +248,9 @@ func TestMessagesLifecycle(t *testing.T) {
 		if !m.Deleted || m.Body != "" {
 			t.Fatalf("deleted message = %+v", m)
 		}
-		if rec.kinds(bob, node.NoteUpdate) < 4 {
-			t.Fatalf("bob saw %d updates, want at least 4", rec.kinds(bob, node.NoteUpdate))
+		if rec.kinds(bob, node.NoteUpdate) < 2 || rec.kinds(bob, node.NoteReaction) != 2 {
+			t.Fatalf("bob saw %d updates and %d reactions, want at least 2 and 2",
+				rec.kinds(bob, node.NoteUpdate), rec.kinds(bob, node.NoteReaction))
 		}
 	})
 	t.Run("threads", func(t *testing.T) {

@@ -15,7 +15,8 @@ const (
 	// device of the user when empty) to read again what Poke names
 	// (PokeToDevice, PokeDeviceLists, PokeKeyCounts); it carries no
 	// frame of its own.
-	NoteDevice = "device"
+	NoteDevice   = "device"
+	NoteReaction = "reaction"
 )
 
 // Notification is something live that local users should see. The web
@@ -24,8 +25,8 @@ type Notification struct {
 	Kind     string
 	Message  *Message // message, update
 	Room     *Room    // room
-	RoomID   RoomID   // typing, receipt, member
-	User     UserID   // presence, typing, receipt, member
+	RoomID   RoomID   // typing, receipt, member, reaction
+	User     UserID   // presence, typing, receipt, member, reaction
 	Presence string   // presence
 	LastSeen int64    // presence
 	Typing   bool     // typing
@@ -37,6 +38,13 @@ type Notification struct {
 	MemberCount int
 	Device      DeviceID // device
 	Poke        int      // device: what to read again
+	// A reaction note says that User now shows (On) or no longer shows
+	// Emoji on message MessageID, which Count users show: a delta, so a
+	// reaction never re-sends the message.
+	MessageID EventID
+	Emoji     string
+	On        bool
+	Count     int
 	// Delivered asks the notifier to report, through Node.Delivered, that
 	// a message reached a connection of a recipient. Set only in small
 	// rooms, where per-recipient receipts are worth their cost.

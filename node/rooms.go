@@ -153,18 +153,16 @@ func (n *Node) Room(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 	return n.viewFor(ctx, view, u), nil
 }
 
-// viewFor adds the caller's unread count to a room view.
+// viewFor completes a room view for u. A joined member gets the last
+// message and their unread count. Anyone else (an invitee, a visitor of a
+// public room) gets no message content and sees only their own invite:
+// an invite is an offer to read, not a key.
 func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 	if view == nil {
 		return nil
 	}
-	if !slices.Contains(view.Members, u) {
-		// Non-members see only their own invite, not who else is invited.
-		if slices.Contains(view.Invited, u) {
-			view.Invited = []UserID{u}
-		} else {
-			view.Invited = nil
-		}
+	if !isMember(view, u) {
+		redact(view, u)
 		return view
 	}
 	count := 0
@@ -173,12 +171,40 @@ func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 		if rc, err := tx.Receipt(view.ID, u); err == nil {
 			from = rc.Order
 		}
-		c, err := tx.CountMessagesAfter(view.ID, from, u, 999)
+		c, err := tx.CountMessagesAfter(view.ID, from, u, maxUnreadCount)
+		if err != nil {
+			return err
+		}
 		count = c
-		return err
+		last, _, err := tx.Messages(view.ID, nil, 1)
+		if err != nil || len(last) == 0 {
+			return err
+		}
+		view.LastMessage = last[0]
+		return markMine(tx, last, u)
 	})
 	view.Unread = &count
 	return view
+}
+
+// maxUnreadCount bounds the messages counted for an unread count: a
+// client shows "999+" past it, and the count of a long-unread room costs
+// no more than this many index entries.
+const maxUnreadCount = 999
+
+// isMember reports whether u is among a view's members (a view built for
+// u lists u when u is joined, whatever the room's size).
+func isMember(view *Room, u UserID) bool { return slices.Contains(view.Members, u) }
+
+// redact strips what a non-member must not see from a room view: message
+// content, the unread count and other users' invites.
+func redact(view *Room, u UserID) {
+	view.LastMessage, view.Unread = nil, nil
+	if slices.Contains(view.Invited, u) {
+		view.Invited = []UserID{u}
+	} else {
+		view.Invited = nil
+	}
 }
 
 // Rooms lists u's joined rooms, most recent activity first. Rooms u is

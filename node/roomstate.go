@@ -40,8 +40,7 @@ type RoomState struct {
 	// History is every user's membership history in room order. The
 	// store keeps it per member (one key each), not in the room's record,
 	// so that a change costs the same in a room of ten or ten thousand.
-	History     map[UserID][]MemberChange `json:"history,omitempty"`
-	LastMessage *Message                  `json:"lastMessage,omitempty"`
+	History map[UserID][]MemberChange `json:"history,omitempty"`
 	// LastActivity orders the room list: the ts of the newest message or of
 	// the user's own join when there is none.
 	LastActivity int64 `json:"lastActivity"`
@@ -127,7 +126,7 @@ func (s *RoomState) IsInvited(u UserID) bool {
 }
 
 // Copy returns a deep copy of what a store keeps of the state (its
-// metadata and History; LastMessage is shared); the copy's indexes are
+// metadata and History); the copy's indexes are
 // rebuilt on first use. Stores that keep states in memory use it.
 func (s *RoomState) Copy() *RoomState {
 	c := *s
@@ -627,7 +626,7 @@ func (s *RoomState) View(viewer UserID) *Room {
 		ID: s.ID, Name: s.Name, Topic: s.Topic, Kind: s.Kind, Visibility: s.Visibility,
 		Members: listed(s.joined, viewer), MemberCount: len(s.joined),
 		CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
-		LastMessage: s.LastMessage, HistoryComplete: s.Complete, Encrypted: s.Encrypted,
+		HistoryComplete: s.Complete, Encrypted: s.Encrypted,
 	}
 	if len(s.invited) > 0 {
 		r.Invited = listed(s.invited, viewer)

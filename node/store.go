@@ -57,7 +57,10 @@ type Tx interface {
 	PutMember(room RoomID, u UserID, h []MemberChange) error
 	EachRoomState(fn func(*RoomState) bool) error
 
-	// Messages: the API view, keyed by room order.
+	// Messages: the API view, keyed by room order. Message and the page
+	// readers fill Reactions (without Me) and ThreadCount from the
+	// message's Aggregates; PutMessage ignores those two fields. A page
+	// read costs O(limit), however often the messages were rewritten.
 	Message(id EventID) (*Message, error)
 	PutMessage(m *Message) error
 	// Messages returns up to limit messages of a room older than before
@@ -69,9 +72,22 @@ type Tx interface {
 	// sent by skip, stopping at max.
 	CountMessagesAfter(room RoomID, from OrderKey, skip UserID, max int) (int, error)
 
-	// Idempotency of sends: (user, clientId) → message ID.
-	ClientMessage(user UserID, clientID string) (EventID, error)
-	PutClientMessage(user UserID, clientID string, id EventID, ttl time.Duration) error
+	// Aggregates of a message (thread replies, reaction slots), one user's
+	// reaction keys on a message, and the register of one (message, key,
+	// user); see reaction.go. Each is a small record of its own.
+	Aggregates(msg EventID) (*Aggregates, error)
+	PutAggregates(msg EventID, a *Aggregates) error
+	UserReactions(msg EventID, u UserID) (*UserReactions, error)
+	PutUserReactions(msg EventID, u UserID, r *UserReactions) error
+	ReactionState(msg EventID, key string, u UserID) (*ReactionState, error)
+	PutReactionState(msg EventID, key string, u UserID, s *ReactionState) error
+	// EachReactionState visits the registers of one key of a message in
+	// user ID order until fn returns false.
+	EachReactionState(msg EventID, key string, fn func(UserID, *ReactionState) bool) error
+
+	// Idempotency of sends: (user, room, clientId) → message ID.
+	ClientMessage(user UserID, room RoomID, clientID string) (EventID, error)
+	PutClientMessage(user UserID, room RoomID, clientID string, id EventID, ttl time.Duration) error
 
 	// Read markers.
 	Receipt(room RoomID, user UserID) (*Receipt, error)

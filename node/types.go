@@ -94,7 +94,8 @@ type Room struct {
 }
 
 // Message is the API view of a message with edits, deletion and reactions
-// applied.
+// applied. Reactions and ThreadCount come from the message's Aggregates,
+// which the store keeps apart from the message record.
 type Message struct {
 	ID          EventID           `json:"id"`
 	Room        RoomID            `json:"room"`
@@ -109,19 +110,16 @@ type Message struct {
 	Attachments []json.RawMessage `json:"attachments,omitempty"`
 	// Encrypted is the m.room.encrypted content of a message of an
 	// encrypted room (its Body is then empty).
-	Encrypted   json.RawMessage     `json:"encrypted,omitempty"`
-	Reactions   map[string][]UserID `json:"reactions,omitempty"`
-	ThreadCount int                 `json:"threadCount,omitempty"`
+	Encrypted   json.RawMessage `json:"encrypted,omitempty"`
+	Reactions   []Reaction      `json:"reactions,omitempty"`
+	ThreadCount int             `json:"threadCount,omitempty"`
 
-	// Order is the message's position in its room. It and the fields
+	// Order is the message's position in its room. It and the field
 	// below are bookkeeping kept by the store, not part of the API.
 	Order OrderKey `json:"-"`
 	// EditOrder is the position of the edit that set Body, so a late edit
 	// that arrives after a newer one does not win.
 	EditOrder OrderKey `json:"-"`
-	// ReactionOrder is, per "emoji\x00user", the position of the newest
-	// reaction change applied.
-	ReactionOrder map[string]OrderKey `json:"-"`
 }
 
 // Receipt is a user's read marker in a room.

@@ -388,20 +388,19 @@ func (t *tx) BackupVersion(u node.UserID, version int64) (*node.BackupVersion, e
 }
 
 func (t *tx) LatestBackupVersion(u node.UserID) (*node.BackupVersion, error) {
-	// Versions are written once and deleted, never rewritten in place
-	// but for their counts; the reverse scan sees few of them.
-	var b *node.BackupVersion
-	_, err := t.scanBack(under(key(pBackupVer, string(u))), nil, 1, true, func(_, v []byte) error {
-		b = &node.BackupVersion{}
-		return json.Unmarshal(v, b)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decode backup version: %w", err)
-	}
-	if b == nil {
+	// A version's record is rewritten with its counts: find the newest
+	// by a key-only reverse seek and Get it, since a reverse scan with
+	// values copies every stored version of the keys it passes.
+	prefix := under(key(pBackupVer, string(u)))
+	last, _ := t.scanKeysBack(prefix, nil, 1)
+	if len(last) == 0 {
 		return nil, fmt.Errorf("no backup: %w", node.ErrNotFound)
 	}
-	return b, nil
+	var b node.BackupVersion
+	if err := t.getJSON(append(append([]byte{}, prefix...), last[0]...), &b); err != nil {
+		return nil, fmt.Errorf("decode backup version: %w", err)
+	}
+	return &b, nil
 }
 
 func (t *tx) PutBackupVersion(b *node.BackupVersion) error {

@@ -29,12 +29,18 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this code writes. Open
-// migrates older layouts and refuses newer ones. Version 2 added the room
-// key index (rk/); version 3 moved member histories out of room records
-// into one key per member (mem/); version 4 added the key directory
-// and mailboxes (keys.go), so that an older binary, which would accept
-// plaintext in encrypted rooms, refuses the database.
-const SchemaVersion = 4
+// migrates older layouts and refuses newer ones, one step at a time
+// (migrations):
+//
+//  1. the first layout
+//  2. the room key index (rk/)
+//  3. member histories out of room records, one key per member (mem/)
+//  4. the key directory and mailboxes (keys.go), so that an older
+//     binary, which would accept plaintext in encrypted rooms, refuses
+//     the database
+//  5. reactions and thread counts out of message records (agg/, rxu/,
+//     rx/); the mo/ page index; idempotent sends keyed by room (cr/)
+const SchemaVersion = 5
 
 var keySchema = []byte("meta/schema")
 
@@ -101,6 +107,11 @@ func Open(dir string, o Options) (*DB, error) {
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{o.Logger}).
 		WithSyncWrites(false). // group commit: see Durable
+		// One version per key: compaction drops older ones. Until it
+		// does, a rewritten key's versions stay in the LSM tree and a
+		// reverse iterator walks (and copies) them all, so hot paths
+		// never scan rewritten keys in reverse (tx.go's page indexes).
+		WithNumVersionsToKeep(1).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(3).
 		WithBlockCacheSize(o.BlockCacheSize).
@@ -174,6 +185,7 @@ var migrations = map[int]struct {
 	1: {"index room keys", indexRoomKeys},
 	2: {"one key per room member", splitMembers},
 	3: {"key directory and mailboxes (new tables, nothing to move)", func(*DB) error { return nil }},
+	4: {"reactions and page indexes out of message records", moveReactions},
 }
 
 // splitMembers moves each room record's member histories to mem/ keys, so

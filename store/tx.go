@@ -25,11 +25,21 @@ const (
 	pRoom     = "room/"  // room/<roomID> → RoomState without History
 	pMember   = "mem/"   // mem/<roomID>/<userID> → []MemberChange
 	pMessage  = "msg/"   // msg/<roomID>/<order key> → message record
+	pMsgOrder = "mo/"    // mo/<roomID>/<order key> → flag byte + sender (the page index)
 	pMsgID    = "mid/"   // mid/<eventID> → <roomID>/<order key>
 	pThread   = "thr/"   // thr/<roomID>/<rootID>/<order key> → ""
-	pClientID = "cid/"   // cid/<userID>/<clientID> → eventID (TTL)
+	pAgg      = "agg/"   // agg/<messageID> → node.Aggregates
+	pUserRx   = "rxu/"   // rxu/<messageID>/<userID> → node.UserReactions
+	pRx       = "rx/"    // rx/<messageID>/<key>/<userID> → node.ReactionState
+	pClientID = "cr/"    // cr/<userID>/<roomID>/<clientID> → eventID (TTL); v1 had cid/<userID>/<clientID>
 	pReceipt  = "rcpt/"  // rcpt/<roomID>/<userID> → receipt record
 	pRoomKey  = "rk/"    // rk/<roomID>/<uint32be epoch> → RoomKeyRef
+)
+
+// Flag bytes of a mo/ index entry.
+const (
+	moLive    = '-'
+	moDeleted = 'd'
 )
 
 func key(parts ...string) []byte {
@@ -55,11 +65,11 @@ func keyOrder(prefix []byte, o node.OrderKey) []byte {
 }
 
 // messageRecord is a message with the bookkeeping fields the API hides.
+// Reactions and the thread count live in agg/, not here (see PutMessage).
 type messageRecord struct {
 	*node.Message
-	O  []byte            `json:"o"`
-	EO []byte            `json:"eo,omitempty"`
-	RO map[string][]byte `json:"ro,omitempty"`
+	O  []byte `json:"o"`
+	EO []byte `json:"eo,omitempty"`
 }
 
 type receiptRecord struct {
@@ -119,16 +129,26 @@ func (t *tx) putTTL(k, v []byte, ttl time.Duration) error {
 	return t.setTTL(k, v, ttl)
 }
 
+// Getters return nil with their error: a caller that tests only the
+// pointer must not mistake a missing record for an empty one (an empty
+// password hash once skipped the hash work for unknown usernames).
+
 func (t *tx) Account(username string) (*node.Account, error) {
 	var a node.Account
-	return &a, t.getJSON(key(pAccount, username), &a)
+	if err := t.getJSON(key(pAccount, username), &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 func (t *tx) PutAccount(a *node.Account) error { return t.putJSON(key(pAccount, a.Username), a) }
 
 func (t *tx) Profile(id node.UserID) (*node.User, error) {
 	var u node.User
-	return &u, t.getJSON(key(pProfile, string(id)), &u)
+	if err := t.getJSON(key(pProfile, string(id)), &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 func (t *tx) PutProfile(u *node.User) error {
@@ -171,7 +191,10 @@ func (t *tx) each(prefix []byte, fn func(k, v []byte) (bool, error)) error {
 
 func (t *tx) Session(id string) (*node.Session, error) {
 	var s node.Session
-	return &s, t.getJSON(key(pSession, id), &s)
+	if err := t.getJSON(key(pSession, id), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 func (t *tx) PutSession(s *node.Session) error {
@@ -225,7 +248,10 @@ func (t *tx) EachSessionOf(u node.UserID, fn func(*node.Session) bool) error {
 
 func (t *tx) Refresh(hash string) (*node.RefreshRecord, error) {
 	var r node.RefreshRecord
-	return &r, t.getJSON(key(pRefresh, hash), &r)
+	if err := t.getJSON(key(pRefresh, hash), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 func (t *tx) PutRefresh(hash string, r *node.RefreshRecord) error {
@@ -305,8 +331,7 @@ func (t *tx) RoomState(id node.RoomID) (*node.RoomState, error) {
 
 func (t *tx) PutRoomState(s *node.RoomState) error {
 	c := *s
-	c.LastMessage = nil // derived at load from the newest message
-	c.History = nil     // one key per member (PutMember)
+	c.History = nil // one key per member (PutMember)
 	return t.putJSON(key(pRoom, string(s.ID)), &c)
 }
 
@@ -366,13 +391,41 @@ func decodeMessage(v []byte) (*node.Message, error) {
 	}
 	m := rec.Message
 	m.Order, m.EditOrder = rec.O, rec.EO
-	if len(rec.RO) > 0 {
-		m.ReactionOrder = make(map[string]node.OrderKey, len(rec.RO))
-		for k, v := range rec.RO {
-			m.ReactionOrder[k] = v
-		}
-	}
+	m.Reactions, m.ThreadCount = nil, 0 // a v1 record's copies; agg/ holds them now
 	return m, nil
+}
+
+// withAggregates fills a message view's reactions and thread count.
+func (t *tx) withAggregates(m *node.Message) error {
+	a, err := t.Aggregates(m.ID)
+	if errors.Is(err, node.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.ThreadCount = a.ThreadCount
+	if !m.Deleted {
+		m.Reactions = a.View()
+	}
+	return nil
+}
+
+// messageAt reads the record at msg/<loc> as a view.
+func (t *tx) messageAt(loc []byte) (*node.Message, error) {
+	item, err := t.txn.Get(append([]byte(pMessage), loc...))
+	if err != nil {
+		return nil, translate(err)
+	}
+	var m *node.Message
+	err = item.Value(func(v []byte) error {
+		m, err = decodeMessage(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, t.withAggregates(m)
 }
 
 func (t *tx) Message(id node.EventID) (*node.Message, error) {
@@ -384,32 +437,46 @@ func (t *tx) Message(id node.EventID) (*node.Message, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	item, err = t.txn.Get(append([]byte(pMessage), loc...))
-	if err != nil {
-		return nil, translate(err)
-	}
-	var m *node.Message
-	err = item.Value(func(v []byte) error {
-		m, err = decodeMessage(v)
-		return err
-	})
-	return m, err
+	return t.messageAt(loc)
 }
 
+// PutMessage writes a message record and its indexes. Only the record
+// is rewritten by an edit; the page index entry once more on deletion;
+// the others never.
 func (t *tx) PutMessage(m *node.Message) error {
-	rec := messageRecord{Message: m, O: m.Order, EO: m.EditOrder}
-	if len(m.ReactionOrder) > 0 {
-		rec.RO = make(map[string][]byte, len(m.ReactionOrder))
-		for k, v := range m.ReactionOrder {
-			rec.RO[k] = v
-		}
-	}
+	c := *m
+	c.Reactions, c.ThreadCount = nil, 0
+	rec := messageRecord{Message: &c, O: m.Order, EO: m.EditOrder}
 	b, err := json.Marshal(&rec)
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
 	loc := keyOrder([]byte(m.Room), m.Order)
 	if err := t.set(append([]byte(pMessage), loc...), b); err != nil {
+		return err
+	}
+	idx := orderIndexValue(m)
+	ik := keyOrder(key(pMsgOrder, string(m.Room)), m.Order)
+	if t.txn != nil { // nil in a bulk load (PutMessagesBulk), where every message is new
+		item, err := t.txn.Get(ik)
+		switch {
+		case err == nil:
+			// An edit: the record was rewritten, but the index entry is
+			// rewritten only when it changes (a deletion), so a page
+			// scan never walks an edit's versions.
+			same := false
+			if err := item.Value(func(v []byte) error { same = bytes.Equal(v, idx); return nil }); err != nil {
+				return translate(err)
+			}
+			if same {
+				return nil
+			}
+			return t.set(ik, idx)
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return translate(err)
+		}
+	}
+	if err := t.set(ik, idx); err != nil {
 		return err
 	}
 	if err := t.set(key(pMsgID, string(m.ID)), loc); err != nil {
@@ -421,10 +488,20 @@ func (t *tx) PutMessage(m *node.Message) error {
 	return nil
 }
 
-// scanBack iterates keys under prefix from before (exclusive; nil for the
-// end) towards the start, collecting up to limit values.
-func (t *tx) scanBack(prefix []byte, before node.OrderKey, limit int, values bool, fn func(k, v []byte) error) (more bool, err error) {
-	it := t.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: values, PrefetchSize: min(limit+1, 100)})
+func orderIndexValue(m *node.Message) []byte {
+	flag := byte(moLive)
+	if m.Deleted {
+		flag = moDeleted
+	}
+	return append([]byte{flag}, m.Sender...)
+}
+
+// scanKeysBack iterates the keys under prefix from before (exclusive; nil
+// for the end) towards the start, collecting up to limit suffixes (the
+// part after prefix). It reads no values: callers scan indexes whose keys
+// are written once, so a page costs O(limit) whatever else was rewritten.
+func (t *tx) scanKeysBack(prefix []byte, before node.OrderKey, limit int) (suffixes [][]byte, more bool) {
+	it := t.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
 	defer it.Close()
 	var seek []byte
 	if before != nil {
@@ -432,101 +509,119 @@ func (t *tx) scanBack(prefix []byte, before node.OrderKey, limit int, values boo
 	} else {
 		seek = append(append([]byte{}, prefix...), 0xff)
 	}
-	n := 0
 	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
-		if before != nil && bytes.Equal(item.Key()[len(prefix):], before) {
+		k := it.Item().Key()
+		if before != nil && bytes.Equal(k[len(prefix):], before) {
 			continue
 		}
-		if n == limit {
-			return true, nil
+		if len(suffixes) == limit {
+			return suffixes, true
 		}
-		n++
-		if !values {
-			if err := fn(item.Key(), nil); err != nil {
-				return false, err
-			}
-			continue
-		}
-		if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
-			return false, err
-		}
+		suffixes = append(suffixes, append([]byte{}, k[len(prefix):]...))
 	}
-	return false, nil
+	return suffixes, false
+}
+
+// messagesAt reads the records of a room at the given order keys.
+func (t *tx) messagesAt(room node.RoomID, orders [][]byte) ([]*node.Message, error) {
+	out := make([]*node.Message, 0, len(orders))
+	for _, o := range orders {
+		m, err := t.messageAt(keyOrder([]byte(room), o))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func (t *tx) Messages(room node.RoomID, before node.OrderKey, limit int) ([]*node.Message, bool, error) {
-	prefix := keyOrder(key(pMessage, string(room)), nil)
-	out := make([]*node.Message, 0, limit)
-	more, err := t.scanBack(prefix, before, limit, true, func(_, v []byte) error {
-		m, err := decodeMessage(v)
-		if err != nil {
-			return err
-		}
-		out = append(out, m)
-		return nil
-	})
+	orders, more := t.scanKeysBack(keyOrder(key(pMsgOrder, string(room)), nil), before, limit)
+	out, err := t.messagesAt(room, orders)
 	return out, more, err
 }
 
 func (t *tx) ThreadMessages(room node.RoomID, root node.EventID, before node.OrderKey, limit int) ([]*node.Message, bool, error) {
-	prefix := keyOrder(key(pThread, string(room), string(root)), nil)
-	var orders [][]byte
-	more, err := t.scanBack(prefix, before, limit, false, func(k, _ []byte) error {
-		orders = append(orders, append([]byte{}, k[len(prefix):]...))
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]*node.Message, 0, len(orders))
-	for _, o := range orders {
-		item, err := t.txn.Get(keyOrder(key(pMessage, string(room)), o))
-		if err != nil {
-			return nil, false, translate(err)
-		}
-		err = item.Value(func(v []byte) error {
-			m, err := decodeMessage(v)
-			if err == nil {
-				out = append(out, m)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	return out, more, nil
+	orders, more := t.scanKeysBack(keyOrder(key(pThread, string(room), string(root)), nil), before, limit)
+	out, err := t.messagesAt(room, orders)
+	return out, more, err
 }
 
+// CountMessagesAfter walks the page index (entries of a few bytes, each
+// written at most twice), not the message records.
 func (t *tx) CountMessagesAfter(room node.RoomID, from node.OrderKey, skip node.UserID, max int) (int, error) {
-	prefix := keyOrder(key(pMessage, string(room)), nil)
-	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 32})
+	prefix := keyOrder(key(pMsgOrder, string(room)), nil)
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	start := append(append([]byte{}, prefix...), from...)
-	var probe struct {
-		Sender  node.UserID `json:"sender"`
-		Deleted bool        `json:"deleted"`
-	}
 	n := 0
 	for it.Seek(start); it.ValidForPrefix(prefix) && n < max; it.Next() {
 		item := it.Item()
 		if from != nil && bytes.Equal(item.Key()[len(prefix):], from) {
 			continue
 		}
-		probe.Sender, probe.Deleted = "", false
-		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &probe) }); err != nil {
-			return 0, fmt.Errorf("decode message: %w", err)
-		}
-		if probe.Sender != skip && !probe.Deleted {
-			n++
+		err := item.Value(func(v []byte) error {
+			if len(v) > 0 && v[0] == moLive && string(v[1:]) != string(skip) {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, translate(err)
 		}
 	}
 	return n, nil
 }
 
-func (t *tx) ClientMessage(u node.UserID, clientID string) (node.EventID, error) {
-	item, err := t.txn.Get(key(pClientID, string(u), clientID))
+func (t *tx) Aggregates(msg node.EventID) (*node.Aggregates, error) {
+	var a node.Aggregates
+	if err := t.getJSON(key(pAgg, string(msg)), &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func (t *tx) PutAggregates(msg node.EventID, a *node.Aggregates) error {
+	return t.putJSON(key(pAgg, string(msg)), a)
+}
+
+func (t *tx) UserReactions(msg node.EventID, u node.UserID) (*node.UserReactions, error) {
+	var r node.UserReactions
+	if err := t.getJSON(key(pUserRx, string(msg), string(u)), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (t *tx) PutUserReactions(msg node.EventID, u node.UserID, r *node.UserReactions) error {
+	return t.putJSON(key(pUserRx, string(msg), string(u)), r)
+}
+
+func (t *tx) ReactionState(msg node.EventID, k string, u node.UserID) (*node.ReactionState, error) {
+	var s node.ReactionState
+	if err := t.getJSON(key(pRx, string(msg), k, string(u)), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (t *tx) PutReactionState(msg node.EventID, k string, u node.UserID, s *node.ReactionState) error {
+	return t.putJSON(key(pRx, string(msg), k, string(u)), s)
+}
+
+func (t *tx) EachReactionState(msg node.EventID, k string, fn func(node.UserID, *node.ReactionState) bool) error {
+	prefix := append(key(pRx, string(msg), k), '/')
+	return t.each(prefix, func(kb, v []byte) (bool, error) {
+		var s node.ReactionState
+		if err := json.Unmarshal(v, &s); err != nil {
+			return false, fmt.Errorf("decode reaction: %w", err)
+		}
+		return fn(node.UserID(kb[len(prefix):]), &s), nil
+	})
+}
+
+func (t *tx) ClientMessage(u node.UserID, room node.RoomID, clientID string) (node.EventID, error) {
+	item, err := t.txn.Get(key(pClientID, string(u), string(room), clientID))
 	if err != nil {
 		return "", translate(err)
 	}
@@ -534,8 +629,8 @@ func (t *tx) ClientMessage(u node.UserID, clientID string) (node.EventID, error)
 	return node.EventID(v), translate(err)
 }
 
-func (t *tx) PutClientMessage(u node.UserID, clientID string, id node.EventID, ttl time.Duration) error {
-	return t.putTTL(key(pClientID, string(u), clientID), []byte(id), ttl)
+func (t *tx) PutClientMessage(u node.UserID, room node.RoomID, clientID string, id node.EventID, ttl time.Duration) error {
+	return t.putTTL(key(pClientID, string(u), string(room), clientID), []byte(id), ttl)
 }
 
 func (t *tx) Receipt(room node.RoomID, u node.UserID) (*node.Receipt, error) {
@@ -584,19 +679,15 @@ func (t *tx) PutRoomKeyRef(k *node.RoomKeyRef) error {
 
 func (t *tx) LatestRoomKeyRef(room node.RoomID) (*node.RoomKeyRef, error) {
 	prefix := append(key(pRoomKey, string(room)), '/')
-	var k *node.RoomKeyRef
-	_, err := t.scanBack(prefix, nil, 1, true, func(_, v []byte) error {
-		k = &node.RoomKeyRef{}
-		if err := json.Unmarshal(v, k); err != nil {
-			return fmt.Errorf("decode room key ref: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if k == nil {
+	// The newest key by a key-only reverse seek, then a Get: a reverse
+	// scan with values would copy every version of the keys it passes.
+	last, _ := t.scanKeysBack(prefix, nil, 1)
+	if len(last) == 0 {
 		return nil, fmt.Errorf("no room key for %s: %w", room, node.ErrNotFound)
 	}
-	return k, nil
+	var k node.RoomKeyRef
+	if err := t.getJSON(append(append([]byte{}, prefix...), last[0]...), &k); err != nil {
+		return nil, fmt.Errorf("decode room key ref: %w", err)
+	}
+	return &k, nil
 }

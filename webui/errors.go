@@ -30,6 +30,8 @@ func errorCode(err error) (int, string) {
 		return http.StatusUnauthorized, "unauthenticated"
 	case errors.Is(err, node.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, node.ErrLimit):
+		return http.StatusForbidden, "limit_exceeded"
 	case errors.Is(err, node.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, node.ErrConflict):

@@ -199,7 +199,7 @@ func FuzzClientFrame(f *testing.F) {
 		f.Add(true, []byte(s))
 	}
 	f.Add(false, []byte(`{"type":"ping"}`))
-	known := map[string]bool{"ack": true, "error": true, "message": true, "update": true, "room": true, "presence": true, "typing": true, "receipt": true, "ready": true, "key_counts": true, "todevice": true, "device_lists": true}
+	known := map[string]bool{"ack": true, "error": true, "message": true, "update": true, "reaction": true, "room": true, "presence": true, "typing": true, "receipt": true, "ready": true, "key_counts": true, "todevice": true, "device_lists": true}
 	f.Fuzz(func(t *testing.T, text bool, data []byte) {
 		data = bytes.ReplaceAll(data, []byte("$ROOM"), []byte(ff.room))
 		data = bytes.ReplaceAll(data, []byte("$MSG"), []byte(ff.msg))

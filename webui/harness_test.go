@@ -368,6 +368,10 @@ type wsFrame struct {
 	Left             []string          `json:"left"`
 	OneTimeKeyCounts map[string]int    `json:"oneTimeKeyCounts"`
 	UnusedFallback   []string          `json:"unusedFallbackKeyTypes"`
+	// Reaction deltas (docs/api.md).
+	Emoji string `json:"emoji"`
+	On    *bool  `json:"on"`
+	Count int    `json:"count"`
 }
 
 func (f wsFrame) message(t *testing.T) node.Message {

@@ -458,8 +458,10 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
-func frameOf(n *node.Notification) *frame {
+func frameOf(n *node.Notification) any {
 	switch n.Kind {
+	case node.NoteReaction:
+		return reactionFrameOf(n)
 	case node.NoteMessage, node.NoteUpdate:
 		return &frame{Type: n.Kind, Message: n.Message}
 	case node.NoteRoom:

@@ -432,16 +432,20 @@ func TestMessages(t *testing.T) {
 		alice.must(t, "PUT", mpath+"/reactions/"+emoji, nil, http.StatusNoContent, nil)
 		var got node.Message
 		alice.must(t, "GET", mpath, nil, http.StatusOK, &got)
-		if us := got.Reactions["👍"]; len(us) != 2 {
-			t.Errorf("reactions = %v", got.Reactions)
+		if len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" || got.Reactions[0].Count != 2 || !got.Reactions[0].Me {
+			t.Errorf("reactions = %+v", got.Reactions)
 		}
 		bob.must(t, "DELETE", mpath+"/reactions/"+emoji, nil, http.StatusNoContent, nil)
-		alice.must(t, "GET", mpath, nil, http.StatusOK, &got)
-		if us := got.Reactions["👍"]; len(us) != 1 || us[0] != alice.User.ID {
-			t.Errorf("reactions after removal = %v", got.Reactions)
+		got = node.Message{}
+		bob.must(t, "GET", mpath, nil, http.StatusOK, &got)
+		if len(got.Reactions) != 1 || got.Reactions[0].Count != 1 || got.Reactions[0].Me ||
+			len(got.Reactions[0].Users) != 1 || got.Reactions[0].Users[0] != alice.User.ID {
+			t.Errorf("reactions after removal = %+v", got.Reactions)
 		}
-		if r := bob.call(t, "PUT", mpath+"/reactions/"+strings.Repeat("x", 33), nil); r.Status != http.StatusBadRequest {
-			t.Errorf("33-byte emoji: %d", r.Status)
+		for _, bad := range []string{strings.Repeat("x", 33), "x", url.PathEscape("👍 👍")} {
+			if r := bob.call(t, "PUT", mpath+"/reactions/"+bad, nil); r.Status != http.StatusBadRequest {
+				t.Errorf("reaction %q: %d", bad, r.Status)
+			}
 		}
 		alice.must(t, "DELETE", mpath, nil, http.StatusNoContent, nil)
 		alice.must(t, "GET", mpath, nil, http.StatusOK, &got)

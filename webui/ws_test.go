@@ -378,10 +378,17 @@ func TestWSMessaging(t *testing.T) {
 			t.Errorf("update = %+v", got)
 		}
 		b.send(t, map[string]any{"type": "react", "id": "c5", "room": room.ID, "message": m.ID, "emoji": "🎉", "on": true})
-		if got := b.expect(t, "ack", func(f wsFrame) bool { return f.ID == "c5" }).message(t); len(got.Reactions["🎉"]) != 1 {
+		if got := b.expect(t, "ack", func(f wsFrame) bool { return f.ID == "c5" }).message(t); len(got.Reactions) != 1 ||
+			got.Reactions[0].Emoji != "🎉" || got.Reactions[0].Count != 1 || !got.Reactions[0].Me {
 			t.Errorf("react ack = %+v", got)
 		}
-		a2.expect(t, "update", func(f wsFrame) bool { return len(f.message(t).Reactions["🎉"]) == 1 })
+		// Others get a delta naming the message by ID, not the message.
+		f := a2.expect(t, "reaction", nil)
+		if f.roomID() != string(room.ID) || string(f.Message) != `"`+string(m.ID)+`"` || f.Emoji != "🎉" ||
+			f.userID() != string(bob.User.ID) || f.On == nil || !*f.On || f.Count != 1 {
+			t.Errorf("reaction frame = %+v", f)
+		}
+		a2.expectNone(t, "update", func(f wsFrame) bool { return len(f.message(t).Reactions) > 0 }, 100*time.Millisecond)
 		b.send(t, map[string]any{"type": "edit", "id": "c6", "room": room.ID, "message": m.ID, "body": "hijack"})
 		if f := b.expect(t, "error", func(f wsFrame) bool { return f.ID == "c6" }); f.Code != "forbidden" {
 			t.Errorf("edit of another's message: code %q", f.Code)

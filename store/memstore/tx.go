@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -30,9 +29,12 @@ const (
 	pMessage  = "msg/"
 	pMsgID    = "mid/"
 	pThread   = "thr/"
-	pClientID = "cid/"
+	pClientID = "cr/"
 	pReceipt  = "rcpt/"
 	pRoomKey  = "rk/"
+	pAgg      = "agg/"
+	pUserRx   = "rxu/"
+	pRx       = "rx/"
 )
 
 func key(prefix string, parts ...string) string { return prefix + strings.Join(parts, "/") }
@@ -277,7 +279,6 @@ func (t *tx) RoomState(id node.RoomID) (*node.RoomState, error) {
 // per member (PutMember), as node.Tx asks.
 func (t *tx) PutRoomState(s *node.RoomState) error {
 	c := s.Copy()
-	c.LastMessage = nil // derived at load from the newest message
 	c.History = nil
 	return t.set(key(pRoom, string(s.ID)), c, 0)
 }
@@ -316,17 +317,25 @@ func (t *tx) withMembers(s *node.RoomState) *node.RoomState {
 	return c
 }
 
+// copyMessage copies a stored message record: reactions and the thread
+// count are not part of it (they live in the aggregates, as in Badger).
 func copyMessage(m *node.Message) *node.Message {
 	c := *m
 	c.Attachments = slices.Clone(m.Attachments)
-	if m.Reactions != nil {
-		c.Reactions = make(map[string][]node.UserID, len(m.Reactions))
-		for k, v := range m.Reactions {
-			c.Reactions[k] = slices.Clone(v)
+	c.Reactions, c.ThreadCount = nil, 0
+	return &c
+}
+
+// view is a stored message as the API shows it, aggregates applied.
+func (t *tx) view(m *node.Message) *node.Message {
+	c := copyMessage(m)
+	if a, err := t.Aggregates(c.ID); err == nil {
+		c.ThreadCount = a.ThreadCount
+		if !c.Deleted {
+			c.Reactions = a.View()
 		}
 	}
-	c.ReactionOrder = maps.Clone(m.ReactionOrder)
-	return &c
+	return c
 }
 
 func messageKey(room node.RoomID, o node.OrderKey) string {
@@ -342,7 +351,7 @@ func (t *tx) Message(id node.EventID) (*node.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return copyMessage(v.(*node.Message)), nil
+	return t.view(v.(*node.Message)), nil
 }
 
 func (t *tx) PutMessage(m *node.Message) error {
@@ -383,7 +392,7 @@ func (t *tx) page(prefix string, before node.OrderKey, limit int, value func(it 
 
 func (t *tx) Messages(room node.RoomID, before node.OrderKey, limit int) ([]*node.Message, bool, error) {
 	out, more := t.page(key(pMessage, string(room))+"/", before, limit, func(it item) *node.Message {
-		return copyMessage(it.val.(*node.Message))
+		return t.view(it.val.(*node.Message))
 	})
 	return out, more, nil
 }
@@ -394,7 +403,7 @@ func (t *tx) ThreadMessages(room node.RoomID, root node.EventID, before node.Ord
 		if err != nil {
 			return nil
 		}
-		return copyMessage(v.(*node.Message))
+		return t.view(v.(*node.Message))
 	})
 	return out, more, nil
 }
@@ -418,16 +427,72 @@ func (t *tx) CountMessagesAfter(room node.RoomID, from node.OrderKey, skip node.
 	return n, nil
 }
 
-func (t *tx) ClientMessage(u node.UserID, clientID string) (node.EventID, error) {
-	v, err := t.get(key(pClientID, string(u), clientID))
+func (t *tx) ClientMessage(u node.UserID, room node.RoomID, clientID string) (node.EventID, error) {
+	v, err := t.get(key(pClientID, string(u), string(room), clientID))
 	if err != nil {
 		return "", err
 	}
 	return v.(node.EventID), nil
 }
 
-func (t *tx) PutClientMessage(u node.UserID, clientID string, id node.EventID, ttl time.Duration) error {
-	return t.set(key(pClientID, string(u), clientID), id, ttl)
+func (t *tx) PutClientMessage(u node.UserID, room node.RoomID, clientID string, id node.EventID, ttl time.Duration) error {
+	return t.set(key(pClientID, string(u), string(room), clientID), id, ttl)
+}
+
+func (t *tx) Aggregates(msg node.EventID) (*node.Aggregates, error) {
+	v, err := t.get(key(pAgg, string(msg)))
+	if err != nil {
+		return nil, err
+	}
+	return copyAggregates(v.(*node.Aggregates)), nil
+}
+
+func copyAggregates(a *node.Aggregates) *node.Aggregates {
+	c := *a
+	c.Slots = slices.Clone(a.Slots)
+	for i := range c.Slots {
+		c.Slots[i].Users = slices.Clone(a.Slots[i].Users)
+	}
+	return &c
+}
+
+func (t *tx) PutAggregates(msg node.EventID, a *node.Aggregates) error {
+	return t.set(key(pAgg, string(msg)), copyAggregates(a), 0)
+}
+
+func (t *tx) UserReactions(msg node.EventID, u node.UserID) (*node.UserReactions, error) {
+	v, err := t.get(key(pUserRx, string(msg), string(u)))
+	if err != nil {
+		return nil, err
+	}
+	return &node.UserReactions{Keys: slices.Clone(v.(*node.UserReactions).Keys)}, nil
+}
+
+func (t *tx) PutUserReactions(msg node.EventID, u node.UserID, r *node.UserReactions) error {
+	return t.set(key(pUserRx, string(msg), string(u)), &node.UserReactions{Keys: slices.Clone(r.Keys)}, 0)
+}
+
+func (t *tx) ReactionState(msg node.EventID, k string, u node.UserID) (*node.ReactionState, error) {
+	v, err := t.get(key(pRx, string(msg), k, string(u)))
+	if err != nil {
+		return nil, err
+	}
+	s := *v.(*node.ReactionState)
+	return &s, nil
+}
+
+func (t *tx) PutReactionState(msg node.EventID, k string, u node.UserID, s *node.ReactionState) error {
+	c := *s
+	return t.set(key(pRx, string(msg), k, string(u)), &c, 0)
+}
+
+func (t *tx) EachReactionState(msg node.EventID, k string, fn func(node.UserID, *node.ReactionState) bool) error {
+	prefix := key(pRx, string(msg), k) + "/"
+	t.ascend(prefix, prefix, func(it item) bool {
+		s := *it.val.(*node.ReactionState)
+		return fn(node.UserID(it.key[len(prefix):]), &s)
+	})
+	return nil
 }
 
 func (t *tx) Receipt(room node.RoomID, u node.UserID) (*node.Receipt, error) {

@@ -100,8 +100,14 @@ func testNotFound(t *testing.T, s Store) {
 		wantNotFound(t, "RoomState", err)
 		_, err = tx.Message("m")
 		wantNotFound(t, "Message", err)
-		_, err = tx.ClientMessage("u@N", "c")
+		_, err = tx.ClientMessage("u@N", "r", "c")
 		wantNotFound(t, "ClientMessage", err)
+		_, err = tx.Aggregates("m")
+		wantNotFound(t, "Aggregates", err)
+		_, err = tx.UserReactions("m", "u@N")
+		wantNotFound(t, "UserReactions", err)
+		_, err = tx.ReactionState("m", "👍", "u@N")
+		wantNotFound(t, "ReactionState", err)
 		_, err = tx.Receipt("r", "u@N")
 		wantNotFound(t, "Receipt", err)
 		_, err = tx.RoomKeyRef("r", 1)
@@ -325,7 +331,6 @@ func testRoomStates(t *testing.T, s Store) {
 	st := node.NewRoomState("room1")
 	st.Name, st.Visibility, st.Complete = "general", node.Private, true
 	st.History["alice@N"] = []node.MemberChange{{Order: order(1), State: node.MemberJoin, Role: node.RoleOwner}}
-	st.LastMessage = message("room1", 9, "alice@N")
 	mustUpdate(t, s, func(tx node.Tx) error {
 		if err := tx.PutRoomState(st); err != nil {
 			return err
@@ -352,8 +357,8 @@ func testRoomStates(t *testing.T, s Store) {
 		if err != nil {
 			return err
 		}
-		if got.Name != "general" || !got.Complete || got.Visibility != node.Private || got.LastMessage != nil {
-			t.Errorf("RoomState = %+v (LastMessage is derived at load, not stored)", got)
+		if got.Name != "general" || !got.Complete || got.Visibility != node.Private {
+			t.Errorf("RoomState = %+v", got)
 		}
 		if h := got.History["alice@N"]; len(h) != 1 || h[0].State != node.MemberJoin || string(h[0].Order) != string(order(1)) {
 			t.Errorf("history = %+v", h)
@@ -419,8 +424,6 @@ func testMessages(t *testing.T, s Store) {
 
 func testMessageCopy(t *testing.T, s Store) {
 	m := message("room1", 1, "alice@N")
-	m.Reactions = map[string][]node.UserID{"👍": {"bob@N"}}
-	m.ReactionOrder = map[string]node.OrderKey{"👍\x00bob@N": order(2)}
 	m.EditOrder = order(3)
 	m.Attachments = []json.RawMessage{json.RawMessage(`{"id":"a"}`)}
 	m.Thread, m.ReplyTo, m.ClientID = "root", "prev", "c1"
@@ -431,7 +434,7 @@ func testMessageCopy(t *testing.T, s Store) {
 			return err
 		}
 		got.Body = "changed but not put"
-		got.Reactions["👍"] = append(got.Reactions["👍"], "carol@N")
+		got.Attachments[0] = json.RawMessage(`{"id":"b"}`)
 		return nil
 	})
 	mustView(t, s, func(tx node.Tx) error {
@@ -522,14 +525,108 @@ func testCountAfter(t *testing.T, s Store) {
 }
 
 func testClientMessages(t *testing.T, s Store) {
-	mustUpdate(t, s, func(tx node.Tx) error { return tx.PutClientMessage("alice@N", "c1", "m1", time.Hour) })
+	mustUpdate(t, s, func(tx node.Tx) error { return tx.PutClientMessage("alice@N", "room1", "c1", "m1", time.Hour) })
 	mustView(t, s, func(tx node.Tx) error {
-		id, err := tx.ClientMessage("alice@N", "c1")
+		id, err := tx.ClientMessage("alice@N", "room1", "c1")
 		if err != nil || id != "m1" {
 			t.Errorf("ClientMessage = %q, %v", id, err)
 		}
-		_, err = tx.ClientMessage("bob@N", "c1")
+		_, err = tx.ClientMessage("bob@N", "room1", "c1")
 		wantNotFound(t, "another user's client ID", err)
+		_, err = tx.ClientMessage("alice@N", "room2", "c1")
+		wantNotFound(t, "a client ID of another room", err)
+		return nil
+	})
+}
+
+// testAggregates: a message's thread count and reactions live in records
+// of their own, which the message views show (reactions with a count,
+// none once deleted) and PutMessage neither writes nor clears.
+func testAggregates(t *testing.T, s Store) {
+	m := message("room1", 1, "alice@N")
+	m.Reactions, m.ThreadCount = []node.Reaction{{Emoji: "🎉", Count: 9}}, 9 // not a message's to store
+	agg := &node.Aggregates{ThreadCount: 2, Slots: []node.ReactionSlot{
+		{Key: "👍", First: order(2), Count: 2, Users: []node.UserID{"bob@N", "carol@N"}},
+		{Key: "🎉", First: order(3)}, // a slot whose count fell to zero
+	}}
+	mustUpdate(t, s, func(tx node.Tx) error {
+		if err := tx.PutMessage(m); err != nil {
+			return err
+		}
+		return tx.PutAggregates(m.ID, agg)
+	})
+	agg.Slots[0].Users[0] = "changed after the put"
+	want := []node.Reaction{{Emoji: "👍", Count: 2, Users: []node.UserID{"bob@N", "carol@N"}}}
+	check := func(tx node.Tx, deleted bool) {
+		t.Helper()
+		got, err := tx.Message(m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _, _ := tx.Messages("room1", nil, 10)
+		for _, v := range []*node.Message{got, page[0]} {
+			wantR := want
+			if deleted {
+				wantR = nil
+			}
+			if v.ThreadCount != 2 || !reflect.DeepEqual(v.Reactions, wantR) {
+				t.Errorf("view: thread count %d, reactions %+v; want 2, %+v", v.ThreadCount, v.Reactions, wantR)
+			}
+		}
+	}
+	mustView(t, s, func(tx node.Tx) error {
+		check(tx, false)
+		a, err := tx.Aggregates(m.ID)
+		if err != nil || len(a.Slots) != 2 || a.Slots[0].Users[0] != "bob@N" || a.Slots[1].Key != "🎉" {
+			t.Errorf("Aggregates = %+v, %v", a, err)
+		}
+		return nil
+	})
+	m.Body, m.Deleted = "", true
+	mustUpdate(t, s, func(tx node.Tx) error { return tx.PutMessage(m) })
+	mustView(t, s, func(tx node.Tx) error { check(tx, true); return nil })
+}
+
+// testReactionRecords: one user's keys on a message and the registers of
+// (message, key, user), listed per key in user order.
+func testReactionRecords(t *testing.T, s Store) {
+	mustUpdate(t, s, func(tx node.Tx) error {
+		if err := tx.PutUserReactions("m1", "bob@N", &node.UserReactions{Keys: []node.UserReaction{{Key: "👍", First: order(1), On: true}}}); err != nil {
+			return err
+		}
+		for _, r := range []struct {
+			key  string
+			user node.UserID
+			on   bool
+		}{{"👍", "carol@N", true}, {"👍", "bob@N", false}, {"👍🏽", "alice@N", true}, {"👍", "alice@NN", true}} {
+			if err := tx.PutReactionState("m1", r.key, r.user, &node.ReactionState{Order: order(5), On: r.on}); err != nil {
+				return err
+			}
+		}
+		return tx.PutReactionState("m10", "👍", "dan@N", &node.ReactionState{Order: order(6), On: true})
+	})
+	mustView(t, s, func(tx node.Tx) error {
+		ur, err := tx.UserReactions("m1", "bob@N")
+		if err != nil || len(ur.Keys) != 1 || ur.Keys[0].Key != "👍" || !ur.Keys[0].On || string(ur.Keys[0].First) != string(order(1)) {
+			t.Errorf("UserReactions = %+v, %v", ur, err)
+		}
+		st, err := tx.ReactionState("m1", "👍", "bob@N")
+		if err != nil || st.On || string(st.Order) != string(order(5)) {
+			t.Errorf("ReactionState = %+v, %v", st, err)
+		}
+		var seen []string
+		err = tx.EachReactionState("m1", "👍", func(u node.UserID, st *node.ReactionState) bool {
+			seen = append(seen, fmt.Sprintf("%s %v", u, st.On))
+			return true
+		})
+		if want := []string{"alice@NN true", "bob@N false", "carol@N true"}; err != nil || !slices.Equal(seen, want) {
+			t.Errorf("EachReactionState = %v, %v; want %v (one key of one message, in user order)", seen, err, want)
+		}
+		seen = nil
+		_ = tx.EachReactionState("m1", "👍", func(u node.UserID, _ *node.ReactionState) bool { seen = append(seen, string(u)); return false })
+		if len(seen) != 1 {
+			t.Errorf("EachReactionState went on after false: %v", seen)
+		}
 		return nil
 	})
 }
@@ -537,12 +634,12 @@ func testClientMessages(t *testing.T, s Store) {
 // testExpiry checks that records written with a lifetime disappear: the
 // stores count in whole seconds, so this waits about two.
 func testExpiry(t *testing.T, s Store) {
-	mustUpdate(t, s, func(tx node.Tx) error { return tx.PutClientMessage("alice@N", "short", "m1", time.Second) })
+	mustUpdate(t, s, func(tx node.Tx) error { return tx.PutClientMessage("alice@N", "room1", "short", "m1", time.Second) })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
 		mustView(t, s, func(tx node.Tx) error {
-			_, err = tx.ClientMessage("alice@N", "short")
+			_, err = tx.ClientMessage("alice@N", "room1", "short")
 			return nil
 		})
 		if errors.Is(err, node.ErrNotFound) {

@@ -42,6 +42,8 @@ var Cases = []Case{
 	{"Threads", testThreads},
 	{"CountMessagesAfter", testCountAfter},
 	{"ClientMessages", testClientMessages},
+	{"Aggregates", testAggregates},
+	{"ReactionRecords", testReactionRecords},
 	{"Expiry", testExpiry},
 	{"Receipts", testReceipts},
 	{"RoomKeyRefs", testRoomKeyRefs},
