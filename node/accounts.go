@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,11 +17,20 @@ import (
 // MaxDisplayNameLen bounds display names, in bytes.
 const MaxDisplayNameLen = 64
 
-// hash runs a password hash under the node's concurrency bound.
+// withHashSlot runs a password hash under the node's concurrency bound.
+// At most HashQueue callers wait for a slot; more are refused at once
+// (ErrUnavailable, a 503), so a flood of logins or sign-ups holds a
+// bounded number of requests, not one goroutine and body per attempt.
 func (n *Node) withHashSlot(ctx context.Context, fn func()) error {
+	if n.hashWaiting.Add(1) > int32(n.cfg.HashQueue) {
+		n.hashWaiting.Add(-1)
+		return errorf(ErrUnavailable, "the node is busy checking passwords; try again in a moment")
+	}
 	select {
 	case n.hashes <- struct{}{}:
+		n.hashWaiting.Add(-1)
 	case <-ctx.Done():
+		n.hashWaiting.Add(-1)
 		return ctx.Err()
 	}
 	defer func() {
@@ -117,16 +127,20 @@ func (n *Node) Login(ctx context.Context, username, password string) (*User, err
 	var acct *Account
 	if ValidUsername(username) == nil {
 		err := n.store.View(ctx, func(tx Tx) error {
-			var err error
-			acct, err = tx.Account(username)
+			a, err := tx.Account(username)
+			if err == nil {
+				acct = a
+			}
 			return err
 		})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("login: %w", err)
 		}
 	}
+	// An unknown user is checked against a real hash of the same
+	// parameters, so the answer takes as long as for a known one.
 	encoded := n.dummy
-	if acct != nil {
+	if acct != nil && acct.PasswordHash != "" {
 		encoded = acct.PasswordHash
 	}
 	var ok bool
@@ -152,10 +166,15 @@ func tokenHash(t string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// DefaultSessionsPerUser bounds one user's sessions (Config).
+const DefaultSessionsPerUser = 100
+
 // NewSession starts a session for a local user on a device (the named
 // one, resumed or created, or a new one when device is empty; see
 // devices.go) and returns it with its first refresh token. Only the
-// token's hash is stored.
+// token's hash is stored. A user has at most SessionsPerUser sessions
+// (several may resume one device): past it the oldest end, and
+// Session.Ended names them so their sockets can be closed.
 func (n *Node) NewSession(ctx context.Context, u UserID, device DeviceID) (*Session, string, error) {
 	now := n.now()
 	s := &Session{ID: newToken()[:22], User: u, CreatedAt: now, ExpiresAt: now.Add(n.cfg.SessionTTL)}
@@ -166,6 +185,23 @@ func (n *Node) NewSession(ctx context.Context, u UserID, device DeviceID) (*Sess
 		var err error
 		if retired, err = n.attachDevice(tx, s, device); err != nil {
 			return err
+		}
+		s.Ended = nil // the function may run again
+		var live []*Session
+		if err := tx.EachSessionOf(u, func(o *Session) bool {
+			live = append(live, o)
+			return true
+		}); err != nil {
+			return err
+		}
+		if extra := len(live) + 1 - n.cfg.SessionsPerUser; extra > 0 {
+			slices.SortFunc(live, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+			for _, o := range live[:extra] {
+				if err := tx.DeleteSession(o.ID); err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				s.Ended = append(s.Ended, o.ID)
+			}
 		}
 		if err := tx.PutSession(s); err != nil {
 			return err
@@ -350,7 +386,7 @@ func (n *Node) UpdateMe(ctx context.Context, u UserID, c ProfileChange) (*User, 
 			return nil, err
 		}
 		if !ok {
-			return nil, errorf(ErrForbidden, "old password is wrong")
+			return nil, ErrWrongPassword
 		}
 	}
 	var prof *User

@@ -42,6 +42,10 @@ var (
 	ErrClosed = errors.New("node closed")
 )
 
+// ErrWrongPassword is UpdateMe's answer to a wrong old password (a 403),
+// named so that the caller can count it as a failed guess.
+var ErrWrongPassword error = &Error{Kind: ErrForbidden, Message: "old password is wrong"}
+
 // Error carries a human message for the API next to a sentinel kind, so a
 // 4xx body can say exactly what was wrong without leaking internals.
 type Error struct {

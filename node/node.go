@@ -56,6 +56,16 @@ type Config struct {
 	MediaFetches int
 	// MediaFetchTimeout bounds one file's fetch from other nodes; 2 min.
 	MediaFetchTimeout time.Duration
+	// HashQueue bounds the callers waiting for a hash slot; 64.
+	HashQueue int
+	// RoomsPerUser bounds the rooms (DMs included) a local user may
+	// create; DefaultRoomsPerUser. JoinedRoomsPerUser bounds the rooms a
+	// local user is in, joined or invited; DefaultJoinedRoomsPerUser.
+	RoomsPerUser       int
+	JoinedRoomsPerUser int
+	// SessionsPerUser bounds a user's sessions: a new login past it ends
+	// the oldest; DefaultSessionsPerUser.
+	SessionsPerUser int
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -63,7 +73,9 @@ type Config struct {
 //
 // Lock order: a roomEntry.mu before Node.mu (applying a membership change
 // re-indexes users under the room's lock), so never lock a room while
-// holding Node.mu; presence.mu and dirState.mu are leaves.
+// holding Node.mu; quotas.mu sits between the two (it reads userRooms);
+// presence.mu and dirState.mu are leaves; dirCache.mu comes before any
+// room lock (building the directory locks rooms one at a time).
 type Node struct {
 	cfg    Config
 	log    *slog.Logger
@@ -74,6 +86,8 @@ type Node struct {
 	notify Notifier
 	hashes chan struct{} // semaphore for argon2 work
 	dummy  string        // a hash to check against for unknown users
+
+	hashWaiting atomic.Int32 // callers waiting for a hash slot
 
 	hashMu      sync.Mutex
 	hashRelease *time.Timer // returns hashing memory after a burst; guarded by hashMu
@@ -100,6 +114,8 @@ type Node struct {
 	dir      dirState
 	e2ee     *e2eeWorker // the outbox and device-list jobs (outbox.go)
 	media    *mediaState // nil without cfg.Media
+	dirCache dirCache
+	quota    quotas
 }
 
 type roomEntry struct {
@@ -170,6 +186,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.MaxUploads = cmp.Or(cfg.MaxUploads, defaultUploads)
 	cfg.MediaFetches = cmp.Or(cfg.MediaFetches, defaultMediaFetches)
 	cfg.MediaFetchTimeout = cmp.Or(cfg.MediaFetchTimeout, defaultMediaFetchTimeout)
+	if cfg.HashQueue == 0 {
+		cfg.HashQueue = 64
+	}
+	if cfg.RoomsPerUser == 0 {
+		cfg.RoomsPerUser = DefaultRoomsPerUser
+	}
+	if cfg.JoinedRoomsPerUser == 0 {
+		cfg.JoinedRoomsPerUser = DefaultJoinedRoomsPerUser
+	}
+	if cfg.SessionsPerUser == 0 {
+		cfg.SessionsPerUser = DefaultSessionsPerUser
+	}
 	n := &Node{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -184,6 +212,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		userRooms:   map[UserID]map[RoomID]struct{}{},
 		joinedRooms: map[UserID]map[RoomID]struct{}{},
 		localRooms:  map[RoomID]int{},
+		quota:       quotas{created: map[UserID]int{}, pending: map[UserID]int{}},
 	}
 	n.presence = newPresence(n)
 	n.dummy = hashPassword("hearth-dummy-password")
@@ -231,6 +260,7 @@ func (n *Node) load(ctx context.Context) error {
 			for u := range s.History {
 				n.indexUserLocked(s, u)
 			}
+			n.countCreated(s)
 		}
 		return nil
 	})

@@ -60,9 +60,14 @@ func (n *Node) CreateRoomWith(ctx context.Context, u UserID, name, topic, visibi
 	case visibility != Public && visibility != Private:
 		return nil, errorf(ErrInvalid, `visibility must be "public" or "private"`)
 	}
+	release, err := n.reserveRoom(u, true)
+	if err != nil {
+		return nil, err
+	}
 	r := n.room(newGroupRoomID(), true)
 	r.mu.Lock()
 	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Name: name, Topic: topic, Kind: KindGroup, Visibility: visibility, Encrypted: o.Encrypted})
+	release(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
@@ -103,15 +108,34 @@ func (n *Node) DMWith(ctx context.Context, u, other UserID, o RoomOptions) (*Roo
 			return n.viewFor(ctx, view, u), nil
 		}
 		// u left earlier; joining again reopens the conversation.
+		release, err := n.reserveRoom(u, false)
+		if err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 		res, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberJoin})
+		release(err == nil)
 		if err != nil {
 			return nil, fmt.Errorf("dm: %w", err)
 		}
 		return n.viewFor(ctx, res.room, u), nil
 	}
+	// A DM counts against its creator's rooms: the other user may be
+	// anyone on any node, real or not.
+	release, err := n.reserveRoom(u, true)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	if err := n.inviteRoom(other); err != nil {
+		release(false)
+		r.mu.Unlock()
+		return nil, err
+	}
 	members := []UserID{u, other}
 	slices.Sort(members)
 	res, err := n.emitNew(ctx, r, EventCreate, u, CreateContent{Kind: KindDM, Visibility: Private, Members: members, Encrypted: o.Encrypted})
+	release(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("dm: %w", err)
 	}
@@ -245,49 +269,6 @@ func (n *Node) Rooms(ctx context.Context, u UserID) ([]*Room, error) {
 	return out, nil
 }
 
-// PublicRooms lists public group rooms known to this node, from here and
-// from the federation directory, most recent activity first.
-func (n *Node) PublicRooms(ctx context.Context) ([]*Room, error) {
-	n.mu.RLock()
-	entries := make([]*roomEntry, 0, len(n.rooms))
-	for _, r := range n.rooms {
-		entries = append(entries, r)
-	}
-	n.mu.RUnlock()
-	type item struct {
-		view *Room
-		act  int64
-	}
-	var items []item
-	for _, r := range entries {
-		r.mu.Lock()
-		if r.state.Created() && r.state.Visibility == Public && r.state.Kind == KindGroup {
-			v := r.state.View("")
-			v.Invited = nil
-			items = append(items, item{v, r.state.LastActivity})
-		}
-		r.mu.Unlock()
-	}
-	for _, d := range n.directory() {
-		if n.room(d.ID, false) == nil || !n.roomCreated(d.ID) {
-			items = append(items, item{d, d.CreatedAt})
-		}
-	}
-	slices.SortFunc(items, func(a, b item) int {
-		if a.act > b.act {
-			return -1
-		} else if a.act < b.act {
-			return 1
-		}
-		return strings.Compare(string(a.view.ID), string(b.view.ID))
-	})
-	out := make([]*Room, len(items))
-	for i, it := range items {
-		out[i] = it.view
-	}
-	return out, nil
-}
-
 func (n *Node) roomCreated(id RoomID) bool {
 	r := n.room(id, false)
 	if r == nil {
@@ -336,7 +317,17 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 		r.mu.Unlock()
 		return nil, errorf(ErrForbidden, "this room is private: an invite is needed")
 	}
+	release, err := n.reserveRoom(u, false)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
+	if st == MemberInvite {
+		release(false) // an invited room already counts
+		release = func(bool) {}
+	}
 	res, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberJoin})
+	release(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("join room: %w", err)
 	}
@@ -392,6 +383,10 @@ func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) e
 	case MemberBan:
 		r.mu.Unlock()
 		return errorf(ErrForbidden, "user is banned from this room")
+	}
+	if err := n.inviteRoom(target); err != nil {
+		r.mu.Unlock()
+		return err
 	}
 	if _, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: target, Membership: MemberInvite}); err != nil {
 		return fmt.Errorf("invite: %w", err)

@@ -34,6 +34,9 @@ type Session struct {
 	Refresh string `json:"refresh"`
 	// DeviceID is the device the session belongs to (API.md §7).
 	DeviceID DeviceID `json:"deviceId,omitempty"`
+	// Ended, set by NewSession only, lists the user's older sessions it
+	// ended to stay within SessionsPerUser.
+	Ended []string `json:"-"`
 }
 
 // RefreshRecord remembers a refresh token (by hash) so that a reused,
