@@ -119,6 +119,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int
 		s.writeError(w, r, err)
 		return
 	}
+	for _, sid := range sess.Ended {
+		s.hub.CloseSession(sid)
+	}
 	s.issue(w, r, status, u, sess, refresh)
 }
 
@@ -136,24 +139,30 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if len(name) > node.MaxUsernameLen {
 		name = name[:node.MaxUsernameLen]
 	}
-	for _, lim := range []struct {
-		k   *keyed
-		key string
-	}{{s.limits.loginUser, name}, {s.limits.loginAddr, addr}} {
-		if blocked, after := lim.k.blocked(lim.key); blocked {
-			s.writeError(w, r, &rateLimitError{after})
-			return
-		}
+	// Tokens are taken before the password is hashed: checked before and
+	// charged after, 200 concurrent guesses all passed the check.
+	resUser, ok, after := s.limits.loginUser.reserve(name)
+	if !ok {
+		s.writeError(w, r, &rateLimitError{after})
+		return
+	}
+	resAddr, ok, after := s.limits.loginAddr.reserve(addr)
+	if !ok {
+		refund(resUser)
+		s.writeError(w, r, &rateLimitError{after})
+		return
 	}
 	u, err := s.node.Login(r.Context(), req.Username, req.Password)
 	if err != nil {
-		// Only failures count, so a user who logs in often is never
-		// locked out by their own successes.
-		s.limits.loginUser.allow(name)
-		s.limits.loginAddr.allow(addr)
+		if !errors.Is(err, node.ErrUnauthenticated) {
+			refund(resUser, resAddr) // not a guess: the node was busy or the client left
+		}
 		s.writeError(w, r, err)
 		return
 	}
+	// Only failures count, so a user who logs in often is never locked
+	// out by their own successes.
+	refund(resUser, resAddr)
 	s.startSession(w, r, http.StatusOK, u, node.DeviceID(req.DeviceID))
 }
 
@@ -163,6 +172,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if ok, after := s.limits.refresh.allow(clientAddr(r)); !ok {
+		s.writeError(w, r, &rateLimitError{after})
 		return
 	}
 	tok := req.RefreshToken
@@ -259,10 +272,24 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := node.ProfileChange{DisplayName: req.DisplayName, Avatar: req.Avatar, KeepSession: sessionOf(r)}
+	var res *spent
 	if req.Password != nil {
 		c.OldPassword, c.NewPassword = req.Password.Old, &req.Password.New
+		// The old password is a guess like a login's: with a stolen
+		// access token it would otherwise be an unthrottled oracle. It
+		// shares the username's failed-login bucket.
+		name, _, _ := userOf(r).Split()
+		var ok bool
+		var after time.Duration
+		if res, ok, after = s.limits.loginUser.reserve(name); !ok {
+			s.writeError(w, r, &rateLimitError{after})
+			return
+		}
 	}
 	u, err := s.node.UpdateMe(r.Context(), userOf(r), c)
+	if !errors.Is(err, node.ErrWrongPassword) {
+		refund(res)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

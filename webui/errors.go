@@ -24,6 +24,8 @@ type apiError struct {
 // one place where statuses are chosen.
 func errorCode(err error) (int, string) {
 	switch {
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case errors.Is(err, node.ErrInvalid):
 		return http.StatusBadRequest, "invalid_argument"
 	case errors.Is(err, node.ErrUnauthenticated):
@@ -75,6 +77,9 @@ func publicMessage(err error, status int) string {
 		return "bad request"
 	}
 }
+
+// errMediaType refuses a request body that is not declared JSON.
+var errMediaType = &node.Error{Kind: node.ErrInvalid, Message: "the request body must be JSON, sent as Content-Type: application/json"}
 
 // rateLimitError carries how long the client should wait.
 type rateLimitError struct{ after time.Duration }

@@ -212,6 +212,8 @@ type request struct {
 	body         any
 	token        string
 	header       map[string]string
+	host         string // the Host header, when not the server's address
+	noType       bool   // send the body without a Content-Type
 }
 
 func (tn *testNode) do(t *testing.T, rq request) *response {
@@ -234,8 +236,11 @@ func (tn *testNode) do(t *testing.T, rq request) *response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rd != nil {
+	if rd != nil && !rq.noType {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if rq.host != "" {
+		req.Host = rq.host
 	}
 	if rq.token != "" {
 		req.Header.Set("Authorization", "Bearer "+rq.token)

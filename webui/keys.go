@@ -73,24 +73,26 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkPassword guards a sensitive action: wrong passwords are throttled
-// like failed logins, per user and per address.
+// like failed logins, per user and per address. The tokens are taken
+// before the password is checked and given back unless it was wrong, so
+// concurrent guesses cannot all pass a check made before any is charged.
 func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, password string, do func() error) {
 	name, _, _ := userOf(r).Split()
-	addr := clientAddr(r)
-	for _, lim := range []struct {
-		k   *keyed
-		key string
-	}{{s.limits.loginUser, name}, {s.limits.loginAddr, addr}} {
-		if blocked, after := lim.k.blocked(lim.key); blocked {
-			s.writeError(w, r, &rateLimitError{after})
-			return
-		}
+	resUser, ok, after := s.limits.loginUser.reserve(name)
+	if !ok {
+		s.writeError(w, r, &rateLimitError{after})
+		return
+	}
+	resAddr, ok, after := s.limits.loginAddr.reserve(clientAddr(r))
+	if !ok {
+		refund(resUser)
+		s.writeError(w, r, &rateLimitError{after})
+		return
 	}
 	err := do()
 	var de *node.Error
-	if errors.As(err, &de) && errors.Is(err, node.ErrForbidden) && de.Message == "wrong password" {
-		s.limits.loginUser.allow(name)
-		s.limits.loginAddr.allow(addr)
+	if !(errors.As(err, &de) && errors.Is(err, node.ErrForbidden) && de.Message == "wrong password") {
+		refund(resUser, resAddr)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

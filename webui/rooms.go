@@ -46,6 +46,10 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if ok, after := s.limits.createRoom.allow(string(userOf(r))); !ok {
+		s.writeError(w, r, &rateLimitError{after})
+		return
+	}
 	// API.md §7: private rooms are end-to-end encrypted unless asked not to be.
 	enc := req.Visibility == node.Private
 	if req.Encrypted != nil {
@@ -55,9 +59,29 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, http.StatusCreated, room, err)
 }
 
+// publicRooms pages the directory: ?q=TEXT&after=NEXT&limit=N, answering
+// {"rooms": [...], "next"?: cursor} (docs/api.md).
 func (s *Server) publicRooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := s.node.PublicRooms(r.Context())
-	s.respond(w, r, http.StatusOK, map[string]any{"rooms": rooms}, err)
+	q := r.URL.Query()
+	dq := node.DirectoryQuery{Q: q.Get("q"), After: q.Get("after")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > node.MaxDirectoryLimit {
+			writeErrorCode(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("limit must be a number from 1 to %d", node.MaxDirectoryLimit))
+			return
+		}
+		dq.Limit = n
+	}
+	page, err := s.node.PublicRoomsPage(r.Context(), dq)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := map[string]any{"rooms": page.Rooms}
+	if page.Next != "" {
+		body["next"] = page.Next
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func roomID(r *http.Request) node.RoomID { return node.RoomID(r.PathValue("roomID")) }

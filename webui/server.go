@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -38,10 +37,21 @@ type Config struct {
 	// cookie off.
 	MediaTokens *token.Issuer
 	Logger      *slog.Logger
+	// PublicURLs are the URLs (scheme://host[:port]) the node is served
+	// under. Requests for other host names are refused (421), except
+	// loopback names and IP literals, which are always served; their
+	// origins may use the API from a browser.
+	PublicURLs []string
 	// AllowedOrigins are extra browser origins (scheme://host[:port])
-	// allowed to open WebSockets and spend the refresh cookie, beside the
-	// node's own origin.
+	// allowed to open WebSockets and spend the refresh cookie.
 	AllowedOrigins []string
+	// UserSockets bounds the authenticated WebSockets of one user; 0
+	// means 32, negative means no bound.
+	UserSockets int
+	// UnauthPerAddr and UnauthTotal bound the WebSockets not yet
+	// authenticated, per client address and in all; 0 means 64 and 1024.
+	UnauthPerAddr int
+	UnauthTotal   int
 	// UserRate is the sustained rate of API requests and WebSocket frames
 	// per user, per second; 0 means 200 (burst: 2 s worth). Negative
 	// disables the limit (for load tests on a private node).
@@ -64,14 +74,15 @@ type Config struct {
 
 // Server is the HTTP handler of a node.
 type Server struct {
-	cfg     Config
-	node    *node.Node
-	hub     *Hub
-	tokens  *token.Issuer
-	log     *slog.Logger
-	limits  *limits
-	mux     *http.ServeMux
-	origins map[string]bool
+	cfg    Config
+	node   *node.Node
+	hub    *Hub
+	tokens *token.Issuer
+	log    *slog.Logger
+	limits *limits
+	conns  *connLimits
+	mux    *http.ServeMux
+	hosts  *hosts
 
 	stopPings chan struct{}
 	pingsDone chan struct{}
@@ -106,13 +117,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PongWait == 0 {
 		cfg.PongWait = pongWait
 	}
+	if cfg.UserSockets == 0 {
+		cfg.UserSockets = DefaultUserSockets
+	}
+	if cfg.UnauthPerAddr == 0 {
+		cfg.UnauthPerAddr = DefaultUnauthPerAddr
+	}
+	if cfg.UnauthTotal == 0 {
+		cfg.UnauthTotal = DefaultUnauthTotal
+	}
+	hs, err := newHosts(cfg.PublicURLs, cfg.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("webui: %w", err)
+	}
 	s := &Server{
 		cfg: cfg, node: cfg.Node, hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger,
-		limits: newLimits(cfg.UserRate), mux: http.NewServeMux(), origins: map[string]bool{},
+		limits: newLimits(cfg.UserRate), conns: newConnLimits(cfg), mux: http.NewServeMux(), hosts: hs,
 		stopPings: make(chan struct{}), pingsDone: make(chan struct{}),
-	}
-	for _, o := range cfg.AllowedOrigins {
-		s.origins[strings.TrimRight(strings.ToLower(o), "/")] = true
 	}
 	s.routes()
 	go func() {
@@ -220,11 +241,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErrorCode(w, http.StatusInternalServerError, "internal", "internal error")
 		}
 	}()
+	if !s.hosts.hostAllowed(r) {
+		writeErrorCode(w, http.StatusMisdirectedRequest, "misdirected",
+			"this node is not served under that host name (an operator adds it with --public-url)")
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
 // decode reads a JSON body of at most MaxBodyBytes into v. An empty body
-// decodes as {} for endpoints whose fields are all optional.
+// decodes as {} for endpoints whose fields are all optional. A body must
+// be declared application/json: the types an HTML form or a no-cors
+// fetch can send (text/plain among them) are refused, so a foreign page
+// cannot post to the API from a user's browser (login CSRF).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -233,6 +262,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return &node.Error{Kind: node.ErrTooLarge, Message: fmt.Sprintf("request body is over %d bytes", MaxBodyBytes)}
 		}
 		return &node.Error{Kind: node.ErrInvalid, Message: "could not read request body"}
+	}
+	if len(bytes.TrimSpace(body)) > 0 && !isJSON(r) {
+		return errMediaType
 	}
 	return decodeBytes(body, v)
 }
@@ -267,21 +299,6 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// sameOrigin reports whether a browser Origin header names this node (the
-// Host it was reached at) or an allowed origin. An absent Origin is
-// allowed: non-browser clients do not send one, and browsers always do on
-// WebSocket upgrades and cross-site POSTs.
-func (s *Server) sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) && (u.Scheme == "http" || u.Scheme == "https") {
-		return true
-	}
-	return s.origins[strings.ToLower(u.Scheme+"://"+u.Host)]
-}
+// sameOrigin reports whether a browser Origin may use the API with
+// credentials (hosts.originAllowed).
+func (s *Server) sameOrigin(r *http.Request) bool { return s.hosts.originAllowed(r) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -23,7 +24,7 @@ const (
 	pingEvery    = 25 * time.Second
 	writeWait    = 10 * time.Second
 	maxFrame     = 64 << 10 // larger frames get a too_large error frame
-	readLimit    = 16 << 20 // larger still closes the connection (1009)
+	readLimit    = 16 << 20 // larger still closes the connection (1009); preAuthReadLimit before auth
 	outQueueSize = 512
 	// maxInflight bounds the sends of one connection that are written but
 	// not yet durable (and so not acknowledged). Sends are pipelined: the
@@ -56,6 +57,7 @@ type conn struct {
 	ws   *websocket.Conn
 	bc   *batchConn
 	user node.UserID
+	addr string // client address, counted by connLimits until auth
 
 	sid     atomic.Value // string: session of the current token
 	away    atomic.Bool  // the node is shutting down: read no more frames
@@ -147,18 +149,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusForbidden, "forbidden", "origin not allowed")
 		return
 	}
+	addr := clientAddr(r)
+	if !s.conns.acquireUnauth(addr) {
+		w.Header().Set("Retry-After", "1")
+		writeErrorCode(w, http.StatusTooManyRequests, "rate_limited", "too many connections waiting to authenticate; authenticate the open ones or try again")
+		return
+	}
 	bw := &batchWriter{ResponseWriter: w}
 	ws, err := upgrader.Upgrade(bw, r, nil)
 	if err != nil {
+		s.conns.releaseUnauth(addr)
 		return // the upgrader has answered with an HTTP error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, bc: bw.conn, wakeC: make(chan struct{}, 1),
+		s: s, ws: ws, bc: bw.conn, wakeC: make(chan struct{}, 1), addr: addr,
 		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight),
 	}
 	if !s.hub.track(c) {
+		s.conns.releaseUnauth(addr)
 		cancel()
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "node shutting down")
 		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -181,15 +191,25 @@ func (c *conn) run() {
 		c.expMu.Unlock()
 	}()
 	ws := c.ws
-	ws.SetReadLimit(readLimit)
+	ws.SetReadLimit(preAuthReadLimit)
 	go c.writer()
 
 	user, ok := c.authenticate()
+	s.conns.releaseUnauth(c.addr)
 	if !ok {
 		<-c.writerD
 		_ = ws.Close()
 		return
 	}
+	if !s.conns.acquireUser(user) {
+		c.sendFrame(errorFrame{Type: "error", Code: "limit_exceeded",
+			Message: fmt.Sprintf("this user has %d connections open, the most a user may have; close one", s.cfg.UserSockets)})
+		c.close(websocket.ClosePolicyViolation, "too many connections")
+		<-c.writerD
+		return
+	}
+	defer s.conns.releaseUser(user)
+	ws.SetReadLimit(readLimit)
 	c.user = user
 	if !c.bindDevice() {
 		<-c.writerD
@@ -291,6 +311,10 @@ func readFrame(ws *websocket.Conn) (int, []byte, error) {
 func (c *conn) authenticate() (node.UserID, bool) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	mt, data, err := c.ws.ReadMessage()
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.endRead(websocket.CloseMessageTooBig, "the first frame must be a small auth frame")
+		return "", false
+	}
 	if err != nil {
 		c.endRead(closeUnauthenticated, "authentication timed out")
 		return "", false
