@@ -239,7 +239,7 @@ func TestWSBeforeAuth(t *testing.T) {
 }
 
 // TestWSUserSockets: a user holds at most UserSockets authenticated
-// WebSockets; one more is told why and closed with 1008.
+// WebSockets; one more is told why and closed with 1013.
 func TestWSUserSockets(t *testing.T) {
 	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) { c.UserSockets = 3 }})
 	alice, bob := tn.mustRegister(t, "alice"), tn.mustRegister(t, "bob")
@@ -252,8 +252,8 @@ func TestWSUserSockets(t *testing.T) {
 	if f := w.expect(t, "error", nil); f.Code != "limit_exceeded" {
 		t.Errorf("error frame %+v", f)
 	}
-	if code := w.expectClose(t, 5*time.Second); code != websocket.ClosePolicyViolation {
-		t.Errorf("closed with %d, want 1008", code)
+	if code := w.expectClose(t, 5*time.Second); code != websocket.CloseTryAgainLater {
+		t.Errorf("closed with %d, want 1013", code)
 	}
 	bob.mustWS(t) // another user is not held back
 	socks[0].conn.Close()

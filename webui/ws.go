@@ -204,7 +204,7 @@ func (c *conn) run() {
 	if !s.conns.acquireUser(user) {
 		c.sendFrame(errorFrame{Type: "error", Code: "limit_exceeded",
 			Message: fmt.Sprintf("this user has %d connections open, the most a user may have; close one", s.cfg.UserSockets)})
-		c.close(websocket.ClosePolicyViolation, "too many connections")
+		c.close(websocket.CloseTryAgainLater, "too many connections")
 		<-c.writerD
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/gologshim"
+	"golang.org/x/net/netutil"
 
 	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/node"
@@ -47,10 +48,25 @@ type Config struct {
 	MaxUpload  int64
 	UserQuota  int64
 	MediaGrace time.Duration
+	// PublicURLs are the URLs the node is served under (--public-url).
+	PublicURLs []string
+	// Caps on what strangers and users can make the node hold
+	// (docs/security.md, resource table).
+	UserSockets   int
+	UnauthPerAddr int
+	UnauthTotal   int
+	MaxConns      int
+	UserRooms     int
+	UserJoined    int
+	UserSessions  int
 	// HeaderTimeout bounds how long a client may take to send request
 	// headers (slowloris); 10 s. Not a flag: tests shorten it.
 	HeaderTimeout time.Duration
 }
+
+// defaultMaxConns bounds open HTTP connections: above the load tests'
+// 10,000 idle WebSockets, below a default file descriptor limit of 65,536.
+const defaultMaxConns = 16384
 
 // Main is a running node: the wiring of every package. Tests run it
 // in-process with ParseFlags, Run and Close.
@@ -97,7 +113,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.SetOutput(m.stderr)
 	c := &m.Config
 	host, _ := os.Hostname()
-	var p2pAddrs, peers, origins listFlag
+	var p2pAddrs, peers, origins, publicURLs listFlag
 	fs.StringVar(&c.Data, "data", "./hearth-data", "directory for all state: database, node key, media")
 	fs.StringVar(&c.HTTP, "http", "127.0.0.1:8080", "HTTP + WebSocket listen address (port 0 picks a free port)")
 	fs.Var(&p2pAddrs, "p2p", "libp2p listen multiaddr; repeatable (default /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1)")
@@ -113,6 +129,14 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.Var((*byteSize)(&c.MaxUpload), "max-upload", "largest file a user may upload (e.g. 50MiB); larger uploads get 413")
 	fs.Var((*byteSize)(&c.UserQuota), "user-quota", "bytes of uploads each user may keep (e.g. 1GiB)")
 	fs.DurationVar(&c.MediaGrace, "media-grace", 24*time.Hour, "how long an uploaded file that no message or avatar uses is kept")
+	fs.Var(&publicURLs, "public-url", "a URL the node is served under (scheme://host[:port]); other host names are refused, loopback names and IP literals always served; repeatable")
+	fs.IntVar(&c.UserSockets, "user-sockets", webui.DefaultUserSockets, "authenticated WebSockets per user; negative removes the cap")
+	fs.IntVar(&c.UnauthPerAddr, "unauth-sockets-per-addr", webui.DefaultUnauthPerAddr, "WebSockets not yet authenticated, per client address")
+	fs.IntVar(&c.UnauthTotal, "unauth-sockets", webui.DefaultUnauthTotal, "WebSockets not yet authenticated, in all")
+	fs.IntVar(&c.MaxConns, "max-conns", defaultMaxConns, "open HTTP connections (WebSockets included); more wait to be accepted; 0 removes the cap")
+	fs.IntVar(&c.UserRooms, "user-rooms", node.DefaultRoomsPerUser, "rooms (DMs included) a user may create")
+	fs.IntVar(&c.UserJoined, "user-joined-rooms", node.DefaultJoinedRoomsPerUser, "rooms a user may be in, joined or invited")
+	fs.IntVar(&c.UserSessions, "user-sessions", node.DefaultSessionsPerUser, "sessions per user; a new login past it ends the oldest")
 
 	// Environment first, so that flags given on the command line win. A
 	// list flag given on the command line replaces the environment's list.
@@ -148,7 +172,16 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	c.P2P, c.Peers, c.Origins = p2pAddrs, peers, origins
+	c.P2P, c.Peers, c.Origins, c.PublicURLs = p2pAddrs, peers, origins, publicURLs
+	for name, v := range map[string]int{"unauth-sockets-per-addr": c.UnauthPerAddr, "unauth-sockets": c.UnauthTotal,
+		"user-rooms": c.UserRooms, "user-joined-rooms": c.UserJoined, "user-sessions": c.UserSessions} {
+		if v < 1 {
+			return fmt.Errorf("--%s must be at least 1", name)
+		}
+	}
+	if c.MaxConns < 0 {
+		return errors.New("--max-conns must be 0 (no cap) or more")
+	}
 	if len(c.P2P) == 0 {
 		c.P2P = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 	}
@@ -216,6 +249,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Store: m.db, Key: key, Name: c.Name, Version: version,
 		Logger: m.log.With("component", "node"), Notifier: m.hub,
 		Media: m.files, MaxUpload: c.MaxUpload, UserQuota: c.UserQuota, MediaGrace: c.MediaGrace,
+		RoomsPerUser: c.UserRooms, JoinedRoomsPerUser: c.UserJoined, SessionsPerUser: c.UserSessions,
 	})
 	if err != nil {
 		return err
@@ -254,7 +288,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.web, err = webui.New(webui.Config{
 		Node: m.node, Hub: m.hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: m.log.With("component", "http"),
-		AllowedOrigins: c.Origins, UserRate: c.UserRate,
+		AllowedOrigins: c.Origins, PublicURLs: c.PublicURLs, UserRate: c.UserRate,
+		UserSockets: c.UserSockets, UnauthPerAddr: c.UnauthPerAddr, UnauthTotal: c.UnauthTotal,
 		Peers: m.host.PeerCount, Addrs: m.host.Addrs, Ready: m.db.Ready,
 	})
 	if err != nil {
@@ -263,6 +298,11 @@ func (m *Main) Run(ctx context.Context) error {
 	m.ln, err = net.Listen("tcp", c.HTTP)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+	}
+	if c.MaxConns > 0 {
+		// Past the cap, connections wait in the kernel's accept queue
+		// rather than each taking a goroutine and buffers here.
+		m.ln = netutil.LimitListener(m.ln, c.MaxConns)
 	}
 	m.http = &http.Server{
 		Handler:           m.web,
