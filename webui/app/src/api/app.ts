@@ -4,6 +4,7 @@ import { api, ApiError, describeError } from './rest';
 import { Socket, type WSLike } from './socket';
 import type { Message, Room, User } from './types';
 import { oldestConfirmed, store } from '../store';
+import { toggled } from '../store/reactions';
 
 export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`,
@@ -162,13 +163,8 @@ export async function deleteMessage(m: Message): Promise<void> {
 export async function toggleReaction(m: Message, emoji: string): Promise<void> {
   const me = store.get().session.user?.id;
   if (!me) return;
-  const users = m.reactions?.[emoji] ?? [];
-  const on = !users.includes(me);
-  const reactions = { ...m.reactions };
-  const next = on ? [...users, me] : users.filter((u) => u !== me);
-  if (next.length) reactions[emoji] = next;
-  else delete reactions[emoji];
-  store.get().mergeMessages([{ ...m, reactions }]);
+  const { message, on } = toggled(m, emoji, me);
+  store.get().mergeMessages([message]);
   try {
     await api.react(m.room, m.id, emoji, on);
   } catch (err) {

@@ -201,7 +201,18 @@ export class Api {
 
   // Rooms.
   rooms = () => this.request<{ rooms: Room[] }>('GET', '/rooms').then((r) => r.rooms ?? []);
-  publicRooms = () => this.request<{ rooms: Room[] }>('GET', '/rooms/public').then((r) => r.rooms ?? []);
+  /** publicRooms fetches one page of the directory; next asks for the following one. */
+  publicRooms = (opts: { q?: string; after?: string; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.q) q.set('q', opts.q);
+    if (opts.after) q.set('after', opts.after);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    const qs = q.toString();
+    return this.request<{ rooms: Room[]; next?: string }>('GET', `/rooms/public${qs ? `?${qs}` : ''}`).then((r) => ({
+      rooms: r.rooms ?? [],
+      next: r.next,
+    }));
+  };
   room = (id: string) => this.request<Room>('GET', `/rooms/${encodeURIComponent(id)}`);
   createRoom = (name: string, visibility: 'public' | 'private', topic?: string) =>
     // encrypted: false until the browser encrypts (API.md §7: private

@@ -35,8 +35,27 @@ export interface Message {
   editedAt?: number;
   deleted?: boolean;
   attachments?: unknown[];
-  reactions?: Record<string, UserID[]>;
+  /** per key: how many show it, a few of them (newest first), and whether I do (REST only). */
+  reactions?: Reaction[];
   threadCount?: number;
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  users: UserID[];
+  me?: boolean;
+}
+
+/** A reaction delta: user now shows (on) or no longer shows emoji, which count users show. */
+export interface ReactionFrame {
+  type: 'reaction';
+  room: RoomID;
+  message: MessageID;
+  emoji: string;
+  user: UserID;
+  on: boolean;
+  count: number;
 }
 
 export interface Room {
@@ -112,6 +131,7 @@ export type ServerFrame =
   | { type: 'ack'; id: string; message: Message }
   | { type: 'message'; message: Message }
   | { type: 'update'; message: Message }
+  | ReactionFrame
   | { type: 'presence'; user: UserID; presence: Presence; lastSeen?: number }
   | { type: 'typing'; room: RoomID; user: UserID; typing: boolean }
   | { type: 'receipt'; room: RoomID; user: UserID; upTo: MessageID; kind: 'delivered' | 'read' }

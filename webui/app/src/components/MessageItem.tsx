@@ -41,7 +41,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
   const { m } = p;
   const [picker, setPicker] = useState(false);
   const local = m.status !== undefined;
-  const reactions = Object.entries(m.reactions ?? {}).filter(([, users]) => users.length > 0);
+  const reactions = (m.reactions ?? []).filter((r) => r.count > 0);
 
   return (
     <div className={p.grouped ? '' : 'pt-2'}>
@@ -100,20 +100,23 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
           )}
           {reactions.length > 0 && (
             <div className="flex flex-wrap gap-1 mt-1">
-              {reactions.map(([emoji, users]) => {
-                const mineR = !!p.myId && users.includes(p.myId);
+              {reactions.map(({ emoji, count, users, me }) => {
+                const mineR = !!me;
+                // The node names a few of the users; the count says how many.
+                const more = count - users.length;
+                const who = users.map(p.nameOf).join(', ') + (more > 0 ? ` and ${more} more` : '');
                 return (
                   <button
                     key={emoji}
                     type="button"
                     className={`btn btn-xs ${mineR ? 'btn-primary btn-outline' : 'btn-ghost border-base-300'}`}
                     aria-pressed={mineR}
-                    title={users.map(p.nameOf).join(', ')}
-                    aria-label={`${emoji} ${users.length}, by ${users.map(p.nameOf).join(', ')}`}
+                    title={who}
+                    aria-label={`${emoji} ${count}, by ${who}`}
                     onClick={() => p.onReact?.(emoji)}
                     disabled={local || m.deleted}
                   >
-                    {emoji} {users.length}
+                    {emoji} {count}
                   </button>
                 );
               })}

@@ -62,15 +62,23 @@ export function NewRoomDialog({ onClose, onCreated }: { onClose(): void; onCreat
 /** DirectoryDialog lists public rooms across the federation and joins by ID. */
 export function DirectoryDialog({ onClose, onOpen }: { onClose(): void; onOpen(id: string): void }) {
   const [rooms, setRooms] = useState<Room[] | null>(null);
+  const [next, setNext] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [roomId, setRoomId] = useState('');
   const mine = useStore((s) => s.rooms.byId);
 
-  useEffect(() => {
+  // The directory comes a page at a time: it may list thousands of rooms.
+  const load = (after?: string) =>
     api
-      .publicRooms()
-      .then(setRooms)
+      .publicRooms({ after })
+      .then((p) => {
+        setRooms((prev) => (after && prev ? [...prev, ...p.rooms] : p.rooms));
+        setNext(p.next);
+      })
       .catch((e) => setError(describeError(e)));
+
+  useEffect(() => {
+    load();
   }, []);
 
   const join = async (id: string) => {
@@ -123,6 +131,11 @@ export function DirectoryDialog({ onClose, onOpen }: { onClose(): void; onOpen(i
           </li>
         ))}
       </ul>
+      {next && (
+        <button type="button" className="btn btn-sm btn-ghost mt-2" onClick={() => load(next)}>
+          More rooms
+        </button>
+      )}
     </Modal>
   );
 }

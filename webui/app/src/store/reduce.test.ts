@@ -97,14 +97,18 @@ describe('reduceFrame', () => {
     let s = apply(
       start(),
       { type: 'message', message: msg('a', 5) },
-      { type: 'update', message: msg('a', 5, { body: 'edited', editedAt: 6, reactions: { '👍': ['me@n'] } }) },
+      { type: 'update', message: msg('a', 5, { body: 'edited', editedAt: 6, reactions: [{ emoji: '👍', count: 1, users: ['me@n'] }] }) },
+      { type: 'reaction', room: 'r1', message: 'a', emoji: '🎉', user: 'bob@n', on: true, count: 1 },
       { type: 'presence', user: 'bob@n', presence: 'online' },
       { type: 'receipt', room: 'r1', user: 'bob@n', upTo: 'a', kind: 'read' },
       { type: 'room', room: { ...room, id: 'r3', name: 'new' } },
       { type: 'pong' },
     );
     expect(s.messages.rooms.r1.byId.a.body).toBe('edited');
-    expect(s.messages.rooms.r1.byId.a.reactions).toEqual({ '👍': ['me@n'] });
+    expect(s.messages.rooms.r1.byId.a.reactions).toEqual([
+      { emoji: '👍', count: 1, users: ['me@n'] },
+      { emoji: '🎉', count: 1, users: ['bob@n'] },
+    ]);
     expect(s.rooms.byId.r1.lastMessage?.body).toBe('edited');
     expect(s.presence.presence['bob@n'].presence).toBe('online');
     expect(s.receipts.rooms.r1['bob@n'].read).toBe('a');

@@ -8,6 +8,7 @@ import * as msgs from './messages';
 import type { MessagesState } from './messages';
 import * as pres from './presence';
 import type { PresenceState } from './presence';
+import { applyReactionFrame, keepMine } from './reactions';
 import * as rcpt from './receipts';
 import type { ReceiptsState } from './receipts';
 import * as rooms from './rooms';
@@ -69,9 +70,12 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
       return { ...next, typing: typ.applyTyping(next.typing, f.message.room, f.message.sender, false, now) };
     }
     case 'update': {
-      const next = mergeMessages(s, [f.message]);
-      return { ...next, rooms: rooms.noteUpdate(next.rooms, f.message) };
+      const m = keepMine(s.messages.rooms[f.message.room]?.byId[f.message.id], f.message);
+      const next = mergeMessages(s, [m]);
+      return { ...next, rooms: rooms.noteUpdate(next.rooms, m) };
     }
+    case 'reaction':
+      return { ...s, messages: applyReactionFrame(s.messages, f, me) };
     case 'presence':
       return { ...s, presence: pres.applyPresence(s.presence, f.user, f.presence, f.lastSeen) };
     case 'typing':
