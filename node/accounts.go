@@ -492,11 +492,31 @@ func (n *Node) ingestProfile(ctx context.Context, e *Event) error {
 	if validDisplayName(c.DisplayName) != nil {
 		return errorf(ErrInvalid, "bad display name")
 	}
+	if c.Avatar != "" && !ValidOpaqueID(c.Avatar) {
+		return errorf(ErrInvalid, "avatar must be a media id")
+	}
 	username, node, _ := e.Sender.Split()
-	return n.store.Update(ctx, func(tx Tx) error {
+	n.profMu.Lock() // the count of remote profiles moves with the write
+	defer n.profMu.Unlock()
+	if err := n.countRemoteProfilesLocked(ctx); err != nil {
+		return err
+	}
+	added := false
+	err = n.store.Update(ctx, func(tx Tx) error {
+		added = false
 		prev, err := tx.Profile(e.Sender)
 		if err == nil && prev.LastSeen > e.TS && prev.DisplayName == c.DisplayName {
 			return nil
+		}
+		if errors.Is(err, ErrNotFound) {
+			if n.remoteProfiles >= n.cfg.RemoteProfiles {
+				// Any node can mint users: past the cap a new one is not
+				// remembered (it shows under its username).
+				return nil
+			}
+			added = true
+		} else if err != nil {
+			return err
 		}
 		u := &User{ID: e.Sender, Username: username, Node: node, DisplayName: c.DisplayName, Avatar: c.Avatar}
 		if u.DisplayName == "" {
@@ -514,6 +534,33 @@ func (n *Node) ingestProfile(ctx context.Context, e *Event) error {
 		}
 		return tx.PutProfile(u)
 	})
+	if err == nil && added {
+		n.remoteProfiles++
+	}
+	return err
+}
+
+// countRemoteProfilesLocked counts the stored profiles of other nodes'
+// users, once, when the first remote profile arrives (not at start-up).
+// n.profMu must be held.
+func (n *Node) countRemoteProfilesLocked(ctx context.Context) error {
+	if n.remoteProfiles >= 0 {
+		return nil
+	}
+	count := 0
+	err := n.store.View(ctx, func(tx Tx) error {
+		return tx.EachProfile(func(u *User) bool {
+			if !n.IsLocal(u.ID) {
+				count++
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("count profiles: %w", err)
+	}
+	n.remoteProfiles = count
+	return nil
 }
 
 // User returns a user's public view with presence.

@@ -66,6 +66,15 @@ type Config struct {
 	// SessionsPerUser bounds a user's sessions: a new login past it ends
 	// the oldest; DefaultSessionsPerUser.
 	SessionsPerUser int
+	// What other nodes can make this one hold while it waits to decide
+	// their events: HeldEvents (8192) and HeldBytes (32 MiB) in all, and
+	// StrangeRooms (1024), entries for rooms not held here.
+	HeldEvents   int
+	HeldBytes    int64
+	StrangeRooms int
+	// RemoteProfiles bounds the profiles of other nodes' users kept here;
+	// 100,000.
+	RemoteProfiles int
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -96,6 +105,10 @@ type Node struct {
 	fedMu sync.RWMutex
 	fed   Federation
 
+	heldEvents atomic.Int32 // events in every roomEntry.pending
+	heldBytes  atomic.Int64 // their wire size
+	strangers  atomic.Int32 // entries with stranger set
+
 	mu        sync.RWMutex
 	rooms     map[RoomID]*roomEntry
 	userRooms map[UserID]map[RoomID]struct{} // local users' joined and invited rooms
@@ -109,6 +122,9 @@ type Node struct {
 
 	authMu     sync.Mutex // serialises refresh-token rotation
 	closeMedia sync.Once
+
+	profMu         sync.Mutex // serialises remote profile writes
+	remoteProfiles int        // remote profiles stored; -1 until counted; guarded by profMu
 
 	presence *presence
 	dir      dirState
@@ -131,6 +147,10 @@ type roomEntry struct {
 	// lock. It is replaced under r.mu on each membership change, never
 	// changed, so a reader may keep its slices.
 	idx atomic.Pointer[roomIndex]
+
+	// stranger marks an entry that Ingest made for a room not held here,
+	// counted in Node.strangers until the room's creation arrives.
+	stranger bool
 }
 
 // roomIndex is a room's membership as fan-out needs it.
@@ -151,8 +171,10 @@ func (r *roomEntry) index() *roomIndex {
 // is shared: callers must not change it.
 func (r *roomEntry) localMembers() []UserID { return r.index().local }
 
-// maxPending bounds the held events per room; older ones are dropped and
-// left to history sync to bring back.
+// maxPending bounds the held events of one room; Config bounds them in
+// all. Past either the oldest or the new one is not held (Ingest still
+// answers ErrPending), and history sync brings it back once it can be
+// decided.
 const maxPending = 1024
 
 // New opens the node's state from cfg.Store.
@@ -198,6 +220,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SessionsPerUser == 0 {
 		cfg.SessionsPerUser = DefaultSessionsPerUser
 	}
+	if cfg.HeldEvents == 0 {
+		cfg.HeldEvents = 8192
+	}
+	if cfg.HeldBytes == 0 {
+		cfg.HeldBytes = 32 << 20
+	}
+	if cfg.StrangeRooms == 0 {
+		cfg.StrangeRooms = 1024
+	}
+	if cfg.RemoteProfiles == 0 {
+		cfg.RemoteProfiles = 100_000
+	}
 	n := &Node{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -213,6 +247,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		joinedRooms: map[UserID]map[RoomID]struct{}{},
 		localRooms:  map[RoomID]int{},
 		quota:       quotas{created: map[UserID]int{}, pending: map[UserID]int{}},
+
+		remoteProfiles: -1,
 	}
 	n.presence = newPresence(n)
 	n.dummy = hashPassword("hearth-dummy-password")
@@ -473,6 +509,7 @@ func (n *Node) emitLocked(ctx context.Context, r *roomEntry, e *Event, durable f
 		}
 		durable(res, err)
 	})
+	n.settledLocked(r)
 	if err != nil {
 		if errors.Is(err, ErrPending) {
 			return nil, errorf(ErrForbidden, "not allowed in this room")
@@ -527,7 +564,13 @@ func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) e
 		n.store.Durable(durable)
 		return nil
 	}
-	r := n.room(e.Room, true)
+	r := n.room(e.Room, false)
+	if r == nil {
+		if e.Type != EventCreate && int(n.strangers.Load()) >= n.cfg.StrangeRooms {
+			return ErrPending // too many rooms waiting already; not held
+		}
+		r = n.strangerRoom(e.Room)
+	}
 	r.mu.Lock()
 	_, err := n.applyLocked(ctx, r, e, false, func(_ *result, err error) {
 		if err != nil {
@@ -536,13 +579,61 @@ func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) e
 		durable(err)
 	})
 	if errors.Is(err, ErrPending) {
-		if len(r.pending) >= maxPending {
-			r.pending = r.pending[1:]
-		}
-		r.pending = append(r.pending, e)
+		n.holdLocked(r, e)
 	}
+	n.settledLocked(r)
 	r.mu.Unlock()
 	return err
+}
+
+// strangerRoom returns the entry for a room not held here, making one
+// counted in Node.strangers if there is none.
+func (n *Node) strangerRoom(id RoomID) *roomEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := n.rooms[id]
+	if r == nil {
+		r = &roomEntry{state: NewRoomState(id), stranger: true}
+		n.rooms[id] = r
+		n.strangers.Add(1)
+	}
+	return r
+}
+
+// settledLocked stops counting r as a stranger once its room is created.
+// r.mu must be held.
+func (n *Node) settledLocked(r *roomEntry) {
+	if r.stranger && r.state.Created() {
+		r.stranger = false
+		n.strangers.Add(-1)
+	}
+}
+
+// holdLocked keeps e among r's held events, within the per-room and
+// node-wide bounds. r.mu must be held.
+func (n *Node) holdLocked(r *roomEntry, e *Event) {
+	if len(r.pending) >= maxPending {
+		n.unhold(r.pending[0])
+		r.pending = r.pending[1:]
+	}
+	if int(n.heldEvents.Load()) >= n.cfg.HeldEvents || n.heldBytes.Load()+int64(len(e.Raw)) > n.cfg.HeldBytes {
+		return
+	}
+	n.heldEvents.Add(1)
+	n.heldBytes.Add(int64(len(e.Raw)))
+	r.pending = append(r.pending, e)
+}
+
+// unhold stops counting a held event that was applied, refused or dropped.
+func (n *Node) unhold(e *Event) {
+	n.heldEvents.Add(-1)
+	n.heldBytes.Add(-int64(len(e.Raw)))
+}
+
+// Held reports the events held in all rooms and the entries of rooms not
+// held here, for tests and metrics.
+func (n *Node) Held() (events int, bytes int64, strangeRooms int) {
+	return int(n.heldEvents.Load()), n.heldBytes.Load(), int(n.strangers.Load())
 }
 
 func (n *Node) hasEvent(ctx context.Context, id EventID) (bool, error) {
@@ -623,12 +714,15 @@ func (n *Node) retryPendingLocked(ctx context.Context, r *roomEntry) []note {
 			case err == nil:
 				progress = true
 				notes = append(notes, more...)
+				n.unhold(p)
 			case errors.Is(err, ErrPending):
 				keep = append(keep, p)
 			default:
 				n.log.Debug("held event rejected", "event", p.ID, "room", p.Room, "err", err)
+				n.unhold(p)
 			}
 		}
+		clear(r.pending[len(keep):])
 		r.pending = keep
 	}
 	return notes
