@@ -262,7 +262,7 @@ func TestReactionsConvergeOutOfOrder(t *testing.T) {
 	keys := emojiN(30)
 	var reactions []*node.Event
 	rng := rand.New(rand.NewPCG(1, 2))
-	for range 300 {
+	for range 200 {
 		u := users[rng.IntN(len(users))]
 		reactions = append(reactions, w.event(room, u, node.EventReaction, node.ReactionContent{
 			Target: target.ID, Emoji: keys[rng.IntN(len(keys))], On: rng.IntN(4) != 0,

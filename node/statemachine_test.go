@@ -514,9 +514,9 @@ func TestStateMachine(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
 			w := newSMWorld(t)
-			steps := 150
+			steps := 120
 			if seed%2 == 1 {
-				w.ops, w.focus, steps = smReactive, true, 300
+				w.ops, w.focus, steps = smReactive, true, 240
 			}
 			w.run(steps, func(n int) int { return rng.IntN(n) })
 		})
