@@ -131,23 +131,25 @@ func (n *Node) Wants(e *Event) bool {
 	return json.Unmarshal(e.Content, &c) == nil && n.IsLocal(c.User)
 }
 
-// GossipRooms lists the rooms whose topics this node follows, sorted:
-// every public room it holds, and every private room or DM in which it
-// hosts a joined member or an invitee (their topics carry only sealed
-// envelopes).
+// GossipRooms lists the rooms whose topics this node follows: every room
+// in which it hosts a joined member or an invitee (a private room's topic
+// carries only sealed envelopes), then every other public room it holds,
+// each part in ID order.
 func (n *Node) GossipRooms() []RoomID {
 	local := n.LocalRooms()
-	var out []RoomID
+	var others []RoomID
 	for id, r := range n.roomEntries() {
 		r.mu.Lock()
 		public := r.state.Created() && r.state.Visibility == Public
 		r.mu.Unlock()
-		if _, hosts := slices.BinarySearch(local, id); public || hosts {
-			out = append(out, id)
+		if _, hosts := slices.BinarySearch(local, id); public && !hosts {
+			others = append(others, id)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(others)
+	// The rooms this node hosts come first, each part in ID order, so
+	// that a host bounding its topics keeps theirs.
+	return append(local, others...)
 }
 
 // withRoomEntry runs fn on a created room's entry under its lock; fn must

@@ -139,10 +139,15 @@ func (h *Host) publishTyping(ctx context.Context, t typingOut) {
 }
 
 // wantedTopics are the topics this node should be subscribed to: presence,
-// the directory and the topics of the rooms the domain says to follow.
+// the directory and the topics of the rooms the domain says to follow, at
+// most MaxTopics in all: the domain lists the rooms with local members or
+// invitees first, so those keep their topics.
 func (h *Host) wantedTopics() map[string]node.RoomID {
 	want := map[string]node.RoomID{presenceTopic: "", directoryTopic: ""}
 	for _, id := range h.node.GossipRooms() {
+		if len(want) >= h.cfg.MaxTopics {
+			break
+		}
 		want[roomTopic(id)] = id
 	}
 	return want

@@ -174,6 +174,9 @@ func (h *Host) join(name string) (*pubsub.Topic, error) {
 	if j := ts.topics[name]; j != nil {
 		return j.topic, nil
 	}
+	if len(ts.topics) >= h.cfg.MaxTopics {
+		return nil, fmt.Errorf("join %s: already in %d topics, the most this node joins", name, h.cfg.MaxTopics)
+	}
 	if err := h.ps.RegisterTopicValidator(name, pubsub.ValidatorEx(h.validate),
 		pubsub.WithValidatorTimeout(30*time.Second), pubsub.WithValidatorConcurrency(validateQueue)); err != nil {
 		return nil, fmt.Errorf("validator for %s: %w", name, err)

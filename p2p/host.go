@@ -76,6 +76,11 @@ type Config struct {
 	// tests and measurements of multi-hop paths. Private rooms, which
 	// never travel on gossip, need the direct dials.
 	NoRoomDials bool
+	// MaxTopics bounds the gossip topics joined (each holds a reader
+	// goroutine, a validator and mesh state): rooms with local members
+	// first, then other public rooms held. Rooms past it travel by pushes
+	// and history sync only. 4096.
+	MaxTopics int
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ScoreInspectPeriod == 0 {
 		c.ScoreInspectPeriod = time.Second
+	}
+	if c.MaxTopics == 0 {
+		c.MaxTopics = 4096
 	}
 }
 
