@@ -92,3 +92,31 @@ func TestRemoteProfilesAreBounded(t *testing.T) {
 		t.Fatalf("a 4000-byte avatar: %v, want ErrInvalid", err)
 	}
 }
+
+// TestMembershipChurnIsBounded: joining and leaving a room in a loop
+// stops at MaxMembershipChanges, so the room's snapshot stops growing;
+// leaving is always allowed.
+func TestMembershipChurnIsBounded(t *testing.T) {
+	ctx := context.Background()
+	n, _ := newTestNode(t, "")
+	alice, bob := mustRegister(t, n, "alice"), mustRegister(t, n, "bob")
+	room, err := n.CreateRoom(ctx, alice, "revolving door", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := n.Join(ctx, bob, room.ID); err != nil {
+			if !errors.Is(err, node.ErrLimit) || i < node.MaxMembershipChanges/2-1 {
+				t.Fatalf("join %d: %v", i, err)
+			}
+			break
+		}
+		if err := n.Leave(ctx, bob, room.ID); err != nil {
+			t.Fatalf("leave %d: %v", i, err)
+		}
+	}
+	s, _ := n.RoomState(room.ID)
+	if len(s.History[bob]) > node.MaxMembershipChanges {
+		t.Fatalf("%d changes kept", len(s.History[bob]))
+	}
+}

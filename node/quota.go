@@ -63,6 +63,22 @@ func (n *Node) reserveRoom(u UserID, create bool) (release func(ok bool), err er
 	}, nil
 }
 
+// MaxMembershipChanges bounds the membership changes of one user in one
+// room that this node makes (joins, invites; leaving is always allowed).
+// Each is kept in the room's snapshot, which is rewritten on every
+// membership change, so joining and leaving in a loop would grow it
+// without end.
+const MaxMembershipChanges = 100
+
+// churnLocked refuses a join or an invite of u past MaxMembershipChanges.
+// The room's lock must be held.
+func churnLocked(s *RoomState, u UserID) error {
+	if len(s.History[u]) >= MaxMembershipChanges {
+		return errorf(ErrLimit, "this user has joined and left this room too often")
+	}
+	return nil
+}
+
 // inviteRoom checks that a local user may be invited to one more room.
 func (n *Node) inviteRoom(target UserID) error {
 	if !n.IsLocal(target) {

@@ -108,6 +108,10 @@ func (n *Node) DMWith(ctx context.Context, u, other UserID, o RoomOptions) (*Roo
 			return n.viewFor(ctx, view, u), nil
 		}
 		// u left earlier; joining again reopens the conversation.
+		if err := churnLocked(r.state, u); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 		release, err := n.reserveRoom(u, false)
 		if err != nil {
 			r.mu.Unlock()
@@ -317,6 +321,10 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 		r.mu.Unlock()
 		return nil, errorf(ErrForbidden, "this room is private: an invite is needed")
 	}
+	if err := churnLocked(s, u); err != nil {
+		r.mu.Unlock()
+		return nil, err
+	}
 	release, err := n.reserveRoom(u, false)
 	if err != nil {
 		r.mu.Unlock()
@@ -385,6 +393,10 @@ func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) e
 		return errorf(ErrForbidden, "user is banned from this room")
 	}
 	if err := n.inviteRoom(target); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	if err := churnLocked(s, target); err != nil {
 		r.mu.Unlock()
 		return err
 	}
