@@ -120,3 +120,17 @@ func TestMembershipChurnIsBounded(t *testing.T) {
 		t.Fatalf("%d changes kept", len(s.History[bob]))
 	}
 }
+
+// TestAnnouncedDirectoryIsBounded: other nodes' public room announcements
+// fill at most 10,000 directory entries.
+func TestAnnouncedDirectoryIsBounded(t *testing.T) {
+	ctx := context.Background()
+	n, _ := newTestNode(t, "")
+	for i := range 10_050 {
+		n.AnnounceRoom(&node.Room{ID: node.RoomID(fmt.Sprintf("gannounced%05d", i)), Name: "spam", Kind: node.KindGroup, Visibility: node.Public, CreatedAt: int64(i)})
+	}
+	all, err := n.PublicRooms(ctx)
+	if err != nil || len(all) != 10_000 {
+		t.Fatalf("%d directory entries (%v), want 10000", len(all), err)
+	}
+}

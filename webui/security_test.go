@@ -483,3 +483,49 @@ func TestSessionsPerUser(t *testing.T) {
 		t.Errorf("its socket closed with %d, want 4001", code)
 	}
 }
+
+// TestRegistrationAndRefreshLimits: sign-ups and refreshes are limited
+// per client address (each sign-up costs a password hash; each refresh
+// a stored record). Attempts that fail cheaply count too.
+func TestRegistrationAndRefreshLimits(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{})
+	for i := range 201 {
+		r := tn.do(t, request{method: "POST", path: "/api/v1/auth/register", body: map[string]string{"username": fmt.Sprint("user", i), "password": "short"}})
+		if r.Status == http.StatusTooManyRequests {
+			if i < 200 {
+				t.Fatalf("registration limited after %d attempts", i)
+			}
+			break
+		}
+		if r.Status != http.StatusBadRequest {
+			t.Fatalf("attempt %d: %d", i, r.Status)
+		}
+		if i == 200 {
+			t.Fatal("201 registrations from one address were not limited")
+		}
+	}
+	for i := range 61 {
+		r := tn.do(t, request{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refreshToken": fmt.Sprint("guess", i)}})
+		if r.Status == http.StatusTooManyRequests {
+			if i < 60 {
+				t.Fatalf("refresh limited after %d attempts", i)
+			}
+			return
+		}
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("refresh %d: %d", i, r.Status)
+		}
+	}
+	t.Fatal("61 refreshes from one address were not limited")
+}
+
+// TestWSUnauthenticatedTotal: the node holds at most UnauthTotal sockets
+// that have not authenticated, from all addresses together.
+func TestWSUnauthenticatedTotal(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{config: func(c *webui.Config) { c.UnauthPerAddr, c.UnauthTotal = 10, 2 }})
+	tn.mustDial(t)
+	tn.mustDial(t)
+	if _, resp, err := tn.dialWS(t, nil); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third unauthenticated socket: %v %v, want 429", err, resp)
+	}
+}

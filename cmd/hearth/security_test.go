@@ -585,3 +585,28 @@ func rssOf(t *testing.T, pid int) int64 {
 	t.Fatal("no VmRSS in /proc status")
 	return 0
 }
+
+// TestParseSecurityFlags: the caps' flags, their defaults and their
+// environment variables.
+func TestParseSecurityFlags(t *testing.T) {
+	parse := func(args []string, env map[string]string) (Config, error) {
+		m := NewMain(io.Discard, io.Discard)
+		err := m.ParseFlags(args, func(k string) string { return env[k] })
+		return m.Config, err
+	}
+	c, err := parse(nil, nil)
+	if err != nil || c.UserSockets != 32 || c.UnauthPerAddr != 64 || c.UnauthTotal != 1024 || c.MaxConns != 16384 ||
+		c.UserRooms != 500 || c.UserJoined != 1000 || c.UserSessions != 100 || len(c.PublicURLs) != 0 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = parse([]string{"--public-url", "https://chat.example", "--public-url", "https://other.example:8443", "--user-sockets", "500"},
+		map[string]string{"HEARTH_USER_ROOMS": "7", "HEARTH_PUBLIC_URL": "https://ignored.example"})
+	if err != nil || !slices.Equal(c.PublicURLs, []string{"https://chat.example", "https://other.example:8443"}) || c.UserSockets != 500 || c.UserRooms != 7 {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	for _, bad := range [][]string{{"--unauth-sockets", "0"}, {"--user-rooms", "-1"}, {"--max-conns", "-5"}} {
+		if _, err := parse(bad, nil); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -58,3 +58,37 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxConns: past --max-conns a connection waits to be accepted rather
+// than taking a goroutine and buffers, and is served once one closes.
+func TestMaxConns(t *testing.T) {
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--data", filepath.Join(t.TempDir(), "d"), "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--max-conns", "2"}, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", m.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get("http://" + m.HTTPAddr() + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatal("a third connection was served while two were open")
+	}
+	held[0].Close()
+	client.Timeout = 10 * time.Second
+	resp, err := client.Get("http://" + m.HTTPAddr() + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after one closed: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
