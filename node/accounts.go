@@ -222,6 +222,11 @@ func (n *Node) NewSession(ctx context.Context, u UserID, device DeviceID) (*Sess
 
 var errBadRefresh = errorf(ErrUnauthenticated, "refresh token is invalid or expired")
 
+// MaxSpentRefresh is how many spent refresh tokens of a session are
+// remembered for reuse detection: at one refresh per 15 minutes, the
+// last 16 hours. An older stolen token is refused without revoking.
+const MaxSpentRefresh = 64
+
 // Refresh spends a refresh token and returns the session with a new one.
 // A token that was already spent revokes the whole session: either the
 // client or a thief holds a copy, and only the session's end is safe.
@@ -258,6 +263,15 @@ func (n *Node) Refresh(ctx context.Context, token string) (*Session, string, err
 		rec.Used = true
 		if err := tx.PutRefresh(h, rec); err != nil {
 			return err
+		}
+		// Keep the records of the last spent tokens only: one per refresh
+		// for as long as the session lives would grow without end.
+		s.Spent = append(s.Spent, h)
+		for len(s.Spent) > MaxSpentRefresh {
+			if err := tx.DeleteRefresh(s.Spent[0]); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			s.Spent = s.Spent[1:]
 		}
 		s.Refresh = tokenHash(next)
 		s.ExpiresAt = now.Add(n.cfg.SessionTTL)

@@ -2,6 +2,8 @@ package node_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"sync"
@@ -77,5 +79,66 @@ func TestHashQueueIsBounded(t *testing.T) {
 	wg.Wait()
 	if refused == 0 || checked == 0 {
 		t.Fatalf("%d logins hashed, %d refused; want both", checked, refused)
+	}
+}
+
+// TestRefreshRecordsAreBounded: a session remembers its last
+// MaxSpentRefresh spent refresh tokens (reuse of one revokes it), not one
+// record per refresh for as long as it lives; ending a session removes
+// its records.
+func TestRefreshRecordsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n, err := node.New(ctx, node.Config{Store: db, Key: mustKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	u := mustRegister(t, n, "alice")
+	s, tok, err := n.NewSession(ctx, u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := []string{tok}
+	for range node.MaxSpentRefresh + 10 {
+		_, tok, err = n.Refresh(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	hash := func(tok string) string { h := sha256.Sum256([]byte(tok)); return hex.EncodeToString(h[:]) }
+	stored := func(tok string) bool {
+		found := false
+		_ = db.View(ctx, func(tx node.Tx) error {
+			_, err := tx.Refresh(hash(tok))
+			found = err == nil
+			return nil
+		})
+		return found
+	}
+	if stored(toks[0]) || !stored(toks[len(toks)-2]) || !stored(toks[len(toks)-1]) {
+		t.Fatal("the oldest spent token is still stored, or a recent one is not")
+	}
+	// A token older than the window is refused without revoking.
+	if _, _, err := n.Refresh(ctx, toks[0]); !errors.Is(err, node.ErrUnauthenticated) {
+		t.Fatalf("an old spent token: %v", err)
+	}
+	if err := n.CheckSession(ctx, s.ID, u); err != nil {
+		t.Fatalf("an old token revoked the session: %v", err)
+	}
+	// A recent one revokes it, and its records go with it.
+	if _, _, err := n.Refresh(ctx, toks[len(toks)-2]); !errors.Is(err, node.ErrUnauthenticated) {
+		t.Fatalf("a reused token: %v", err)
+	}
+	if err := n.CheckSession(ctx, s.ID, u); err == nil {
+		t.Fatal("reuse did not revoke the session")
+	}
+	if stored(toks[len(toks)-1]) {
+		t.Fatal("a revoked session's refresh record is still stored")
 	}
 }

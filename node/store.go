@@ -38,6 +38,9 @@ type Tx interface {
 	EachSessionOf(user UserID, fn func(*Session) bool) error
 	Refresh(hash string) (*RefreshRecord, error)
 	PutRefresh(hash string, r *RefreshRecord) error
+	DeleteRefresh(hash string) error
+	// DeleteSession also deletes the refresh records the session names
+	// (Refresh and Spent).
 
 	// Events: the signed wire form by ID, and each room's events in order.
 	HasEvent(id EventID) (bool, error)

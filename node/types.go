@@ -34,6 +34,10 @@ type Session struct {
 	Refresh string `json:"refresh"`
 	// DeviceID is the device the session belongs to (API.md §7).
 	DeviceID DeviceID `json:"deviceId,omitempty"`
+	// Spent are the hashes of the session's last MaxSpentRefresh spent
+	// refresh tokens, whose records are kept so that reuse is detected;
+	// older ones are forgotten (presenting one is then merely invalid).
+	Spent []string `json:"spent,omitempty"`
 	// Ended, set by NewSession only, lists the user's older sessions it
 	// ended to stay within SessionsPerUser.
 	Ended []string `json:"-"`

@@ -220,8 +220,15 @@ func (t *tx) DeleteSession(id string) error {
 	if err := t.del(key(pSession, id)); err != nil {
 		return err
 	}
+	for _, h := range append([]string{s.Refresh}, s.Spent...) {
+		if err := t.DeleteRefresh(h); err != nil {
+			return err
+		}
+	}
 	return t.del(key(pSessUser, string(s.User), id))
 }
+
+func (t *tx) DeleteRefresh(hash string) error { return t.del(key(pRefresh, hash)) }
 
 func (t *tx) EachSessionOf(u node.UserID, fn func(*node.Session) bool) error {
 	prefix := append(key(pSessUser, string(u)), '/')

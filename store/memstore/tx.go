@@ -152,6 +152,7 @@ func (t *tx) Session(id string) (*node.Session, error) {
 		return nil, err
 	}
 	s := *v.(*node.Session)
+	s.Spent = slices.Clone(s.Spent)
 	return &s, nil
 }
 
@@ -161,6 +162,7 @@ func (t *tx) PutSession(s *node.Session) error {
 		return fmt.Errorf("session already expired: %w", node.ErrInvalid)
 	}
 	c := *s
+	c.Spent, c.Ended = slices.Clone(s.Spent), nil
 	if err := t.set(key(pSession, s.ID), &c, ttl); err != nil {
 		return err
 	}
@@ -174,6 +176,11 @@ func (t *tx) DeleteSession(id string) error {
 	}
 	if err := t.del(key(pSession, id)); err != nil {
 		return err
+	}
+	for _, h := range append([]string{s.Refresh}, s.Spent...) {
+		if err := t.DeleteRefresh(h); err != nil {
+			return err
+		}
 	}
 	return t.del(key(pSessUser, string(s.User), id))
 }
@@ -217,6 +224,8 @@ func (t *tx) PutRefresh(hash string, r *node.RefreshRecord) error {
 	c := *r
 	return t.set(key(pRefresh, hash), &c, ttl)
 }
+
+func (t *tx) DeleteRefresh(hash string) error { return t.del(key(pRefresh, hash)) }
 
 func (t *tx) HasEvent(id node.EventID) (bool, error) {
 	_, err := t.get(key(pEvent, string(id)))

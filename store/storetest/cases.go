@@ -241,6 +241,40 @@ func testRefresh(t *testing.T, s Store) {
 	})
 }
 
+// testSessionRefreshRecords: ending a session deletes the refresh
+// records it names (the current token and the spent ones it keeps).
+func testSessionRefreshRecords(t *testing.T, s Store) {
+	exp := time.Now().Add(time.Hour)
+	mustUpdate(t, s, func(tx node.Tx) error {
+		for _, h := range []string{"r0", "r1", "r9"} {
+			if err := tx.PutRefresh(h, &node.RefreshRecord{Session: "s1", Expires: exp}); err != nil {
+				return err
+			}
+		}
+		return tx.PutSession(&node.Session{ID: "s1", User: "alice@N", ExpiresAt: exp, Refresh: "r1", Spent: []string{"r0"}})
+	})
+	mustUpdate(t, s, func(tx node.Tx) error {
+		got, err := tx.Session("s1")
+		if err != nil || !slices.Equal(got.Spent, []string{"r0"}) {
+			t.Errorf("Session = %+v, %v", got, err)
+		}
+		if err := tx.DeleteRefresh("nothing"); err != nil {
+			t.Errorf("DeleteRefresh of an absent record = %v", err)
+		}
+		return tx.DeleteSession("s1")
+	})
+	mustView(t, s, func(tx node.Tx) error {
+		for _, h := range []string{"r0", "r1"} {
+			_, err := tx.Refresh(h)
+			wantNotFound(t, "a deleted session's refresh record "+h, err)
+		}
+		if _, err := tx.Refresh("r9"); err != nil {
+			t.Errorf("another record went with the session: %v", err)
+		}
+		return nil
+	})
+}
+
 func testEvents(t *testing.T, s Store) {
 	g := newSigner(t)
 	e := g.event(t, node.EventMessage, "room1", 1_000_000, node.MessageContent{Body: "hello"})

@@ -34,6 +34,7 @@ var Cases = []Case{
 	{"Profiles", testProfiles},
 	{"Sessions", testSessions},
 	{"Refresh", testRefresh},
+	{"SessionRefreshRecords", testSessionRefreshRecords},
 	{"Events", testEvents},
 	{"Timeline", testTimeline},
 	{"RoomStates", testRoomStates},
