@@ -618,13 +618,15 @@ func (n *Node) SearchUsers(ctx context.Context, q string, limit int) ([]*User, e
 		idPrefix = NormalizeUsername(q[:at]) + q[at:]
 	}
 	var out []*User
+	scanned := 0
 	err := n.store.View(ctx, func(tx Tx) error {
 		return tx.EachProfile(func(u *User) bool {
 			if q == "" || strings.Contains(u.Username, lq) || strings.Contains(strings.ToLower(u.DisplayName), lq) ||
 				idPrefix != "" && strings.HasPrefix(string(u.ID), idPrefix) {
 				out = append(out, n.withPresence(u))
 			}
-			return len(out) < limit
+			scanned++
+			return len(out) < limit && scanned < n.cfg.SearchScan
 		})
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -140,5 +141,47 @@ func TestRefreshRecordsAreBounded(t *testing.T) {
 	}
 	if stored(toks[len(toks)-1]) {
 		t.Fatal("a revoked session's refresh record is still stored")
+	}
+}
+
+// TestUserSearchCostIsBounded: a search that matches nothing reads at
+// most SearchScan profiles (20,000 by default), however many the node
+// knows.
+func TestUserSearchCostIsBounded(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n, err := node.New(ctx, node.Config{Store: db, Key: mustKey(t), SearchScan: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for start := 0; start < 210; start += 2000 {
+		err = db.Update(ctx, func(tx node.Tx) error {
+			for i := start; i < min(start+2000, 210); i++ {
+				id := node.UserID(fmt.Sprintf("user%05d@12D3KooWRemote", i))
+				if i == 205 {
+					id = "zebra@12D3KooWRemote"
+				}
+				if err := tx.PutProfile(&node.User{ID: id, Username: string(id[:9]), DisplayName: "someone", Node: "12D3KooWRemote"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := n.SearchUsers(ctx, "zebra", 50)
+	if err != nil || len(found) != 0 {
+		t.Fatalf("search read past 200 profiles: %v, %v", found, err)
+	}
+	found, err = n.SearchUsers(ctx, "user00017", 50)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("search within the bound: %v, %v", found, err)
 	}
 }

@@ -75,6 +75,10 @@ type Config struct {
 	// RemoteProfiles bounds the profiles of other nodes' users kept here;
 	// 100,000.
 	RemoteProfiles int
+	// SearchScan bounds the profiles one user search reads, so a query
+	// that matches nothing costs the same on a node that knows many
+	// users; 20,000.
+	SearchScan int
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -231,6 +235,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if cfg.RemoteProfiles == 0 {
 		cfg.RemoteProfiles = 100_000
+	}
+	if cfg.SearchScan == 0 {
+		cfg.SearchScan = 20_000
 	}
 	n := &Node{
 		cfg:         cfg,
