@@ -113,10 +113,25 @@ func moveReactions(db *DB) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range chunk {
-			if err := db.migrateMessage(e); err != nil {
-				return fmt.Errorf("message %q: %w", e.key, err)
+		// A chunk in one transaction; one by one if that is too big (a
+		// message with thousands of reactions).
+		err = db.bdb.Update(func(txn *badger.Txn) error {
+			for _, e := range chunk {
+				if err := migrateMessage(&tx{txn: txn}, e); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			for _, e := range chunk {
+				err = db.bdb.Update(func(txn *badger.Txn) error { return migrateMessage(&tx{txn: txn}, e) })
+				if err != nil {
+					return fmt.Errorf("message %q: %w", e.key, err)
+				}
+			}
+		} else if err != nil {
+			return err
 		}
 		if next == nil {
 			break
@@ -135,8 +150,8 @@ type v1Aggregates struct {
 	RO          map[string][]byte        `json:"ro"`
 }
 
-// migrateMessage migrates one message record in its own transaction.
-func (db *DB) migrateMessage(e v1Entry) error {
+// migrateMessage migrates one message record.
+func migrateMessage(t *tx, e v1Entry) error {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(e.value, &fields); err != nil {
 		return fmt.Errorf("decode: %w", err)
@@ -160,42 +175,39 @@ func (db *DB) migrateMessage(e v1Entry) error {
 		return errors.New("key has no order")
 	}
 	m := &node.Message{ID: head.ID, Sender: head.Sender, Deleted: head.Deleted}
-	return db.bdb.Update(func(txn *badger.Txn) error {
-		t := &tx{txn: txn}
-		if err := t.set(keyOrder(key(pMsgOrder, room), head.O), orderIndexValue(m)); err != nil {
-			return err
+	if err := t.set(keyOrder(key(pMsgOrder, room), head.O), orderIndexValue(m)); err != nil {
+		return err
+	}
+	_, hadR := fields["reactions"]
+	_, hadT := fields["threadCount"]
+	_, hadRO := fields["ro"]
+	if !hadR && !hadT && !hadRO {
+		return nil // already migrated
+	}
+	if err := replayV1Reactions(t, head.ID, old, head.O); err != nil {
+		return err
+	}
+	if old.ThreadCount > 0 {
+		agg, err := t.Aggregates(head.ID)
+		if errors.Is(err, node.ErrNotFound) {
+			agg, err = &node.Aggregates{}, nil
 		}
-		_, hadR := fields["reactions"]
-		_, hadT := fields["threadCount"]
-		_, hadRO := fields["ro"]
-		if !hadR && !hadT && !hadRO {
-			return nil // already migrated
-		}
-		if err := replayV1Reactions(t, head.ID, old, head.O); err != nil {
-			return err
-		}
-		if old.ThreadCount > 0 {
-			agg, err := t.Aggregates(head.ID)
-			if errors.Is(err, node.ErrNotFound) {
-				agg, err = &node.Aggregates{}, nil
-			}
-			if err != nil {
-				return err
-			}
-			agg.ThreadCount = old.ThreadCount
-			if err := t.PutAggregates(head.ID, agg); err != nil {
-				return err
-			}
-		}
-		delete(fields, "reactions")
-		delete(fields, "threadCount")
-		delete(fields, "ro")
-		b, err := json.Marshal(fields)
 		if err != nil {
 			return err
 		}
-		return t.set(e.key, b)
-	})
+		agg.ThreadCount = old.ThreadCount
+		if err := t.PutAggregates(head.ID, agg); err != nil {
+			return err
+		}
+	}
+	delete(fields, "reactions")
+	delete(fields, "threadCount")
+	delete(fields, "ro")
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return t.set(e.key, b)
 }
 
 // replayV1Reactions rebuilds one message's reactions from schema 1's

@@ -318,6 +318,11 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
+	if len(c.PublicURLs) == 0 {
+		if h, _, err := net.SplitHostPort(m.ln.Addr().String()); err == nil && !net.ParseIP(h).IsLoopback() {
+			m.log.Warn("serving loopback names and IP literals only: a browser or proxy reaching this node by a DNS name gets 421 until it is named with --public-url")
+		}
+	}
 	m.serveAdmin()
 	m.serveDebug()
 	m.log.Info("hearth ready", "http", m.ln.Addr().String(), "url", "http://"+m.ln.Addr().String(), "node", m.node.ID(), "name", c.Name, "p2p", strings.Join(m.host.Addrs(), ","))
