@@ -108,9 +108,13 @@ func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, err
 		health = "/readyz"
 		// --user-rate=-1: the per-user limit on API requests and
 		// WebSocket frames would refuse one sender at bench rates.
+		// --user-sockets=-1: receivers share users, up to hundreds of
+		// connections each (the many-tabs case); a node's default is 32.
+		// --unauth-sockets-per-addr: the tool dials 64 at a time from
+		// one address, the default's edge.
 		cmd = exec.Command(p.Hearth, "serve", "--data", dataDir, "--http", addr,
 			"--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "bench",
-			"--user-rate=-1", "--log-level", "warn")
+			"--user-rate=-1", "--user-sockets=-1", "--unauth-sockets-per-addr=1024", "--log-level", "warn")
 	case "socketio":
 		cmd = exec.Command(p.Node, filepath.Join(p.Root, "peers", "socketio", "server.js"), "--port", strconv.Itoa(port))
 	case "centrifugo":
