@@ -360,7 +360,7 @@ func TestClientIDStaysInItsRoom(t *testing.T) {
 	}
 	bob.must(t, "POST", "/api/v1/rooms/"+string(secret.ID)+"/leave", nil, http.StatusNoContent, nil)
 	var dm node.Room
-	bob.must(t, "POST", "/api/v1/dm", map[string]string{"userId": string(alice.User.ID)}, http.StatusOK, &dm)
+	bob.must(t, "POST", "/api/v1/dm", map[string]any{"userId": string(alice.User.ID), "encrypted": false}, http.StatusOK, &dm)
 	var other node.Message
 	r := bob.must(t, "POST", "/api/v1/rooms/"+string(dm.ID)+"/messages", map[string]string{"body": "hello", "clientId": "c1"}, http.StatusCreated, &other)
 	if other.ID == first.ID || other.Room != dm.ID || other.Body != "hello" || strings.Contains(string(r.Body), "private words") {

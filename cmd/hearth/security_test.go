@@ -320,7 +320,7 @@ func TestSecurityProcess(t *testing.T) {
 		c.must(t, "POST", "/api/v1/rooms/"+room+"/messages", bob, map[string]string{"body": "private words", "clientId": "same"}, 201, &first)
 		c.must(t, "POST", "/api/v1/rooms/"+room+"/leave", bob, nil, 204, nil)
 		var dm struct{ ID string }
-		c.must(t, "POST", "/api/v1/dm", bob, map[string]string{"userId": aliceID}, 200, &dm)
+		c.must(t, "POST", "/api/v1/dm", bob, map[string]any{"userId": aliceID, "encrypted": false}, 200, &dm)
 		var m struct{ ID, Room, Body string }
 		b := c.must(t, "POST", "/api/v1/rooms/"+dm.ID+"/messages", bob, map[string]string{"body": "hello", "clientId": "same"}, 201, &m)
 		if m.ID == first.ID || m.Room != dm.ID || bytes.Contains(b, []byte("private words")) {
@@ -477,7 +477,10 @@ func (c *secClient) me(t *testing.T, token string) string {
 func (c *secClient) createRoom(t *testing.T, token, name, visibility string) string {
 	t.Helper()
 	var r struct{ ID string }
-	c.must(t, "POST", "/api/v1/rooms", token, map[string]string{"name": name, "visibility": visibility}, 201, &r)
+	// Plaintext rooms: these tests check what the node itself hands out,
+	// and an end-to-end encrypted room (private rooms' default) holds
+	// only ciphertext.
+	c.must(t, "POST", "/api/v1/rooms", token, map[string]any{"name": name, "visibility": visibility, "encrypted": false}, 201, &r)
 	return r.ID
 }
 
