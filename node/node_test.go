@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
 	"github.com/hearth-chat/hearth/store/memstore"
@@ -197,6 +198,13 @@ func TestMessagesLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("live delivery in order", func(t *testing.T) {
+		// The last Send returned once durable; its fan-out may follow.
+		poll.Until(t, 5*time.Second, func() error {
+			if got := rec.messages(bob); len(got) < 120 {
+				return fmt.Errorf("bob got %d messages, want 120", len(got))
+			}
+			return nil
+		})
 		got := rec.messages(bob)
 		if len(got) != 120 || got[0] != "m0" || got[119] != "m119" {
 			t.Fatalf("bob got %d messages: first %v", len(got), got[:min(3, len(got))])
@@ -248,10 +256,12 @@ func TestMessagesLifecycle(t *testing.T) {
 		if !m.Deleted || m.Body != "" {
 			t.Fatalf("deleted message = %+v", m)
 		}
-		if rec.kinds(bob, node.NoteUpdate) < 2 || rec.kinds(bob, node.NoteReaction) != 2 {
-			t.Fatalf("bob saw %d updates and %d reactions, want at least 2 and 2",
-				rec.kinds(bob, node.NoteUpdate), rec.kinds(bob, node.NoteReaction))
-		}
+		poll.Until(t, 5*time.Second, func() error {
+			if u, r := rec.kinds(bob, node.NoteUpdate), rec.kinds(bob, node.NoteReaction); u < 2 || r != 2 {
+				return fmt.Errorf("bob saw %d updates and %d reactions, want at least 2 and 2", u, r)
+			}
+			return nil
+		})
 	})
 	t.Run("threads", func(t *testing.T) {
 		root := ids[50]
@@ -291,9 +301,14 @@ func TestPrivateRoomsAndDMs(t *testing.T) {
 	if err := n.Invite(ctx, alice, room.ID, bob); err != nil {
 		t.Fatal(err)
 	}
-	if rec.kinds(bob, node.NoteRoom) == 0 {
-		t.Fatal("bob was not told of the invite")
-	}
+	// Notifications go out after the write is durable, which is when
+	// Invite returns: the fan-out may still be on its way.
+	poll.Until(t, 5*time.Second, func() error {
+		if rec.kinds(bob, node.NoteRoom) == 0 {
+			return errors.New("bob was not told of the invite")
+		}
+		return nil
+	})
 	if _, err := n.Join(ctx, bob, room.ID); err != nil {
 		t.Fatalf("invited join: %v", err)
 	}
