@@ -31,3 +31,17 @@ func TestWaitGivesTheLastErrorAtTheDeadline(t *testing.T) {
 		t.Fatalf("wait = %v after %v and %d checks, want the last check's error after 50ms", err, took, calls)
 	}
 }
+
+func TestStopEndsTheWaitAtOnce(t *testing.T) {
+	calls := 0
+	gone := errors.New("exited")
+	err := wait(time.Minute, func() error {
+		if calls++; calls == 2 {
+			return Stop(gone)
+		}
+		return errors.New("not yet")
+	})
+	if err != gone || calls != 2 {
+		t.Fatalf("wait = %v after %d checks, want %v after 2", err, calls, gone)
+	}
+}
