@@ -8,19 +8,33 @@
 GO        ?= go
 BIN       := bin/hearth
 APP       := webui/app
-DATA      ?= ./hearth-data
 GOTEST    := $(GO) test -race -count=1
 FUZZTIME  ?= 5s
 export CGO_ENABLED ?= 1
 
+# make run: HTTP and DATA become --http and --data when set (make run
+# HTTP=127.0.0.1:9000); unset, the node's own defaults apply
+# (127.0.0.1:8080, ./hearth-data) and so do HEARTH_* environment
+# variables (HEARTH_HTTP=127.0.0.1:9000 make run). ARGS adds any other
+# flags of `hearth serve`.
+HTTP      ?=
+DATA      ?=
+ARGS      ?=
+# make demo: node A's HTTP port; B and C take the next two (0: any free
+# ports). DEMO_DATA holds the three data directories and logs.
+DEMO_PORT ?= 8081
+DEMO_DATA ?= ./demo-data
+# make test-stress: see scripts/stress.sh for every knob.
+STRESS_TIME ?= 20m
+
 .DEFAULT_GOAL := help
-.PHONY: screenshots help run build ui dev test test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
+.PHONY: screenshots help run build ui dev test test-stress test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build everything and start a node on 127.0.0.1:8080
-	./$(BIN) serve --data $(DATA) --http 127.0.0.1:8080
+run: build ## build everything and start a node on 127.0.0.1:8080 (HTTP=addr to move it)
+	./$(BIN) serve $(if $(DATA),--data $(DATA)) $(if $(HTTP),--http $(HTTP)) $(ARGS)
 
 build: ## build bin/hearth (the UI is embedded from the committed webui/dist)
 	$(GO) build -o $(BIN) ./cmd/hearth
@@ -31,8 +45,8 @@ ui: deps-ui ## rebuild the embedded UI into webui/dist
 dev: deps-ui ## run the UI with Vite, proxying the API to a node on 127.0.0.1:8080
 	cd $(APP) && npm run dev
 
-demo: build ## three federated nodes A-B-C on one machine
-	bash scripts/demo.sh
+demo: build ## three federated nodes A-B-C on one machine (DEMO_PORT=8081: A's port)
+	HEARTH_BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_DATA=$(DEMO_DATA) bash scripts/demo.sh
 
 # --- tests ------------------------------------------------------------------
 
@@ -60,6 +74,9 @@ deps-interop:
 
 test-go: ## Go tests with the race detector
 	$(GOTEST) -timeout 15m ./...
+
+test-stress: ## the Go tests round after round with every core busy (STRESS_TIME=20m; see scripts/stress.sh)
+	STRESS_TIME=$(STRESS_TIME) bash scripts/stress.sh
 
 test-fuzz: ## run every fuzz target briefly (FUZZTIME, default 5s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
