@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
 )
@@ -61,12 +62,16 @@ func TestDiskFull(t *testing.T) {
 	}
 	// Writes made before the guard's next probe still land; count them.
 	stored := 10
-	waitUntil(t, func() bool {
+	poll.Until(t, 5*time.Second, func() error {
 		err := put(100 + stored)
 		if err == nil {
 			stored++
+			return errors.New("writes still accepted")
 		}
-		return errors.Is(err, node.ErrUnavailable)
+		if !errors.Is(err, node.ErrUnavailable) {
+			return fmt.Errorf("write while full = %w, want ErrUnavailable", err)
+		}
+		return nil
 	})
 	err = db.View(ctx, func(tx node.Tx) error {
 		page, _, err := tx.Messages("r", nil, 50)
@@ -81,18 +86,7 @@ func TestDiskFull(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return put(1000) == nil })
-}
-
-func waitUntil(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, func() error { return put(1000) })
 }
 
 func writeZeros(path string, n uint64) error {
