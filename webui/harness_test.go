@@ -140,22 +140,6 @@ func (l *smallBufListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// waitFor polls fn until it returns nil or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // --- REST ---------------------------------------------------------------
 
 // client is one session of one user (or an anonymous caller).

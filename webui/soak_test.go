@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/webui"
 )
 
@@ -115,7 +116,7 @@ func TestSoakSlowReaders(t *testing.T) {
 		sender.mustPost(t, room.ID, fmt.Sprintf("t=%d %d %s", time.Now().UnixNano(), i, pad))
 	}
 	tick.Stop()
-	waitFor(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, func() error {
 		for i, r := range readers {
 			if n := r.got.Load(); n < messages {
 				return fmt.Errorf("reader %d has %d of %d", i, n, messages)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/webui"
 )
@@ -72,7 +73,7 @@ func TestConcurrentUse(t *testing.T) {
 			t.Errorf("room %s has %d messages", r.Name, len(p.Messages))
 		}
 	}
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		if n := tn.Hub.Conns(); n != 0 {
 			return fmt.Errorf("%d connections left", n)
 		}

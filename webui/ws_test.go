@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/webui"
 )
@@ -179,7 +180,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		// later than the first.
 		var tok2 string
 		var exp2 time.Time
-		waitFor(t, 3*time.Second, func() error {
+		poll.Until(t, 3*time.Second, func() error {
 			if tok2, exp2 = fresh(alice.User.ID, aliceSID); !exp2.Truncate(time.Second).After(exp1) {
 				return errors.New("clock has not moved a second yet")
 			}
@@ -187,7 +188,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		})
 		w.send(t, map[string]string{"type": "auth", "token": tok2})
 		// Still open after the first token's expiry...
-		waitFor(t, 5*time.Second, func() error {
+		poll.Until(t, 5*time.Second, func() error {
 			if time.Now().Before(exp1.Add(200 * time.Millisecond)) {
 				return errors.New("first token not expired yet")
 			}
@@ -434,7 +435,7 @@ func TestWSTypingAndPresence(t *testing.T) {
 		b2 := bob.mustWS(t)
 		b1.conn.Close()
 		// One connection left: still online.
-		waitFor(t, 5*time.Second, func() error {
+		poll.Until(t, 5*time.Second, func() error {
 			if n := tn.Hub.Conns(); n != 3 {
 				return fmt.Errorf("%d connections, want alice, carol and bob's second", n)
 			}
@@ -522,7 +523,7 @@ func TestWSIdleDrop(t *testing.T) {
 	// Alice answers pings and outlives PongWaits: 25 pings at 100ms span
 	// 2.5s, over twice the 1s PongWait.
 	start := pings.Load()
-	waitFor(t, 10*time.Second, func() error {
+	poll.Until(t, 10*time.Second, func() error {
 		if n := pings.Load() - start; n < 25 {
 			return fmt.Errorf("alice answered %d pings", n)
 		}
@@ -556,7 +557,7 @@ func TestWSSlowClient(t *testing.T) {
 	}
 	fast := bob.mustWS(t) // bob's other tab reads
 	a := alice.mustWS(t)
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		if tn.Hub.Conns() != 3 {
 			return fmt.Errorf("%d connections", tn.Hub.Conns())
 		}
@@ -589,7 +590,7 @@ func TestWSSlowClient(t *testing.T) {
 		a.expect(t, "message", nil)
 	}
 	// The slow socket was cut off; the hub holds only the readers.
-	waitFor(t, 10*time.Second, func() error {
+	poll.Until(t, 10*time.Second, func() error {
 		if c := tn.Hub.Conns(); c != 2 {
 			return fmt.Errorf("%d connections, want 2", c)
 		}
@@ -604,7 +605,7 @@ func TestWSShutdown(t *testing.T) {
 	// registering), one still authenticating: both go with 1001.
 	ready := alice.mustWS(t)
 	pending := tn.mustDial(t)
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		if n := tn.Hub.Conns(); n != 1 {
 			return fmt.Errorf("%d authenticated connections", n)
 		}
