@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-chat/hearth/internal/poll"
 )
 
 var p2pRE = regexp.MustCompile(`p2p=(\S+)`)
@@ -67,21 +69,6 @@ func (c *apiClient) try(method, path, token string, body any, out any) (int, err
 	return resp.StatusCode, nil
 }
 
-func poll(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestFederationProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three binaries")
@@ -111,7 +98,7 @@ func TestFederationProcesses(t *testing.T) {
 		p   *fedProc
 		tok string
 	}{{b, bob.AccessToken}, {c, carol.AccessToken}} {
-		poll(t, 20*time.Second, func() error {
+		poll.Until(t, 20*time.Second, func() error {
 			if code, err := j.p.api.try("POST", "/api/v1/rooms/"+room.ID+"/join", j.tok, nil, nil); code != 200 {
 				return fmt.Errorf("join on %s: %d %v", j.p.node, code, err)
 			}
@@ -145,7 +132,7 @@ func TestFederationProcesses(t *testing.T) {
 		}
 		c = startPeer(outer, bin, dataC, b.p2p[0])
 		want := a.api.history(t, alice.AccessToken, room.ID)
-		poll(t, 30*time.Second, func() error {
+		poll.Until(t, 30*time.Second, func() error {
 			got := c.api.history(t, carol.AccessToken, room.ID)
 			if !slices.Equal(got, want) {
 				return fmt.Errorf("C holds %d messages, A %d", len(got), len(want))
@@ -161,7 +148,7 @@ func TestFederationProcesses(t *testing.T) {
 		var priv struct{ ID string }
 		a.api.mustDo(t, "POST", "/api/v1/rooms", alice.AccessToken, map[string]any{"name": "inner", "visibility": "private", "encrypted": false}, 201, &priv)
 		a.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/invite", alice.AccessToken, map[string]string{"userId": carolID}, 204, nil)
-		poll(t, 20*time.Second, func() error {
+		poll.Until(t, 20*time.Second, func() error {
 			if code, err := c.api.try("POST", "/api/v1/rooms/"+priv.ID+"/join", carol.AccessToken, nil, nil); code != 200 {
 				return fmt.Errorf("carol joins private room: %d %v", code, err)
 			}
@@ -171,7 +158,7 @@ func TestFederationProcesses(t *testing.T) {
 		for id, body := range secrets {
 			var m struct{ ID string }
 			a.api.mustDo(t, "POST", "/api/v1/rooms/"+id+"/messages", alice.AccessToken, map[string]string{"body": body}, 201, &m)
-			poll(t, 20*time.Second, func() error {
+			poll.Until(t, 20*time.Second, func() error {
 				if !slices.Contains(c.api.history(t, carol.AccessToken, id), m.ID) {
 					return fmt.Errorf("carol lacks %s", m.ID)
 				}
@@ -179,7 +166,7 @@ func TestFederationProcesses(t *testing.T) {
 			})
 			var reply struct{ ID string }
 			c.api.mustDo(t, "POST", "/api/v1/rooms/"+id+"/messages", carol.AccessToken, map[string]string{"body": "ack " + body}, 201, &reply)
-			poll(t, 20*time.Second, func() error {
+			poll.Until(t, 20*time.Second, func() error {
 				if !slices.Contains(a.api.history(t, alice.AccessToken, id), reply.ID) {
 					return fmt.Errorf("alice lacks %s", reply.ID)
 				}
