@@ -17,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
@@ -187,20 +188,11 @@ func (n *Node) User(t testing.TB, name string) node.UserID {
 	return u.ID
 }
 
-// WaitFor polls fn until it returns nil or the timeout passes.
+// WaitFor polls fn until it returns nil or the timeout passes: it is
+// poll.Until, under the name p2p's tests know.
 func WaitFor(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	poll.Until(t, timeout, fn)
 }
 
 // Recorder is a node.Notifier that keeps every notification per user.
