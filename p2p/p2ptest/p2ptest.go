@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/hearth-chat/hearth/internal/poll"
@@ -147,14 +148,21 @@ func (n *Node) Info() peer.AddrInfo {
 	return peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
 }
 
-// Connect dials b from a.
+// Connect dials b from a until they are connected. libp2p gives a dial
+// to a loopback address 5 s, handshake included, which a starved test
+// process can overrun; a failed dial is then tried again (past libp2p's
+// dial backoff), as a node redials a peer, until the deadline.
 func Connect(t testing.TB, a, b *Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Host.Connect(ctx, b.Info()); err != nil {
-		t.Fatal(err)
-	}
+	ctx := network.WithForceDirectDial(context.Background(), "test connect")
+	poll.Until(t, time.Minute, func() error {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := a.Host.Connect(ctx, b.Info()); err != nil {
+			return fmt.Errorf("connect %s to %s: %w", a.Name, b.Name, err)
+		}
+		return nil
+	})
 }
 
 // Line starts n nodes connected in a line: 0-1-2-...
