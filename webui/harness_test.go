@@ -399,6 +399,9 @@ type wsClient struct {
 	frames chan wsFrame
 	done   chan struct{}
 	err    error // the read error that ended the reader; set before done closes
+	// closedAt is when the reader saw the connection end; set before done
+	// closes.
+	closedAt time.Time
 
 	backlog []wsFrame // frames expect passed over; used by the test goroutine only
 
@@ -441,7 +444,7 @@ func (w *wsClient) read() {
 	for {
 		_, data, err := w.conn.ReadMessage()
 		if err != nil {
-			w.err = err
+			w.err, w.closedAt = err, time.Now()
 			return
 		}
 		var f wsFrame
@@ -488,8 +491,12 @@ func (w *wsClient) send(t *testing.T, v any) {
 	}
 }
 
+// frameWait bounds expect's wait for a frame: long enough for a machine
+// busy with other work, and reached only when the frame never comes.
+const frameWait = 15 * time.Second
+
 // expect returns the next frame of the given type for which match
-// (when set) holds; it fails after 5 seconds. Frames it passes over are
+// (when set) holds; it fails after frameWait. Frames it passes over are
 // kept, in order, for later calls: frames of different kinds may arrive
 // in either order (a sender's own message frame and its ack, say).
 func (w *wsClient) expect(t *testing.T, typ string, match func(wsFrame) bool) wsFrame {
@@ -501,7 +508,7 @@ func (w *wsClient) expect(t *testing.T, typ string, match func(wsFrame) bool) ws
 			return f
 		}
 	}
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(frameWait)
 	for {
 		select {
 		case f := <-w.frames:
@@ -520,7 +527,7 @@ func (w *wsClient) expect(t *testing.T, typ string, match func(wsFrame) bool) ws
 			}
 			t.Fatalf("connection ended waiting for a %s frame: %v", typ, w.err)
 		case <-timeout:
-			t.Fatalf("no %s frame within 5s", typ)
+			t.Fatalf("no %s frame within %v", typ, frameWait)
 		}
 	}
 }
