@@ -1,6 +1,8 @@
 package webui_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -139,12 +141,13 @@ func TestWSAuth(t *testing.T) {
 }
 
 func TestWSTokenExpiry(t *testing.T) {
-	// Tokens live 3s; JWT times are whole seconds, so a re-auth sent as
-	// soon as a fresh token outlives the first still has 2s to land.
-	tn := newTestNode(t, nodeOptions{tokenTTL: 3 * time.Second})
+	// Tokens live 6s. JWT times are whole seconds, so a re-auth sent as
+	// soon as a fresh token outlives the first still has 4s to land, room
+	// for a busy machine.
+	tn := newTestNode(t, nodeOptions{tokenTTL: 6 * time.Second})
 	alice := tn.mustRegister(t, "alice")
 	bob := tn.mustRegister(t, "bob")
-	aliceSID, bobSID := sessionOf(t, tn, alice.Access), sessionOf(t, tn, bob.Access)
+	aliceSID, bobSID := sessionOf(t, alice.Access), sessionOf(t, bob.Access)
 	// Each step mints its own tokens.
 	fresh := func(u node.UserID, sid string) (string, time.Time) {
 		tok, exp, err := tn.Tokens.Issue(string(u), sid)
@@ -167,7 +170,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		if f := w.expect(t, "error", nil); f.Code != "unauthenticated" {
 			t.Errorf("error code %q before the close, want unauthenticated", f.Code)
 		}
-		if code := w.expectClose(t, 5*time.Second); code != 4001 {
+		if code := w.expectClose(t, 10*time.Second); code != 4001 {
 			t.Errorf("close code %d, want 4001", code)
 		}
 	})
@@ -186,19 +189,19 @@ func TestWSTokenExpiry(t *testing.T) {
 			}
 			return nil
 		})
+		exp2 = exp2.Truncate(time.Second)
 		w.send(t, map[string]string{"type": "auth", "token": tok2})
-		// Still open after the first token's expiry...
-		poll.Until(t, 5*time.Second, func() error {
-			if time.Now().Before(exp1.Add(200 * time.Millisecond)) {
-				return errors.New("first token not expired yet")
-			}
-			return nil
-		})
 		w.send(t, map[string]string{"type": "ping"})
 		w.expect(t, "pong", nil)
-		// ...and closed after the second's.
-		if code := w.expectClose(t, time.Until(exp2)+3*time.Second); code != 4001 {
+		// The server closes the socket when its token expires: with the
+		// re-auth taken, not before the second token's expiry, however
+		// late this goroutine looks.
+		if code := w.expectClose(t, time.Until(exp2)+10*time.Second); code != 4001 {
 			t.Errorf("close code %d, want 4001", code)
+		}
+		if closed := w.closedAt; closed.Before(exp2) {
+			t.Errorf("closed at %v, before the second token's expiry %v (the first's was %v)",
+				closed.Format(time.StampMilli), exp2.Format(time.StampMilli), exp1.Format(time.StampMilli))
 		}
 	})
 	t.Run("re-auth as another user closes", func(t *testing.T) {
@@ -222,12 +225,24 @@ func TestWSTokenExpiry(t *testing.T) {
 	})
 }
 
-// sessionOf reads the session ID out of an access token.
-func sessionOf(t *testing.T, tn *testNode, tok string) string {
+// sessionOf reads the session ID claim out of an access token without
+// verifying it: the token may have expired already, on a slow machine,
+// when its session is all the test wants.
+func sessionOf(t *testing.T, tok string) string {
 	t.Helper()
-	c, err := tn.Tokens.Verify(tok)
-	if err != nil {
-		t.Fatalf("verify: %v", err)
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("access token %q is not a JWT", tok)
+	}
+	var c struct {
+		Session string `json:"sid"`
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.Session == "" {
+		t.Fatalf("access token claims %s: %v", b, err)
 	}
 	return c.Session
 }
