@@ -45,38 +45,59 @@ func (h *Host) call(ctx context.Context, p peer.ID, req *syncRequest) (*syncResp
 
 // digestCache remembers room digests until the room changes, so that
 // anti-entropy over idle rooms costs a map lookup.
+//
+// A digest is computed outside the lock, from whatever the room holds at
+// that moment. An event written meanwhile invalidates the room before the
+// computation ends, and storing the older result after that would keep a
+// stale digest for as long as the room stays idle: a peer holding the
+// same older set of events then compares equal and never asks for the
+// newer one. Each invalidation bumps the room's generation, and a
+// computation that saw another generation is returned but not kept.
 type digestCache struct {
-	mu sync.Mutex
-	m  map[node.RoomID]map[string][]byte
+	mu  sync.Mutex
+	m   map[node.RoomID]map[string][]byte
+	gen map[node.RoomID]uint64
 }
 
-func newDigestCache() *digestCache { return &digestCache{m: map[node.RoomID]map[string][]byte{}} }
+func newDigestCache() *digestCache {
+	return &digestCache{m: map[node.RoomID]map[string][]byte{}, gen: map[node.RoomID]uint64{}}
+}
 
+// invalidate forgets a room's digests. Call it once a change to the room
+// is visible to reads.
 func (c *digestCache) invalidate(room node.RoomID) {
 	c.mu.Lock()
 	delete(c.m, room)
+	c.gen[room]++
 	c.mu.Unlock()
 }
 
-func (h *Host) digest(ctx context.Context, room node.RoomID, from []byte) ([]byte, error) {
-	c := h.digests
+// get returns the cached digest of a room from a floor, or computes it.
+func (c *digestCache) get(room node.RoomID, from []byte, compute func() ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
 	if d, ok := c.m[room][string(from)]; ok {
 		c.mu.Unlock()
 		return d, nil
 	}
+	gen := c.gen[room]
 	c.mu.Unlock()
-	d, err := h.node.RoomDigestBytes(ctx, room, from)
+	d, err := compute()
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.m[room] == nil {
-		c.m[room] = map[string][]byte{}
+	if c.gen[room] == gen {
+		if c.m[room] == nil {
+			c.m[room] = map[string][]byte{}
+		}
+		c.m[room][string(from)] = d
 	}
-	c.m[room][string(from)] = d
 	c.mu.Unlock()
 	return d, nil
+}
+
+func (h *Host) digest(ctx context.Context, room node.RoomID, from []byte) ([]byte, error) {
+	return h.digests.get(room, from, func() ([]byte, error) { return h.node.RoomDigestBytes(ctx, room, from) })
 }
 
 // reconcile runs anti-entropy with one peer over every room both may
