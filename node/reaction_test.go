@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 )
 
@@ -143,7 +144,7 @@ func TestReactionCaps(t *testing.T) {
 	}
 	// A duplicate "on" and a removal of what is not shown send nothing.
 	want := node.MaxReactionKeys + 2 + 1 // everyone's adds, alice's removal and re-add, carol's
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		if got := rec.kinds(alice, node.NoteReaction); got != want {
 			return fmt.Errorf("%d reaction notes, want %d", got, want)
 		}
@@ -161,7 +162,7 @@ func TestReactionCaps(t *testing.T) {
 	if _, err := n.React(ctx, carol, room.ID, m.ID, keys[5], true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		if after := rec.kinds(alice, node.NoteReaction); after != before+1 {
 			return fmt.Errorf("%d notes after two no-ops and a change, want 1", after-before)
 		}
@@ -204,7 +205,7 @@ func TestReactionNotesAreDeltas(t *testing.T) {
 		fmt.Sprintf("%s %s %s true 2", room.ID, m.ID, alice),
 	}
 	// Notes go out after the write is durable, maybe after React returns.
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		var got []string
@@ -224,22 +225,6 @@ func TestReactionNotesAreDeltas(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// waitFor polls fn until it returns nil or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // TestReactionsConvergeOutOfOrder: two nodes that receive the same remote

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hearth-chat/hearth/internal/devicetest"
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 )
 
@@ -206,7 +207,7 @@ func TestKeysContract(t *testing.T) {
 		}
 		ws2.send(t, map[string]any{"type": "todevice_ack", "upTo": f2.Next})
 		ws.expectNone(t, "todevice", nil, 0)
-		waitFor(t, 5e9, func() error {
+		poll.Until(t, 5e9, func() error {
 			ws3 := bob.mustWS(t)
 			defer ws3.conn.Close()
 			ws3.expect(t, "key_counts", nil)

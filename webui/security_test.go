@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/webui"
 )
@@ -220,7 +221,7 @@ func TestWSBeforeAuth(t *testing.T) {
 		}
 	})
 	t.Run("per address", func(t *testing.T) {
-		waitFor(t, 5*time.Second, func() error { // the socket above is gone
+		poll.Until(t, 5*time.Second, func() error { // the socket above is gone
 			conn, _, err := tn.dialWS(t, nil)
 			if err == nil {
 				conn.Close()
@@ -239,7 +240,7 @@ func TestWSBeforeAuth(t *testing.T) {
 		alice := tn.mustRegister(t, "alice")
 		open[0].send(t, map[string]string{"type": "auth", "token": alice.Access})
 		open[0].expect(t, "ready", nil)
-		waitFor(t, 5*time.Second, func() error {
+		poll.Until(t, 5*time.Second, func() error {
 			conn, _, err := tn.dialWS(t, nil)
 			if err == nil {
 				conn.Close()
@@ -268,7 +269,7 @@ func TestWSUserSockets(t *testing.T) {
 	}
 	bob.mustWS(t) // another user is not held back
 	socks[0].conn.Close()
-	waitFor(t, 5*time.Second, func() error {
+	poll.Until(t, 5*time.Second, func() error {
 		w := tn.mustDial(t)
 		w.send(t, map[string]string{"type": "auth", "token": alice.Access})
 		for {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/hearth-chat/hearth/internal/poll"
 	"hash/crc32"
 	"image"
 	"image/png"
@@ -257,7 +258,7 @@ func TestMediaProcess(t *testing.T) {
 			// Then stall: the upload is in progress when the kill comes.
 		}()
 		tmp := filepath.Join(data, "media", "tmp")
-		poll(t, 10*time.Second, func() error {
+		poll.Until(t, 10*time.Second, func() error {
 			if n := countFiles(t, tmp); n == 0 {
 				return fmt.Errorf("no temporary file yet")
 			}
@@ -285,7 +286,7 @@ func TestMediaProcess(t *testing.T) {
 		loose := c.upload(t, alice.AccessToken, "loose.txt", "text/plain", []byte("nobody will attach this"))
 		c.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken,
 			map[string]any{"body": "", "attachments": []map[string]string{{"id": kept.ID}}}, 201, nil)
-		poll(t, 20*time.Second, func() error {
+		poll.Until(t, 20*time.Second, func() error {
 			if r := c.raw(t, "GET", "/api/v1/media/"+loose.ID, alice.AccessToken, nil, nil); r.status != 404 {
 				return fmt.Errorf("loose upload still served: %d", r.status)
 			}
@@ -333,7 +334,7 @@ func TestMediaFederationProcesses(t *testing.T) {
 		p   *fedProc
 		tok string
 	}{{b, bob.AccessToken}, {c, carol.AccessToken}} {
-		poll(t, 20*time.Second, func() error {
+		poll.Until(t, 20*time.Second, func() error {
 			if code, err := j.p.api.try("POST", "/api/v1/rooms/"+room.ID+"/join", j.tok, nil, nil); code != 200 {
 				return fmt.Errorf("join on %s: %d %v", j.p.node, code, err)
 			}
@@ -356,7 +357,7 @@ func TestMediaFederationProcesses(t *testing.T) {
 		}
 		return nil
 	}
-	poll(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, func() error {
 		if !strings.Contains(strings.Join(c.api.history(t, carol.AccessToken, room.ID), ","), msg.ID) {
 			return fmt.Errorf("C lacks the message")
 		}
@@ -369,20 +370,20 @@ func TestMediaFederationProcesses(t *testing.T) {
 	a.kill(t)
 	d = startPeer(t, bin, filepath.Join(dir, "D"), c.p2p[0], b.p2p[0])
 	dave := d.api.register(t, "dave")
-	poll(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, func() error {
 		if code, err := d.api.try("POST", "/api/v1/rooms/"+room.ID+"/join", dave.AccessToken, nil, nil); code != 200 {
 			return fmt.Errorf("join on D: %d %v", code, err)
 		}
 		return nil
 	})
-	poll(t, 60*time.Second, func() error { return get(d, dave.AccessToken, "/api/v1/media/"+pic.ID) })
+	poll.Until(t, 60*time.Second, func() error { return get(d, dave.AccessToken, "/api/v1/media/"+pic.ID) })
 
 	// A private room of carol's (C) and dave's (D): B hosts no member and
 	// its user cannot read the file, even with its ID.
 	var priv struct{ ID string }
 	c.api.mustDo(t, "POST", "/api/v1/rooms", carol.AccessToken, map[string]any{"name": "inner", "visibility": "private", "encrypted": false}, 201, &priv)
 	c.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/invite", carol.AccessToken, map[string]string{"userId": "dave@" + d.node}, 204, nil)
-	poll(t, 20*time.Second, func() error {
+	poll.Until(t, 20*time.Second, func() error {
 		if code, err := d.api.try("POST", "/api/v1/rooms/"+priv.ID+"/join", dave.AccessToken, nil, nil); code != 200 {
 			return fmt.Errorf("dave joins: %d %v", code, err)
 		}
@@ -392,7 +393,7 @@ func TestMediaFederationProcesses(t *testing.T) {
 	sp := c.api.upload(t, carol.AccessToken, "secret.png", "image/png", secret)
 	c.api.mustDo(t, "POST", "/api/v1/rooms/"+priv.ID+"/messages", carol.AccessToken,
 		map[string]any{"attachments": []map[string]string{{"id": sp.ID}}}, 201, nil)
-	poll(t, 30*time.Second, func() error { return get(d, dave.AccessToken, "/api/v1/media/"+sp.ID) })
+	poll.Until(t, 30*time.Second, func() error { return get(d, dave.AccessToken, "/api/v1/media/"+sp.ID) })
 	if r := b.api.raw(t, "GET", "/api/v1/media/"+sp.ID, bob.AccessToken, nil, nil); r.status != 404 {
 		t.Fatalf("bob on B reads a private room's file: %d", r.status)
 	}

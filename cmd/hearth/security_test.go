@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hearth-chat/hearth/internal/poll"
 	"io"
 	"net"
 	"net/http"
@@ -96,7 +97,7 @@ func TestSecurityProcess(t *testing.T) {
 			t.Errorf("message shows %d reactions in %d bytes", len(m.Reactions), len(raw))
 		}
 		// Bobby's socket got one small delta per reaction, not the message.
-		poll(t, 10*time.Second, func() error {
+		poll.Until(t, 10*time.Second, func() error {
 			if n := frames.count("reaction"); n != 20 {
 				return fmt.Errorf("%d reaction frames, want 20", n)
 			}
@@ -208,7 +209,7 @@ func TestSecurityProcess(t *testing.T) {
 				t.Errorf("GET %s shows an invitee %s", path, b)
 			}
 		}
-		poll(t, 5*time.Second, func() error {
+		poll.Until(t, 5*time.Second, func() error {
 			if frames.count("room") == 0 {
 				return errors.New("no room frame for the invite")
 			}
@@ -266,7 +267,7 @@ func TestSecurityProcess(t *testing.T) {
 				ws.Close()
 			}
 		}()
-		poll(t, 10*time.Second, func() error { // the 24 above are gone
+		poll.Until(t, 10*time.Second, func() error { // the 24 above are gone
 			for len(idle) < 64 {
 				ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/api/v1/ws", nil)
 				if err != nil {

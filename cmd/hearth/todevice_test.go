@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hearth-chat/hearth/internal/poll"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,7 +44,7 @@ func TestToDeviceExactlyOnceAcrossKills(t *testing.T) {
 	send := func(p **fedProc, i int) {
 		t.Helper()
 		body := map[string]any{"messages": map[string]any{bobMX: map[string]any{bob.DeviceID: map[string]any{"marker": fmt.Sprintf("m%03d", i)}}}}
-		poll(t, 60*time.Second, func() error {
+		poll.Until(t, 60*time.Second, func() error {
 			code, err := (*p).api.try("PUT", fmt.Sprintf("/api/v1/sendToDevice/m.test/txn%03d", i), alice.AccessToken, body, nil)
 			if code != 200 {
 				return fmt.Errorf("send %d: %d %v", i, code, err)
