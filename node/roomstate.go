@@ -55,6 +55,9 @@ type RoomState struct {
 	EncryptedOrder  OrderKey `json:"encryptedOrder,omitempty"`
 	CreateEncrypted bool     `json:"createEncrypted,omitempty"`
 	EncryptionOrder OrderKey `json:"encryptionOrder,omitempty"`
+	// Updates are the positions of the newest name and topic changes
+	// (at most maxUpdateLog), so the timeline can show them (timeline.go).
+	Updates []OrderKey `json:"updates,omitempty"`
 
 	// The indexes below are derived from History and kept in step with
 	// each change (setHistory), so that counting, listing a page of
@@ -584,8 +587,12 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 		return true
 	case EventUpdate:
 		c, err := decodeContent[RoomUpdateContent](e)
-		if err != nil || bytes.Compare(o, s.MetaOrder) < 0 {
+		if err != nil {
 			return false
+		}
+		logged := s.logUpdate(o)
+		if bytes.Compare(o, s.MetaOrder) < 0 {
+			return logged // an older change: listed, but the newer one stands
 		}
 		if c.Name != nil {
 			s.Name = *c.Name

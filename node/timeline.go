@@ -1,0 +1,196 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Timeline event page limits.
+const (
+	DefaultTimelineLimit = 100
+	MaxTimelineLimit     = 500
+	// maxUpdateLog bounds RoomState.Updates: a room renamed thousands of
+	// times lists only its newest changes.
+	maxUpdateLog = 256
+)
+
+// TimelineEvent is a change to a room that a client shows as a quiet line
+// between messages: the room's creation, a membership change (join, leave,
+// invite, kick, ban) or a new name or topic. Role changes are not listed.
+type TimelineEvent struct {
+	ID     EventID   `json:"id"`
+	Room   RoomID    `json:"room"`
+	Type   EventType `json:"type"` // room.create, member or room.update
+	Sender UserID    `json:"sender,omitempty"`
+	TS     int64     `json:"ts"`
+	// User and Membership are set on member events.
+	User       UserID `json:"user,omitempty"`
+	Membership string `json:"membership,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	// Name and Topic are set on room.create and on room.update when the
+	// event changed them (an empty topic was cleared).
+	Name  *string `json:"name,omitempty"`
+	Topic *string `json:"topic,omitempty"`
+
+	order OrderKey
+}
+
+// TimelineQuery selects timeline events by time, both ends inclusive (ms
+// since the epoch; 0 means open). Limit 0 means DefaultTimelineLimit.
+type TimelineQuery struct {
+	Since, Until int64
+	Limit        int
+}
+
+// wall is the wall-clock part of an order key, in ms.
+func (o OrderKey) wall() int64 {
+	if len(o) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(o))
+}
+
+// eventID is the event ID part of an order key.
+func (o OrderKey) eventID() EventID {
+	if len(o) <= 12 {
+		return ""
+	}
+	return EventID(o[12:])
+}
+
+// logUpdate records the position of a name or topic change, keeping the
+// newest maxUpdateLog. It copies rather than inserting in place, because
+// cloned states share their slices. It reports whether o was new.
+func (s *RoomState) logUpdate(o OrderKey) bool {
+	i, found := slices.BinarySearchFunc(s.Updates, o, func(a, b OrderKey) int { return bytes.Compare(a, b) })
+	if found {
+		return false
+	}
+	next := make([]OrderKey, 0, len(s.Updates)+1)
+	next = append(append(append(next, s.Updates[:i]...), o), s.Updates[i:]...)
+	if len(next) > maxUpdateLog {
+		next = next[len(next)-maxUpdateLog:]
+	}
+	s.Updates = next
+	return true
+}
+
+// Timeline returns a room's timeline events in the query's time range,
+// newest first, and whether older ones in the range were left out by the
+// limit. Whoever may read the room's messages may read these. Events this
+// node does not hold (a room joined with a window of recent history) are
+// left out.
+//
+// The membership changes come from the room state, which lists every
+// change; the event itself is read only where the actor matters (invites,
+// kicks and bans), so a page costs a few reads, not a scan of the room.
+func (n *Node) Timeline(ctx context.Context, u UserID, room RoomID, q TimelineQuery) ([]*TimelineEvent, bool, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultTimelineLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxTimelineLimit {
+		return nil, false, errorf(ErrInvalid, fmt.Sprintf("limit must be 1 to %d", MaxTimelineLimit))
+	}
+	if q.Since < 0 || q.Until < 0 || q.Until != 0 && q.Until < q.Since {
+		return nil, false, errorf(ErrInvalid, "since and until must be timestamps with since <= until")
+	}
+	r, err := n.readableRoom(u, room)
+	if err != nil {
+		return nil, false, fmt.Errorf("timeline: %w", err)
+	}
+	in := func(o OrderKey) bool {
+		w := o.wall()
+		return w >= q.Since && (q.Until == 0 || w <= q.Until)
+	}
+
+	// Collect candidates under the room lock, then read events without it.
+	r.mu.Lock()
+	s := r.state
+	dm := s.Kind == KindDM
+	var out []*TimelineEvent
+	if !dm && in(s.CreateOrder) {
+		out = append(out, &TimelineEvent{Type: EventCreate, Sender: s.CreatedBy, order: s.CreateOrder})
+	}
+	for user, h := range s.History {
+		for _, c := range h {
+			if c.State == MemberRole || !in(c.Order) || bytes.Equal(c.Order, s.CreateOrder) {
+				continue // roles are not shown; joins at creation are the create line
+			}
+			te := &TimelineEvent{Type: EventMember, User: user, Membership: c.State, order: c.Order}
+			if c.State == MemberJoin || c.State == MemberLeave {
+				te.Sender = user // users join and leave only themselves
+			}
+			out = append(out, te)
+		}
+	}
+	for _, o := range s.Updates {
+		if in(o) {
+			out = append(out, &TimelineEvent{Type: EventUpdate, order: o})
+		}
+	}
+	r.mu.Unlock()
+
+	slices.SortFunc(out, func(a, b *TimelineEvent) int { return bytes.Compare(b.order, a.order) })
+	more := len(out) > q.Limit
+	out = out[:min(len(out), q.Limit)]
+
+	kept := out[:0]
+	err = n.store.View(ctx, func(tx Tx) error {
+		for _, te := range out {
+			te.ID, te.Room, te.TS = te.order.eventID(), room, te.order.wall()
+			if te.Sender != "" && te.Type == EventMember {
+				kept = append(kept, te)
+				continue
+			}
+			e, err := tx.Event(te.ID)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if !fillTimelineEvent(te, e) {
+				continue
+			}
+			kept = append(kept, te)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("timeline: %w", err)
+	}
+	return kept, more, nil
+}
+
+// fillTimelineEvent copies what the line shows from the stored event. It
+// reports false for an event whose content cannot be read.
+func fillTimelineEvent(te *TimelineEvent, e *Event) bool {
+	te.Sender = e.Sender
+	switch te.Type {
+	case EventCreate:
+		c, err := decodeContent[CreateContent](e)
+		if err != nil {
+			return false
+		}
+		te.Name, te.Topic = &c.Name, nil
+		if c.Topic != "" {
+			te.Topic = &c.Topic
+		}
+	case EventUpdate:
+		c, err := decodeContent[RoomUpdateContent](e)
+		if err != nil {
+			return false
+		}
+		te.Name, te.Topic = c.Name, c.Topic
+	case EventMember:
+		c, err := decodeContent[MemberContent](e)
+		if err != nil {
+			return false
+		}
+		te.Reason = c.Reason
+	}
+	return true
+}
