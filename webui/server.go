@@ -197,7 +197,8 @@ func (s *Server) routes() {
 
 	s.handle("/api/v1/rooms", methods{"GET": s.authed(s.listRooms), "POST": s.authed(s.createRoom)})
 	s.handle("/api/v1/rooms/public", methods{"GET": s.authed(s.publicRooms)})
-	s.handle("/api/v1/rooms/{roomID}", methods{"GET": s.authed(s.getRoom)})
+	s.handle("/api/v1/rooms/{roomID}", methods{"GET": s.authed(s.getRoom), "PATCH": s.authed(s.patchRoom)})
+	s.handle("/api/v1/rooms/{roomID}/timeline", methods{"GET": s.authed(s.roomTimeline)})
 	s.handle("/api/v1/rooms/{roomID}/join", methods{"POST": s.authed(s.joinRoom)})
 	s.handle("/api/v1/rooms/{roomID}/leave", methods{"POST": s.authed(s.leaveRoom)})
 	s.handle("/api/v1/rooms/{roomID}/invite", methods{"POST": s.authed(s.invite)})
