@@ -69,19 +69,43 @@ func (h *Host) applyAnnouncement(author peer.ID, a *announcement) {
 	}
 }
 
-// runDirectory announces this node's public rooms on the directory topic.
+// directoryGap is the least time between two announcements prompted by
+// room changes: a burst of joins and renames shares one announcement, and
+// a busy node announces at most this often on top of its interval.
+const directoryGap = 2 * time.Second
+
+// runDirectory announces this node's public rooms on the directory topic:
+// on every DirectoryInterval tick, and soon after a room changes, so a
+// room created here shows in other nodes' directories within seconds
+// rather than at the next tick (it used to take up to 30 s).
 func (h *Host) runDirectory(ctx context.Context) {
 	first := time.NewTimer(2 * time.Second)
 	defer first.Stop()
 	tick := time.NewTicker(h.cfg.DirectoryInterval)
 	defer tick.Stop()
+	soon := time.NewTimer(time.Hour)
+	soon.Stop()
+	defer soon.Stop()
+	var (
+		last    time.Time
+		pending bool // soon is set; later changes ride on it
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-h.dirDirty:
+			if !pending {
+				pending = true
+				soon.Reset(max(directoryGap-time.Since(last), 200*time.Millisecond))
+			}
+			continue
 		case <-first.C:
 		case <-tick.C:
+		case <-soon.C:
+			pending = false
 		}
+		last = time.Now()
 		rooms := h.node.PublicRoomViews()
 		if len(rooms) == 0 {
 			continue

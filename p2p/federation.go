@@ -38,10 +38,15 @@ func (h *Host) Typing(r *node.Route, user node.UserID, typing bool) {
 	}
 }
 
-// RoomsChanged tells the topic loop to resubscribe.
+// RoomsChanged tells the topic loop to resubscribe, and the directory to
+// announce the public rooms again soon (one may be new or renamed).
 func (h *Host) RoomsChanged() {
 	select {
 	case h.changed <- struct{}{}:
+	default:
+	}
+	select {
+	case h.dirDirty <- struct{}{}:
 	default:
 	}
 }

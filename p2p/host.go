@@ -139,6 +139,7 @@ type Host struct {
 	outbox   chan *node.Delivery // Publish → publisher loop
 	typing   chan typingOut      // Typing → publisher loop
 	changed  chan struct{}       // RoomsChanged, coalesced
+	dirDirty chan struct{}       // RoomsChanged, for the directory; coalesced
 	syncWith chan peer.ID        // peers to run anti-entropy with now
 	fetches  chan struct{}       // semaphore for room fetches started by pushes
 
@@ -178,6 +179,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		outbox:   make(chan *node.Delivery, 4096),
 		typing:   make(chan typingOut, 256),
 		changed:  make(chan struct{}, 1),
+		dirDirty: make(chan struct{}, 1),
 		syncWith: make(chan peer.ID, 64),
 		fetches:  make(chan struct{}, 8),
 		closing:  make(chan struct{}),
