@@ -111,6 +111,10 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     const doomedId = await doomed.getAttribute('data-message-id');
     await doomed.hover();
     await doomed.getByRole('button', { name: 'Delete' }).click();
+    // The app asks with its own dialog (a browser confirm() fails the test).
+    const ask = alice.page.getByRole('alertdialog', { name: 'Delete this message?' });
+    await ask.getByRole('button', { name: 'Delete' }).click();
+    await ask.waitFor({ state: 'hidden' });
     const gone = bob.page.locator(`[data-message-id="${doomedId}"]`);
     await gone.filter({ hasText: 'Message deleted' }).waitFor();
 

@@ -2,7 +2,8 @@
 // for the browser tests. The binary comes from $HEARTH_BIN; the browser is
 // Debian's /usr/bin/chromium (override with $CHROMIUM), never a download.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,27 +156,49 @@ export function launchBrowser() {
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+/** A phone as the browser sees it: small, touch, mobile viewport. */
+export const PHONE_TOUCH = { viewport: PHONE, hasTouch: true, isMobile: true };
 
 /**
  * newUser opens a browser context for one person and fails the test on any
- * JavaScript dialog (an alert would mean a message body ran as code) or
- * uncaught page error.
+ * JavaScript dialog (an alert would mean a message body ran as code, and the
+ * app asks with its own dialogs, never the browser's confirm()) or uncaught
+ * page error. consoleErrors collects what the page logs as errors.
  */
-export async function newUser(browser, url, { viewport = DESKTOP, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme });
+export async function newUser(browser, url, { viewport = DESKTOP, colorScheme = 'light', hasTouch, isMobile, permissions } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, hasTouch, isMobile, locale: 'en-US', permissions });
   const page = await context.newPage();
   const problems = [];
+  const consoleErrors = [];
   page.on('dialog', async (d) => {
-    if (d.type() === 'confirm') return d.accept();
-    problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
+    problems.push(`unexpected browser ${d.type()} dialog: ${d.message()}`);
     await d.dismiss();
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    consoleErrors.push(m.text());
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
   });
   await page.goto(url);
-  return { context, page, problems };
+  return { context, page, problems, consoleErrors };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe runs axe-core (WCAG 2.x A and AA rules) on the page as it is and
+ * returns the serious and critical violations, one line each. It is run
+ * through the DevTools protocol, which the page's CSP does not govern.
+ */
+export async function axe(page) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await window.axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' :: ' + n.failureSummary?.split('\n').slice(0, 2).join(' ')) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.join('\n    ')}`);
 }
 
 export async function signUp(page, { username, password = 'correct horse battery', displayName }) {
@@ -226,4 +249,32 @@ export function message(page, text) {
 export async function shoot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** rest calls the node's HTTP API directly (to set a scene quickly). */
+export async function rest(node, path, { method = 'GET', body, token } = {}) {
+  const res = await fetch(`${node.url}/api/v1${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+/** register makes an account over the API; it returns the user and an access token. */
+export async function register(node, username, displayName = username) {
+  const s = await rest(node, '/auth/register', { method: 'POST', body: { username, password: 'correct horse battery', displayName } });
+  return { user: s.user, token: s.accessToken };
+}
+
+/** roomEntry finds a room's entry in the sidebar by its accessible name. */
+export function roomEntry(page, name, exact = true) {
+  return page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name, exact });
+}
+
+/** openRoom goes to a room by ID and waits for its timeline. */
+export async function openRoomById(page, node, roomId) {
+  await page.goto(`${node.url}/r/${encodeURIComponent(roomId)}`);
+  await page.getByRole('log', { name: 'Messages' }).waitFor();
 }

@@ -1,9 +1,10 @@
 // app.ts wires the REST client, the socket and the store together, and holds
 // the operations that screens call. Screens never touch the socket directly.
-import { api, ApiError, describeError } from './rest';
+import { api, ApiError } from './rest';
+import { describeError } from './errors';
 import { Socket, type WSLike } from './socket';
-import type { Message, Room, User } from './types';
-import { oldestConfirmed, store } from '../store';
+import type { Message, Room, ServerFrame, User } from './types';
+import { firstUnread, newestEventTs, oldestConfirmed, store } from '../store';
 import { toggled } from '../store/reactions';
 
 export const socket = new Socket({
@@ -14,16 +15,49 @@ export const socket = new Socket({
   state: store.get,
   fetchPage: (room, opts) => api.messages(room, opts),
   fetchRooms: () => api.rooms(),
+  probe: () => fetch('/readyz', { cache: 'no-store' }).then((r) => r.ok),
+  onFrame: (f) => afterFrame(f),
 });
 
+// SIGNED_IN remembers (in this browser) that a session exists, so a fresh
+// load of the login page does not spend a refresh request that can only
+// answer 401. The refresh token itself stays in its HttpOnly cookie.
+const SIGNED_IN = 'hearth-signed-in';
+
+function rememberSession(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SIGNED_IN, '1');
+    else localStorage.removeItem(SIGNED_IN);
+  } catch {
+    /* storage disabled: every load tries the cookie */
+  }
+}
+
+/** mayHaveSession reports whether this browser signed in and did not log out since. */
+export function mayHaveSession(): boolean {
+  try {
+    return localStorage.getItem(SIGNED_IN) !== null;
+  } catch {
+    return true;
+  }
+}
+
 let started = false;
+const signedInHooks: (() => void)[] = [];
+
+/** onSignedIn runs fn each time a session starts (login, sign-up, a restored session). */
+export function onSignedIn(fn: () => void): void {
+  signedInHooks.push(fn);
+}
 
 api.onSession((s) => {
   const st = store.get();
+  rememberSession(!!s);
   if (s) {
     st.signedIn(s.user);
     if (!started) {
       started = true;
+      for (const h of signedInHooks) h();
       socket.start();
       loadRooms().catch(() => undefined);
     } else {
@@ -46,6 +80,10 @@ let booting: Promise<void> | null = null;
 /** boot restores the session from the refresh cookie, once per page load. */
 export function boot(): Promise<void> {
   booting ??= (async () => {
+    if (!mayHaveSession()) {
+      store.get().signedOut();
+      return;
+    }
     // A 401 means no session; anything else (node restarting, network) is
     // worth a few more tries before showing the login form.
     for (let attempt = 0; ; attempt++) {
@@ -85,15 +123,30 @@ export function ensureUsers(ids: Iterable<string>): void {
 
 const roomLoads = new Map<string, Promise<void>>();
 
-/** openRoom makes a room the active one and loads what it needs. */
-export function openRoom(id: string): Promise<void> {
-  store.get().setActiveRoom(id);
+/** how far back openRoom pages to find the read marker, and revealMessage to find a message. */
+const LANDING_PAGES = 5;
+const REVEAL_PAGES = 40;
+
+/**
+ * openRoom makes a room the active one and loads what it needs: the newest
+ * page of messages (when it may read them), members, read markers and the
+ * timeline events of the loaded span. Once they are in, it decides where the
+ * timeline lands: on the first message after the user's read marker when
+ * there were unread messages, under a "New messages" line.
+ */
+export function openRoom(id: string, opts: { canRead: boolean } = { canRead: true }): Promise<void> {
+  const st0 = store.get();
+  const unreadBefore = st0.rooms.byId[id]?.unread ?? 0;
+  st0.setActiveRoom(id);
+  st0.enterRoom(id);
+  if (!opts.canRead) return Promise.resolve();
   let p = roomLoads.get(id);
   if (!p) {
     p = (async () => {
       const st = store.get();
       const tasks: Promise<unknown>[] = [];
-      if (!st.messages.rooms[id]?.loaded) {
+      const loadedBefore = !!st.messages.rooms[id]?.loaded;
+      if (!loadedBefore) {
         tasks.push(
           api.messages(id, { limit: 50 }).then((r) => store.get().mergePage(id, r.messages, { newest: true, more: r.more })),
         );
@@ -103,10 +156,30 @@ export function openRoom(id: string): Promise<void> {
       const res = await Promise.allSettled(tasks);
       const failed = res.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed && !store.get().messages.rooms[id]?.loaded) throw failed.reason;
+      await refreshTimeline(id).catch(() => undefined);
+      store.get().land(id, unreadBefore > 0 ? await findLanding(id) : null);
     })().finally(() => roomLoads.delete(id));
     roomLoads.set(id, p);
   }
   return p;
+}
+
+/** findLanding pages back (a little) to the user's read marker and returns the first unread message after it. */
+async function findLanding(room: string): Promise<string | null> {
+  for (let page = 0; ; page++) {
+    const st = store.get();
+    const t = st.messages.rooms[room];
+    const me = st.session.user?.id;
+    const marker = me ? st.receipts.rooms[room]?.[me]?.read : undefined;
+    if (!t || !marker) return null;
+    if (t.byId[marker]) return firstUnread(t.main, t.byId, marker, me);
+    if (!t.more || page >= LANDING_PAGES) {
+      // The marker is further back than we care to load: everything loaded is new.
+      const first = t.main.find((mid) => !t.byId[mid].status && t.byId[mid].sender !== me);
+      return first ?? null;
+    }
+    await loadOlder(room);
+  }
 }
 
 export function closeRoom(id: string): void {
@@ -115,7 +188,7 @@ export function closeRoom(id: string): void {
 
 const olderLoads = new Map<string, Promise<void>>();
 
-/** loadOlder fetches the page of history before the oldest loaded message. */
+/** loadOlder fetches the page of history before the oldest loaded message, and the timeline events in its span. */
 export function loadOlder(room: string): Promise<void> {
   let p = olderLoads.get(room);
   if (p) return p;
@@ -124,10 +197,96 @@ export function loadOlder(room: string): Promise<void> {
   const oldest = oldestConfirmed(t);
   p = api
     .messages(room, { before: oldest?.id, limit: 50 })
-    .then((r) => store.get().mergePage(room, r.messages, { more: r.more }))
+    .then(async (r) => {
+      const until = oldest?.ts;
+      const since = r.more ? r.messages[r.messages.length - 1]?.ts : 0;
+      // Events first, so the page and its lines appear together.
+      if (until !== undefined) {
+        await api
+          .timeline(room, { since, until })
+          .then((e) => store.get().mergeEvents(room, e.events))
+          .catch(() => undefined);
+      }
+      store.get().mergePage(room, r.messages, { more: r.more });
+    })
     .finally(() => olderLoads.delete(room));
   olderLoads.set(room, p);
   return p;
+}
+
+/**
+ * refreshTimeline fetches the timeline events of a room from the oldest
+ * loaded message on (all of them once the room's first message is loaded),
+ * or only those newer than the newest one held.
+ */
+export async function refreshTimeline(room: string): Promise<void> {
+  const st = store.get();
+  const t = st.messages.rooms[room];
+  if (!t?.loaded) return;
+  const newest = newestEventTs(st.events, room);
+  const since = newest || (t.more ? (oldestConfirmed(t)?.ts ?? 0) : 0);
+  const r = await api.timeline(room, { since });
+  store.get().mergeEvents(room, r.events);
+}
+
+const timelineTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+/**
+ * afterFrame reacts to frames beyond what the store does: a changed room or
+ * membership in the room on screen brings its new timeline events (the
+ * quiet lines), coalesced per room. Rooms not on screen catch up when
+ * opened, so a busy room costs only the people looking at it.
+ */
+function afterFrame(f: ServerFrame): void {
+  const room = f.type === 'room' ? f.room.id : f.type === 'member' ? f.room : null;
+  if (!room || store.get().rooms.active !== room || timelineTimers.has(room)) return;
+  timelineTimers.set(
+    room,
+    setTimeout(() => {
+      timelineTimers.delete(room);
+      refreshTimeline(room).catch(() => undefined);
+    }, 300),
+  );
+}
+
+/**
+ * revealMessage brings a message into view and highlights it (a clicked
+ * reply quote), paging back through history until it is loaded. A thread
+ * reply is not in the timeline: the answer names its thread to open.
+ */
+export async function revealMessage(room: string, id: string): Promise<'shown' | 'missing' | { thread: string }> {
+  let t = store.get().messages.rooms[room];
+  if (!t?.byId[id]) {
+    const m = t?.refs[id] ?? (await api.message(room, id).catch(() => null));
+    if (!m) return 'missing';
+    if (m.thread) return { thread: m.thread };
+  } else if (t.byId[id].thread) {
+    return { thread: t.byId[id].thread! };
+  }
+  for (let page = 0; page < REVEAL_PAGES; page++) {
+    t = store.get().messages.rooms[room];
+    if (t?.byId[id]) {
+      store.get().focusMessage(room, id, true);
+      return 'shown';
+    }
+    if (!t?.more) break;
+    await loadOlder(room);
+  }
+  return 'missing';
+}
+
+const refLoads = new Set<string>();
+
+/** ensureRef fetches a message that a reply quotes when it is not loaded, so the quote can show it. */
+export function ensureRef(room: string, id: string): void {
+  const t = store.get().messages.rooms[room];
+  if (!id || t?.byId[id] || t?.refs[id] || refLoads.has(id)) return;
+  refLoads.add(id);
+  api
+    .message(room, id)
+    .then((m) => store.get().addRefs([m]))
+    .catch(() => undefined)
+    .finally(() => refLoads.delete(id));
 }
 
 export async function loadThread(room: string, root: string): Promise<void> {
@@ -219,6 +378,16 @@ export async function joinRoom(id: string): Promise<Room> {
 export async function leaveRoom(id: string): Promise<void> {
   await api.leaveRoom(id);
   store.get().removeRoom(id);
+}
+
+/** declineInvite turns an invitation down (the node treats it as leaving). */
+export const declineInvite = leaveRoom;
+
+export async function updateRoom(id: string, patch: { name?: string; topic?: string }): Promise<Room> {
+  const r = await api.updateRoom(id, patch);
+  store.get().upsertRoom(r);
+  refreshTimeline(id).catch(() => undefined);
+  return r;
 }
 
 export async function startDm(user: User): Promise<Room> {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Api, ApiError, describeError } from './rest';
+import { Api, ApiError } from './rest';
+import { describeCode, describeError } from './errors';
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}) {
   return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
@@ -20,7 +21,7 @@ describe('Api', () => {
     const f = vi.fn(async () => json(429, { error: { code: 'rate_limited', message: 'too many attempts' } }, { 'Retry-After': '30' }));
     const api = new Api({ fetch: f as unknown as typeof fetch });
     const err = await api.login('me', 'x').catch((e) => e);
-    expect(describeError(err)).toBe('too many attempts (try again in 30s)');
+    expect(describeError(err, 'login')).toBe('Too many attempts to log in. Wait a little and try again. (You can try again in 30 s.)');
   });
 
   it('refreshes with the cookie, sends the bearer token and schedules the next refresh', async () => {
@@ -72,5 +73,18 @@ describe('Api', () => {
     await expect(api.refresh()).rejects.toBeInstanceOf(ApiError);
     expect(seen).toEqual([null]);
     expect(api.accessToken()).toBeNull();
+  });
+
+  it('explains error codes in the words of the action, never the node\'s', () => {
+    const nodeSays = new ApiError(404, 'not_found', 'no such room');
+    expect(describeError(nodeSays, 'joinRoom')).toBe('No room with that ID was found on this node or the nodes it knows.');
+    expect(describeError(nodeSays, 'openRoom')).toBe('There is no room at this address, or it was removed.');
+    expect(describeError(nodeSays)).toBe('That no longer exists, or you cannot see it.');
+    expect(describeError(new ApiError(401, 'unauthenticated', 'invalid username or password'), 'login')).toBe('Wrong username or password.');
+    expect(describeError(new TypeError('Failed to fetch'))).toBe('Cannot reach the node. Check your connection.');
+    expect(describeError(new ApiError(418, 'http_418', "I'm a teapot"))).toBe('Something went wrong (error 418). Try again.');
+    expect(describeError(new Error('boom'))).toMatch(/^Something went wrong on the node/);
+    expect(describeCode('too_large', 'send')).toBe('This message is too long (16 KiB at most).');
+    expect(describeCode('brand_new_code')).toMatch(/^Something went wrong on the node/);
   });
 });

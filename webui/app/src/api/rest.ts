@@ -2,7 +2,7 @@
 // token in memory only (the refresh token lives in the HttpOnly cookie
 // hearth_refresh), refreshes it silently a minute before it expires, and
 // retries a request once after a 401 with a fresh token.
-import type { Message, NodeInfo, Receipt, Room, Session, User } from './types';
+import type { Message, NodeInfo, Receipt, Room, Session, TimelineEvent, User } from './types';
 
 const BASE = '/api/v1';
 
@@ -18,19 +18,6 @@ export class ApiError extends Error {
     this.code = code;
     this.retryAfter = retryAfter;
   }
-}
-
-/** describeError turns anything thrown by the API layer into a sentence for people. */
-export function describeError(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.code === 'rate_limited' && err.retryAfter) {
-      return `${err.message} (try again in ${err.retryAfter}s)`;
-    }
-    return err.message;
-  }
-  if (err instanceof TypeError) return 'Cannot reach the node. Check your connection.';
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 type SessionListener = (s: Session | null) => void;
@@ -235,6 +222,18 @@ export class Api {
       `/rooms/${encodeURIComponent(room)}/members${qs ? `?${qs}` : ''}`,
     ).then((r) => ({ members: r.members ?? [], more: !!r.more }));
   };
+  updateRoom = (id: string, patch: { name?: string; topic?: string }) =>
+    this.request<Room>('PATCH', `/rooms/${encodeURIComponent(id)}`, patch);
+  timeline = (room: string, opts: { since?: number; until?: number; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.since) q.set('since', String(Math.max(0, Math.floor(opts.since))));
+    if (opts.until) q.set('until', String(Math.floor(opts.until)));
+    q.set('limit', String(opts.limit ?? 200));
+    return this.request<{ events: TimelineEvent[]; more: boolean }>(
+      'GET',
+      `/rooms/${encodeURIComponent(room)}/timeline?${q}`,
+    ).then((r) => ({ events: r.events ?? [], more: !!r.more }));
+  };
   receipts = (room: string) =>
     this.request<{ receipts: Receipt[] }>('GET', `/rooms/${encodeURIComponent(room)}/receipts`).then((r) => r.receipts ?? []);
 
@@ -249,6 +248,8 @@ export class Api {
       `/rooms/${encodeURIComponent(room)}/messages?${q}`,
     ).then((r) => ({ messages: r.messages ?? [], more: !!r.more }));
   };
+  message = (room: string, id: string) =>
+    this.request<Message>('GET', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`);
   editMessage = (room: string, id: string, body: string) =>
     this.request<Message>('PATCH', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`, { body });
   deleteMessage = (room: string, id: string) =>

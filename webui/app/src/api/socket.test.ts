@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { useStore } from '../store';
-import { backoff, BACKOFF_MAX_MS, Socket, type WSLike } from './socket';
+import { backoff, BACKOFF_MAX_MS, PROBE_EVERY_MS, PROBE_JITTER_MS, Socket, type SocketDeps, type WSLike } from './socket';
 import type { Message } from './types';
 
 class FakeWS implements WSLike {
@@ -49,7 +49,7 @@ interface Harness {
   last(): FakeWS;
 }
 
-function harness(): Harness {
+function harness(extra: Partial<SocketDeps> = {}): Harness {
   const sockets: FakeWS[] = [];
   const timers: { fn: () => void; at: number }[] = [];
   const now = { t: 1000 };
@@ -86,6 +86,7 @@ function harness(): Harness {
     },
     setInterval: () => 0,
     clearInterval: () => undefined,
+    ...extra,
   });
   return {
     socket,
@@ -242,7 +243,7 @@ describe('Socket', () => {
     const ws = await connect(h);
     const id = h.socket.send({ room: 'r1', body: 'x' });
     ws.frame({ type: 'error', id, code: 'rate_limited', message: 'slow down' });
-    expect(useStore.getState().messages.rooms.r1.byId[id]).toMatchObject({ status: 'failed', error: 'slow down' });
+    expect(useStore.getState().messages.rooms.r1.byId[id]).toMatchObject({ status: 'failed', error: 'rate_limited' });
     h.socket.retry(id);
     expect(useStore.getState().messages.rooms.r1.byId[id].status).toBe('pending');
     expect(ws.of('send').map((f) => f.id)).toEqual([id, id]);
@@ -266,5 +267,51 @@ describe('Socket', () => {
     h.socket.stop();
     expect(ws.closedWith).toBe(1000);
     expect(h.socket.pendingIds()).toEqual([]);
+  });
+
+  it('probes the node during a long backoff and reconnects soon after it answers', async () => {
+    let up = false;
+    const probe = vi.fn(async () => up);
+    const h = harness({ probe });
+    h.socket.start();
+    await connect(h);
+    // The node goes away: every reconnect fails, and the backoff grows.
+    for (let i = 0; i < 6; i++) {
+      const n = h.sockets.length;
+      h.last().drop();
+      while (h.sockets.length === n) {
+        h.tick(Math.min(...h.timers.map((t) => t.at)) - h.now.t);
+        await flush();
+      }
+    }
+    h.last().drop();
+    const retryAt = useStore.getState().connection.retryAt!;
+    expect(retryAt - h.now.t).toBeGreaterThan(PROBE_EVERY_MS * 2);
+    const before = h.sockets.length;
+    // Not back yet: the probe fails and the backoff stands.
+    h.tick(PROBE_EVERY_MS);
+    await flush();
+    expect(probe).toHaveBeenCalled();
+    expect(h.sockets.length).toBe(before);
+    // Back: the next probe succeeds and the socket reconnects well before retryAt.
+    up = true;
+    h.tick(PROBE_EVERY_MS);
+    await flush();
+    await flush();
+    h.tick(PROBE_JITTER_MS);
+    expect(h.sockets.length).toBe(before + 1);
+    expect(h.now.t).toBeLessThan(retryAt - PROBE_EVERY_MS);
+    h.socket.stop();
+  });
+
+  it('passes every frame to onFrame after applying it', async () => {
+    const seen: string[] = [];
+    const h = harness({ onFrame: (f) => seen.push(f.type) });
+    h.socket.start();
+    await connect(h);
+    h.last().frame({ type: 'room', room: { id: 'r9', name: 'x', kind: 'group', visibility: 'public', members: ['me@n'], createdBy: 'me@n', createdAt: 1 } });
+    expect(seen).toEqual(['ready', 'room']);
+    expect(useStore.getState().rooms.byId.r9).toBeDefined();
+    h.socket.stop();
   });
 });

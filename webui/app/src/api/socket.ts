@@ -26,6 +26,14 @@ export interface SocketDeps {
   state: () => AppState;
   fetchPage: (room: string, opts: { before?: string; limit?: number }) => Promise<{ messages: Message[]; more: boolean }>;
   fetchRooms: () => Promise<Room[]>;
+  /**
+   * probe asks cheaply whether the node answers again (GET /readyz). While
+   * a long backoff runs it is tried every PROBE_EVERY_MS, so a node that is
+   * back is used within seconds rather than at the end of the backoff.
+   */
+  probe?: () => Promise<boolean>;
+  /** onFrame sees every server frame after the store applied it. */
+  onFrame?: (f: ServerFrame) => void;
   now?: () => number;
   random?: () => number;
   setTimeout?: (fn: () => void, ms: number) => unknown;
@@ -38,6 +46,9 @@ export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 30_000;
 export const PING_EVERY_MS = 20_000;
 export const DEAD_AFTER_MS = 50_000;
+export const PROBE_EVERY_MS = 3_000;
+/** after a successful probe, connect within this spread, so tabs do not stampede a node that just came back. */
+export const PROBE_JITTER_MS = 1_000;
 const CATCHUP_PAGE = 50;
 const CATCHUP_MAX_PAGES = 10;
 
@@ -62,6 +73,8 @@ export class Socket {
   private stopped = true;
   private readyCount = 0;
   private retryTimer: unknown = null;
+  private retryAt = 0;
+  private probeTimer: unknown = null;
   private pingTimer: unknown = null;
   private lastFrameAt = 0;
   /** sends not yet acknowledged, in the order they were made. */
@@ -70,6 +83,8 @@ export class Socket {
 
   constructor(deps: SocketDeps) {
     this.d = {
+      probe: async () => false,
+      onFrame: () => undefined,
       now: Date.now,
       random: Math.random,
       setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -94,6 +109,7 @@ export class Socket {
     this.isReady = false;
     if (this.retryTimer) this.d.clearTimeout(this.retryTimer);
     if (this.pingTimer) this.d.clearInterval(this.pingTimer);
+    this.stopProbing();
     this.retryTimer = this.pingTimer = null;
     const ws = this.ws;
     this.ws = null;
@@ -118,6 +134,7 @@ export class Socket {
     if (this.stopped || this.isReady || (this.ws && !this.retryTimer)) return;
     if (this.retryTimer) this.d.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopProbing();
     this.connect();
   }
 
@@ -136,6 +153,7 @@ export class Socket {
 
   private connect(): void {
     this.retryTimer = null;
+    this.stopProbing();
     const st = this.d.state();
     st.connecting();
     let ws: WSLike;
@@ -199,6 +217,37 @@ export class Socket {
     this.d.state().dropped(this.d.now() + delay, error);
     if (this.retryTimer) this.d.clearTimeout(this.retryTimer);
     this.retryTimer = this.d.setTimeout(() => this.connect(), delay);
+    this.retryAt = this.d.now() + delay;
+    this.scheduleProbe();
+  }
+
+  /** scheduleProbe tries the node again before the backoff ends, if there is time for it. */
+  private scheduleProbe(): void {
+    this.stopProbing();
+    if (this.retryAt - this.d.now() <= PROBE_EVERY_MS + PROBE_JITTER_MS) return;
+    this.probeTimer = this.d.setTimeout(() => {
+      this.probeTimer = null;
+      this.d
+        .probe()
+        .catch(() => false)
+        .then((up) => {
+          // Only while the same backoff still runs.
+          if (this.stopped || !this.retryTimer || this.ws) return;
+          if (!up) {
+            this.scheduleProbe();
+            return;
+          }
+          this.d.clearTimeout(this.retryTimer);
+          const delay = Math.round(this.d.random() * PROBE_JITTER_MS);
+          this.retryAt = this.d.now() + delay;
+          this.retryTimer = this.d.setTimeout(() => this.connect(), delay);
+        });
+    }, PROBE_EVERY_MS);
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer) this.d.clearTimeout(this.probeTimer);
+    this.probeTimer = null;
   }
 
   private keepalive(): void {
@@ -222,6 +271,11 @@ export class Socket {
   }
 
   private handle(f: ServerFrame): void {
+    this.apply(f);
+    this.d.onFrame(f);
+  }
+
+  private apply(f: ServerFrame): void {
     const st = this.d.state();
     switch (f.type) {
       case 'ready': {

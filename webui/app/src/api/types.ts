@@ -75,6 +75,30 @@ export interface Room {
   historyComplete?: boolean;
   /** pending invites; present for members and invitees. */
   invited?: UserID[];
+  /** end-to-end encrypted (API.md §7); never turned off. */
+  encrypted?: boolean;
+  /** members above "member" (API.md §8). */
+  roles?: Record<UserID, string>;
+}
+
+/**
+ * TimelineEvent is a change shown as a quiet line between messages (docs/api.md,
+ * GET /rooms/{id}/timeline): the room's creation, a membership change, a rename
+ * or a new topic.
+ */
+export interface TimelineEvent {
+  id: string;
+  room: RoomID;
+  type: 'room.create' | 'member' | 'room.update';
+  sender?: UserID;
+  ts: number;
+  user?: UserID;
+  membership?: 'join' | 'leave' | 'invite' | 'kick' | 'ban';
+  reason?: string;
+  /** set on room.create, and on room.update when it changed the name. */
+  name?: string;
+  /** set on room.create with a topic, and on room.update when it changed the topic ("" = cleared). */
+  topic?: string;
 }
 
 export interface NodeInfo {

@@ -1,19 +1,56 @@
-import { memo } from 'react';
+import { memo, useSyncExternalStore, type ReactNode } from 'react';
 import { linkify } from './linkify';
 
-/** RichText renders a message body as text, with http(s) URLs as links. */
+// The Markdown renderer is a chunk of its own, loaded once someone is
+// signed in (the login screen never needs it). Until it arrives bodies
+// show as plain text; then every RichText renders again, formatted.
+type Renderer = (text: string) => ReactNode;
+let markdown: Renderer | null = null;
+let loading: Promise<void> | null = null;
+const listeners = new Set<() => void>();
+
+/** loadMarkdown fetches the Markdown renderer (once). */
+export function loadMarkdown(): Promise<void> {
+  loading ??= import('./Markdown').then((m) => {
+    markdown = m.renderMarkdown;
+    for (const l of listeners) l();
+  });
+  return loading;
+}
+
+const subscribe = (l: () => void) => {
+  listeners.add(l);
+  return () => listeners.delete(l);
+};
+const current = () => markdown;
+
+// Text with none of these cannot contain formatting, and skips the parser.
+const MARKUP = /[*_~`>[\\&]|^\s*(?:[-+]|\d+[.)])\s/m;
+
+/** plainText renders a body as text, with http(s) URLs as links. */
+function plainText(text: string): ReactNode {
+  return linkify(text).map((p, i) =>
+    p.kind === 'link' ? (
+      <a key={i} href={p.href} target="_blank" rel="noopener noreferrer" className="link link-primary break-all">
+        {p.text}
+      </a>
+    ) : (
+      <span key={i}>{p.text}</span>
+    ),
+  );
+}
+
+/**
+ * RichText renders a message body: Markdown formatting through the lazy
+ * renderer, never HTML (markup in a body shows as characters). data-md
+ * says which way it went, for tests and styles.
+ */
 export const RichText = memo(function RichText({ text }: { text: string }) {
+  const md = useSyncExternalStore(subscribe, current, current);
+  const formatted = md !== null && MARKUP.test(text);
   return (
-    <>
-      {linkify(text).map((p, i) =>
-        p.kind === 'link' ? (
-          <a key={i} href={p.href} target="_blank" rel="noopener noreferrer" className="link link-primary break-all">
-            {p.text}
-          </a>
-        ) : (
-          <span key={i}>{p.text}</span>
-        ),
-      )}
-    </>
+    <div className={formatted ? 'md' : 'whitespace-pre-wrap'} data-md={formatted ? 'on' : 'off'}>
+      {formatted ? md(text) : plainText(text)}
+    </div>
   );
 });

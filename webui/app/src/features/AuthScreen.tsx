@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { api, describeError } from '../api/app';
+import { api } from '../api/app';
+import { describeError } from '../api/errors';
 
 /** AuthScreen is the log-in and sign-up form. */
 export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
@@ -19,7 +20,7 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
       if (signup) await api.register(username.trim(), password, displayName.trim());
       else await api.login(username.trim(), password);
     } catch (err) {
-      setError(describeError(err));
+      setError(describeError(err, signup ? 'signup' : 'login'));
       setBusy(false);
     }
   };
@@ -90,7 +91,7 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
               </>
             )}
           </p>
-          <p className="text-xs text-center opacity-70">
+          <p className="text-xs text-center opacity-80">
             <Link className="link" to="/node">About this node</Link>
           </p>
         </div>

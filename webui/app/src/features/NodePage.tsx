@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import type { NodeInfo } from '../api/types';
-import { api, describeError } from '../api/app';
+import { api } from '../api/app';
+import { describeError } from '../api/errors';
 
 /** NodePage shows the node this UI is served by: its identity, peers and addresses. */
 export function NodePage({ standalone }: { standalone?: boolean }) {
@@ -12,7 +13,7 @@ export function NodePage({ standalone }: { standalone?: boolean }) {
       api
         .node()
         .then((n) => (setNode(n), setError(null)))
-        .catch((e) => setError(describeError(e)));
+        .catch((e) => setError(describeError(e, 'load')));
     load();
     const t = setInterval(load, 10_000);
     return () => clearInterval(t);
@@ -37,11 +38,11 @@ export function NodePage({ standalone }: { standalone?: boolean }) {
           <dl className="card bg-base-100 border border-base-300">
             <div className="card-body gap-3">
               <div>
-                <dt className="text-sm opacity-70">Name</dt>
+                <dt className="text-sm opacity-80">Name</dt>
                 <dd className="font-semibold">{node.name}</dd>
               </div>
               <div>
-                <dt className="text-sm opacity-70">Node ID</dt>
+                <dt className="text-sm opacity-80">Node ID</dt>
                 <dd>
                   <code className="break-all" data-node-id>
                     {node.id}
@@ -49,15 +50,15 @@ export function NodePage({ standalone }: { standalone?: boolean }) {
                 </dd>
               </div>
               <div>
-                <dt className="text-sm opacity-70">Connected peers</dt>
+                <dt className="text-sm opacity-80">Connected peers</dt>
                 <dd data-peers>{peers}</dd>
               </div>
               <div>
-                <dt className="text-sm opacity-70">Version</dt>
+                <dt className="text-sm opacity-80">Version</dt>
                 <dd>{node.version}</dd>
               </div>
               <div>
-                <dt className="text-sm opacity-70">Addresses</dt>
+                <dt className="text-sm opacity-80">Addresses</dt>
                 <dd>
                   <ul className="flex flex-col gap-1">
                     {node.addrs.map((a) => (

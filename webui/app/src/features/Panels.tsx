@@ -1,10 +1,13 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Avatar } from '../components/Avatar';
 import { formatAgo } from '../components/format';
-import { api, describeError, loadThread } from '../api/app';
+import { api, loadThread } from '../api/app';
+import { describeError } from '../api/errors';
 import { displayName, useStore } from '../store';
 import { Composer } from './Composer';
+import { useDialogs } from './dialogs';
 import { MessageRow } from './MessageRow';
+import { NodeName } from './people';
 
 function SidePanel({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   return (
@@ -34,6 +37,7 @@ export const MEMBERS_PAGE = 100;
  */
 export function MembersPanel({ room, members, count, onClose }: { room: string; members: string[]; count: number; onClose(): void }) {
   const [error, setError] = useState<string | null>(null);
+  const { openProfile } = useDialogs();
   const [paged, setPaged] = useState<string[]>([]);
   const [more, setMore] = useState(false);
   const [loading, setLoading] = useState(false);
@@ -46,7 +50,7 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
         setPaged((p) => [...(after ? p : []), ...r.members.map((u) => u.id)]);
         setMore(r.more);
       })
-      .catch((e) => setError(describeError(e)))
+      .catch((e) => setError(describeError(e, 'load')))
       .finally(() => setLoading(false));
   };
   useEffect(() => {
@@ -59,7 +63,14 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
       [...new Set([...members, ...paged])]
         .map((id) => {
           const p = people.presence[id];
-          return { id, name: displayName(people, id), presence: p?.presence ?? 'offline', lastSeen: p?.lastSeen };
+          const u = people.users[id];
+          return {
+            id,
+            name: displayName(people, id),
+            node: u?.node ?? id.slice(id.indexOf('@') + 1),
+            presence: p?.presence ?? 'offline',
+            lastSeen: p?.lastSeen,
+          };
         })
         .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1)),
     [members, paged, people],
@@ -73,14 +84,23 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
       )}
       <ul className="flex-1 overflow-y-auto p-2 flex flex-col gap-1">
         {list.map((u) => (
-          <li key={u.id} className="flex items-center gap-2 p-1" data-member={u.id} data-presence={u.presence}>
-            <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
-            <span className="min-w-0 flex-1">
-              <span className="block truncate">{u.name}</span>
-              <span className="block truncate text-xs opacity-60">
-                {u.presence === 'online' ? 'Online' : u.lastSeen ? `Last seen ${formatAgo(u.lastSeen)}` : 'Offline'}
+          <li key={u.id} data-member={u.id} data-presence={u.presence}>
+            <button
+              type="button"
+              className="flex w-full items-center gap-2 p-1 rounded-lg text-left hover:bg-base-200"
+              aria-label={`${u.name}, ${u.presence === 'online' ? 'online' : 'offline'}: show profile`}
+              onClick={() => openProfile(u.id)}
+            >
+              <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
+              <span className="min-w-0 flex-1">
+                <span className="block truncate" dir="auto">
+                  {u.name}
+                </span>
+                <span className="block truncate text-xs opacity-80">
+                  {u.presence === 'online' ? 'Online' : u.lastSeen ? `Last seen ${formatAgo(u.lastSeen)}` : 'Offline'} · <NodeName node={u.node} />
+                </span>
               </span>
-            </span>
+            </button>
           </li>
         ))}
       </ul>
@@ -118,19 +138,18 @@ export function ThreadPanel({
   const ids = useStore((s) => s.messages.rooms[room]?.threads[root] ?? EMPTY);
   const hasRoot = useStore((s) => !!s.messages.rooms[room]?.byId[root]);
   const [error, setError] = useState<string | null>(null);
-  const [editing, setEditing] = useState<string | null>(null);
   useEffect(() => {
-    loadThread(room, root).catch((e) => setError(describeError(e)));
+    loadThread(room, root).catch((e) => setError(describeError(e, 'load')));
   }, [room, root]);
   return (
     <SidePanel title="Thread" onClose={onClose}>
       <div className="flex-1 overflow-y-auto min-h-0" data-thread-root={root}>
         {hasRoot ? (
           <div className="border-b border-base-300 pb-2">
-            <MessageRow room={room} id={root} me={me} editing={editing === root} setEditing={setEditing} inThread onError={setError} />
+            <MessageRow room={room} id={root} me={me} inThread onError={setError} />
           </div>
         ) : (
-          <p className="p-3 text-sm opacity-70">The first message of this thread is further back in history.</p>
+          <p className="p-3 text-sm opacity-80">The first message of this thread is further back in history.</p>
         )}
         {error && (
           <p role="alert" className="text-error text-sm p-2">
@@ -144,8 +163,6 @@ export function ThreadPanel({
             id={id}
             prevId={i > 0 ? ids[i - 1] : undefined}
             me={me}
-            editing={editing === id}
-            setEditing={setEditing}
             inThread
             onError={setError}
           />

@@ -1,53 +1,92 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import type { Room } from '../api/types';
-import { api, closeRoom, describeError, ensureUsers, joinRoom, leaveRoom, openRoom } from '../api/app';
-import { displayName, memberCount, useShallow, useStore } from '../store';
+import { api, closeRoom, declineInvite, ensureUsers, joinRoom, leaveRoom, openRoom, revealMessage } from '../api/app';
+import { codeOf, describeError } from '../api/errors';
+import { Menu, type MenuItem } from '../components/Menu';
+import { RoomIcon } from '../components/RoomIcon';
+import { displayName, memberCount, store, useShallow, useStore } from '../store';
 import { Composer } from './Composer';
+import { useDialogs } from './dialogs';
 import { MessageList } from './MessageList';
 import { MembersPanel, ThreadPanel } from './Panels';
+import { CopyLinkDialog, RoomSettingsDialog } from './RoomDialogs';
+import { roomLink } from './roomLink';
 import { TypingLine } from './TypingLine';
 import { UserSearchDialog } from './UserSearch';
 import { dmPartner, useRoomTitle } from './rooms';
 import { useMe } from './session';
+
+type Lookup = 'ok' | 'loading' | 'not_found' | 'forbidden' | 'error';
+
+/** canEditRoom: admins and the owner may rename (roles come with moderation; until then the creator is the owner). */
+function canEditRoom(room: Room, me: string | undefined): boolean {
+  if (!me || room.kind === 'dm' || !room.members.includes(me)) return false;
+  const role = room.roles?.[me];
+  return role === 'owner' || role === 'admin' || (!room.roles && room.createdBy === me);
+}
 
 export function RoomView() {
   const id = useParams().roomId ?? '';
   const [params, setParams] = useSearchParams();
   const thread = params.get('thread');
   const me = useMe();
-  const joined = useStore((s) => s.rooms.byId[id]);
+  const known = useStore((s) => s.rooms.byId[id]);
   const [preview, setPreview] = useState<Room | null>(null);
-  const room = joined ?? preview ?? undefined;
+  const [lookup, setLookup] = useState<Lookup>('ok');
+  const room = known ?? preview ?? undefined;
   const title = useRoomTitle(room);
   // Rooms we are invited to are listed too; membership is what the room says.
   const member = !!room && !!me && room.members.includes(me);
+  const invited = !!room && !!me && !member && (room.invited ?? []).includes(me);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [panel, setPanel] = useState<'members' | null>(null);
-  const [inviting, setInviting] = useState(false);
+  const [dialog, setDialog] = useState<'invite' | 'settings' | { link: string } | null>(null);
   const [replyTo, setReplyTo] = useState<string | null>(null);
   const navigate = useNavigate();
+  const dialogs = useDialogs();
 
   useEffect(() => {
     setError(null);
+    setNotice(null);
     setPreview(null);
     setReplyTo(null);
-    openRoom(id).catch((e) => setError(describeError(e)));
+    setPanel(null);
+    setDialog(null);
     return () => closeRoom(id);
   }, [id]);
 
-  // A room we are not in (a link, the directory): show what we can and offer to join.
+  // Load the room's history once we know it is ours to read.
   useEffect(() => {
-    if (joined) return;
+    openRoom(id, { canRead: member }).catch((e) => setError(describeError(e, 'openRoom')));
+  }, [id, member]);
+
+  // A room we are not in (a link, the directory): find out what it is.
+  useEffect(() => {
+    if (known) {
+      setLookup('ok');
+      return;
+    }
     let live = true;
+    setLookup('loading');
     api
       .room(id)
-      .then((r) => live && setPreview(r))
-      .catch((e) => live && setError(describeError(e)));
+      .then((r) => {
+        if (!live) return;
+        setPreview(r);
+        setLookup('ok');
+      })
+      .catch((e) => {
+        if (!live) return;
+        const code = codeOf(e);
+        setLookup(code === 'not_found' ? 'not_found' : code === 'forbidden' ? 'forbidden' : 'error');
+        if (code !== 'not_found' && code !== 'forbidden') setError(describeError(e, 'openRoom'));
+      });
     return () => {
       live = false;
     };
-  }, [id, joined]);
+  }, [id, known]);
 
   const senders = useStore(
     useShallow((s) => {
@@ -59,8 +98,8 @@ export function RoomView() {
     }),
   );
   useEffect(() => {
-    ensureUsers([...senders, ...(room?.members ?? [])]);
-  }, [senders, room?.members]);
+    ensureUsers([...senders, ...(room?.members ?? []), room?.createdBy ?? '']);
+  }, [senders, room?.members, room?.createdBy]);
 
   const reply = useStore(
     useShallow((s) => {
@@ -80,34 +119,112 @@ export function RoomView() {
   const closeThread = () => setParams({});
   const partner = useStore((s) => dmPartner(room, s.session.user?.id));
   const partnerPresence = useStore((s) => (partner ? s.presence.presence[partner] : undefined));
+  const inviter = useStore((s) => (room ? displayName(s.presence, room.createdBy) : ''));
 
+  const openQuote = useCallback(
+    (target: string) => {
+      revealMessage(id, target)
+        .then((r) => {
+          if (r === 'missing') setError('That message is no longer available.');
+          else if (r !== 'shown') openThread(r.thread);
+        })
+        .catch((e) => setError(describeError(e, 'load')));
+    },
+    [id, openThread],
+  );
+
+  const editLast = useCallback(() => {
+    const st = store.get();
+    const t = st.messages.rooms[id];
+    if (!t || !me) return false;
+    for (let i = t.main.length - 1; i >= 0; i--) {
+      const m = t.byId[t.main[i]];
+      if (m.sender === me && !m.status && !m.deleted) {
+        st.setEditing(m.id);
+        st.focusMessage(id, m.id, false);
+        return true;
+      }
+    }
+    return false;
+  }, [id, me]);
+
+  if (lookup === 'not_found' || lookup === 'forbidden') {
+    return (
+      <section className="flex flex-1 items-center justify-center p-6" aria-labelledby="room-missing">
+        <div className="text-center max-w-sm">
+          <h1 id="room-missing" className="text-xl font-bold mb-2">
+            {lookup === 'not_found' ? 'Room not found' : 'This room is private'}
+          </h1>
+          <p className="mb-4 opacity-90">{describeCodeFor(lookup)}</p>
+          <Link to="/" className="btn btn-primary">
+            Back to your rooms
+          </Link>
+        </div>
+      </section>
+    );
+  }
+
+  const leave = async () => {
+    const ok = await dialogs.confirm({
+      title: `Leave ${title}?`,
+      body:
+        room?.visibility === 'private'
+          ? 'It is private: you will need a new invitation to come back.'
+          : 'You can join it again from the room directory.',
+      confirm: 'Leave',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await leaveRoom(id);
+      navigate('/');
+    } catch (e) {
+      setError(describeError(e, 'leaveRoom'));
+    }
+  };
+  const copyLink = async () => {
+    const link = roomLink(id, location.origin);
+    try {
+      await navigator.clipboard.writeText(link);
+      setNotice('Link copied.');
+    } catch {
+      setDialog({ link });
+    }
+  };
+  const menu: MenuItem[] = [];
+  if (room && canEditRoom(room, me)) menu.push({ label: 'Room settings', onSelect: () => setDialog('settings') });
+  if (room && room.kind !== 'dm') menu.push({ label: 'Copy link', onSelect: copyLink });
+  if (member && room?.kind !== 'dm') menu.push({ label: 'Leave room', onSelect: leave, danger: true });
+
+  const count = room ? memberCount(room) : 0;
   return (
     <section className="flex flex-1 min-h-0" aria-label={title || 'Room'}>
       <div className="flex flex-col flex-1 min-w-0 min-h-0">
-        <header className="flex items-center gap-2 px-3 py-2 border-b border-base-300">
+        <header className="flex items-center gap-1 px-3 py-2 border-b border-base-300">
           <Link to="/" className="btn btn-ghost btn-sm md:hidden" aria-label="Back to rooms">
             ←
           </Link>
           <div className="min-w-0 flex-1">
-            <h1 className="font-bold truncate">
-              {room?.kind === 'dm' ? '' : '# '}
-              {title || 'Loading…'}
+            <h1 className="font-bold truncate flex items-center gap-1.5">
+              {room && room.kind !== 'dm' && <RoomIcon visibility={room.visibility} encrypted={room.encrypted} className="opacity-70" />}
+              <span className="truncate" dir="auto">
+                {title || (lookup === 'loading' ? 'Loading…' : '')}
+              </span>
             </h1>
-            <p className="text-xs opacity-70 truncate">
+            <p className="text-xs opacity-80 truncate" dir="auto">
               {room?.kind === 'dm'
                 ? partnerPresence?.presence === 'online'
                   ? 'Online'
                   : 'Offline'
-                : room?.topic ||
-                  (room ? `${memberCount(room)} ${memberCount(room) === 1 ? 'member' : 'members'} · ${room.visibility}` : '')}
+                : room?.topic || (room ? `${count} ${count === 1 ? 'member' : 'members'} · ${room.visibility}` : '')}
             </p>
           </div>
           {member && room?.kind !== 'dm' && (
-            <button type="button" className="btn btn-ghost btn-sm" onClick={() => setInviting(true)}>
+            <button type="button" className="btn btn-ghost btn-sm" onClick={() => setDialog('invite')}>
               Invite
             </button>
           )}
-          {room && (
+          {room && (member || room.visibility === 'public') && (
             <button
               type="button"
               className={`btn btn-ghost btn-sm ${panel === 'members' ? 'btn-active' : ''}`}
@@ -120,22 +237,10 @@ export function RoomView() {
               Members
             </button>
           )}
-          {member && room?.kind !== 'dm' && (
-            <button
-              type="button"
-              className="btn btn-ghost btn-sm"
-              onClick={async () => {
-                if (!confirm(`Leave ${title}?`)) return;
-                try {
-                  await leaveRoom(id);
-                  navigate('/');
-                } catch (e) {
-                  setError(describeError(e));
-                }
-              }}
-            >
-              Leave
-            </button>
+          {menu.length > 0 && (
+            <Menu label="Room menu" items={menu}>
+              <span aria-hidden="true">⋯</span>
+            </Menu>
           )}
         </header>
         {error && (
@@ -146,59 +251,103 @@ export function RoomView() {
             </button>
           </div>
         )}
-        {room && !member ? (
+        {notice && (
+          <div role="status" className="alert alert-success rounded-none text-sm py-1 flex justify-between">
+            <span>{notice}</span>
+            <button type="button" className="btn btn-xs btn-ghost" onClick={() => setNotice(null)}>
+              OK
+            </button>
+          </div>
+        )}
+        {!room ? (
+          <div className="flex-1 flex items-center justify-center" role="status">
+            {lookup === 'loading' && <span className="loading loading-spinner" aria-label="Loading the room" />}
+          </div>
+        ) : !member ? (
           <div className="flex-1 flex items-center justify-center p-6">
-            <div className="text-center">
-              <p className="mb-3">You are not a member of this room yet.</p>
-              <button
-                type="button"
-                className="btn btn-primary"
-                onClick={() =>
-                  joinRoom(id)
-                    .then(() => {
-                      setError(null);
-                      return openRoom(id);
-                    })
-                    .catch((e) => setError(describeError(e)))
-                }
-              >
-                Join room
-              </button>
+            <div className="text-center max-w-sm">
+              {invited ? (
+                <p className="mb-3" dir="auto">
+                  You are invited to join <b>{title}</b>
+                  {room.createdBy !== me ? ` (a room of ${inviter})` : ''}.
+                </p>
+              ) : (
+                <p className="mb-3">You are not a member of this room yet.</p>
+              )}
+              <div className="flex gap-2 justify-center">
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  onClick={() =>
+                    joinRoom(id)
+                      .then(() => setError(null))
+                      .catch((e) => setError(describeError(e, 'joinRoom')))
+                  }
+                >
+                  Join room
+                </button>
+                {invited && (
+                  <button
+                    type="button"
+                    className="btn btn-ghost"
+                    onClick={() =>
+                      declineInvite(id)
+                        .then(() => navigate('/'))
+                        .catch((e) => setError(describeError(e, 'leaveRoom')))
+                    }
+                  >
+                    Decline
+                  </button>
+                )}
+              </div>
             </div>
           </div>
         ) : (
           <>
             <MessageList
               room={id}
-              title={room?.kind === 'dm' ? title : `#${title}`}
+              start={
+                room.kind === 'dm' ? `This is the beginning of your conversation with ${title}.` : `This is the beginning of ${title}.`
+              }
               me={me}
               canRead={member}
               onReply={setReplyTo}
               onThread={openThread}
+              onOpenQuote={openQuote}
               onError={setError}
             />
             <TypingLine room={id} />
-            <Composer room={id} reply={reply} onCancelReply={() => setReplyTo(null)} disabled={!member} />
+            <Composer key={id} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
           </>
         )}
       </div>
-      {thread ? (
+      {thread && member ? (
         <ThreadPanel room={id} root={thread} me={me} canWrite={member} onClose={closeThread} />
       ) : panel === 'members' && room ? (
         <MembersPanel room={id} members={room.members} count={memberCount(room)} onClose={() => setPanel(null)} />
       ) : null}
-      {inviting && (
+      {dialog === 'invite' && (
         <UserSearchDialog
           title={`Invite to ${title}`}
           action="Invite"
+          errorAction="invite"
           exclude={room?.members}
-          onClose={() => setInviting(false)}
+          onClose={() => setDialog(null)}
           onPick={async (u) => {
             await api.invite(id, u.id);
-            setInviting(false);
+            setDialog(null);
+            setNotice(`${u.displayName || u.username} is invited.`);
           }}
         />
       )}
+      {dialog === 'settings' && room && <RoomSettingsDialog room={room} onClose={() => setDialog(null)} />}
+      {dialog && typeof dialog === 'object' && <CopyLinkDialog link={dialog.link} onClose={() => setDialog(null)} />}
     </section>
   );
+}
+
+function describeCodeFor(lookup: 'not_found' | 'forbidden'): string {
+  return lookup === 'not_found'
+    ? 'There is no room at this address, or it was removed. Check the link, or find rooms in the directory.'
+    : 'This room is private. Ask a member to invite you.';
 }

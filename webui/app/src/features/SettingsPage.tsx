@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { api, describeError, updateProfile } from '../api/app';
+import { api, updateProfile } from '../api/app';
+import { describeError } from '../api/errors';
 import { useSession } from './session';
 import { useTheme, type ThemePref } from './theme';
 
@@ -35,7 +36,7 @@ export function SettingsPage() {
       await updateProfile(name.trim());
       setNameMsg({ ok: 'Display name saved.' });
     } catch (err) {
-      setNameMsg({ error: describeError(err) });
+      setNameMsg({ error: describeError(err, 'profile') });
     }
   };
   const savePw = async (e: FormEvent) => {
@@ -46,7 +47,7 @@ export function SettingsPage() {
       setNewPw('');
       setPwMsg({ ok: 'Password changed.' });
     } catch (err) {
-      setPwMsg({ error: describeError(err) });
+      setPwMsg({ error: describeError(err, 'password') });
     }
   };
 
@@ -63,7 +64,7 @@ export function SettingsPage() {
         <form onSubmit={saveName} className="card bg-base-200">
           <div className="card-body gap-3">
             <h2 className="card-title text-lg">Profile</h2>
-            <p className="text-sm opacity-70">
+            <p className="text-sm opacity-80">
               Signed in as <code className="break-all">{user?.id}</code>
             </p>
             <label className="form-control">

@@ -1,30 +1,52 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Outlet, useLocation } from 'react-router';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { socket } from '../api/app';
 import { useShallow, useStore } from '../store';
+import { DialogsProvider } from './dialogs';
 import { Sidebar } from './Sidebar';
+
+const QuickSwitcher = lazy(() => import('./QuickSwitcher').then((m) => ({ default: m.QuickSwitcher })));
 
 /**
  * Shell lays out the sidebar and the current screen. On phone-sized screens
  * only one of them shows: the sidebar on the home route, the screen elsewhere.
+ * Ctrl/Cmd+K opens the quick switcher from anywhere.
  */
-export function Shell() {
+export default function Shell() {
   const home = useLocation().pathname === '/';
   const c = useStore(
     useShallow((s) => ({ status: s.connection.status, retryAt: s.connection.retryAt, everReady: s.connection.everReady })),
   );
   const unread = useStore((s) => Object.values(s.rooms.byId).reduce((n, r) => n + (r.unread ?? 0), 0));
+  const [switcher, setSwitcher] = useState(false);
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Hearth` : 'Hearth';
   }, [unread]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setSwitcher(true);
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
   return (
-    <div className="flex h-full overflow-hidden">
-      <Sidebar className={home ? 'flex w-full md:w-72' : 'hidden md:flex md:w-72'} />
-      <main className={`${home ? 'hidden md:flex' : 'flex'} flex-1 min-w-0 flex-col`}>
-        <ConnectionBanner {...c} onRetry={() => socket.retryNow()} />
-        <Outlet />
-      </main>
-    </div>
+    <DialogsProvider>
+      <div className="flex h-full overflow-hidden">
+        <Sidebar className={home ? 'flex w-full md:w-72' : 'hidden md:flex md:w-72'} />
+        <main className={`${home ? 'hidden md:flex' : 'flex'} flex-1 min-w-0 flex-col`}>
+          <ConnectionBanner {...c} onRetry={() => socket.retryNow()} />
+          <Outlet />
+        </main>
+      </div>
+      {switcher && (
+        <Suspense fallback={null}>
+          <QuickSwitcher onClose={() => setSwitcher(false)} />
+        </Suspense>
+      )}
+    </DialogsProvider>
   );
 }

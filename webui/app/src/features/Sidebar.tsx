@@ -1,8 +1,10 @@
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Link, NavLink, useNavigate } from 'react-router';
 import { Avatar, PresenceDot } from '../components/Avatar';
+import { RoomIcon } from '../components/RoomIcon';
 import type { Room } from '../api/types';
-import { api, describeError, ensureUsers, startDm } from '../api/app';
+import { api, ensureUsers, startDm } from '../api/app';
+import { describeError } from '../api/errors';
 import { displayName, sortedRooms, useStore } from '../store';
 import { DirectoryDialog, NewRoomDialog } from './RoomDialogs';
 import { UserSearchDialog } from './UserSearch';
@@ -11,10 +13,41 @@ import { useSession } from './session';
 
 type DialogKind = 'new' | 'browse' | 'dm' | null;
 
+/** Section lists some of the user's rooms under a heading. */
+function Section({ title, rooms, empty }: { title: string; rooms: Room[]; empty?: string }) {
+  const id = `rooms-${title.toLowerCase().replace(/\W+/g, '-')}`;
+  if (rooms.length === 0 && !empty) return null;
+  return (
+    <section aria-labelledby={id} className="mb-2">
+      <h2 id={id} className="px-2 pt-2 pb-1 text-xs font-semibold uppercase tracking-wide opacity-80">
+        {title}
+      </h2>
+      <ul className="flex flex-col gap-0.5">
+        {rooms.length === 0 && <li className="px-2 py-1 opacity-80 text-sm">{empty}</li>}
+        {rooms.map((r) => (
+          <RoomEntry key={r.id} room={r} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function Sidebar({ className }: { className: string }) {
   const byId = useStore((s) => s.rooms.byId);
   const loaded = useStore((s) => s.rooms.loaded);
+  const me = useStore((s) => s.session.user?.id);
   const rooms = useMemo(() => sortedRooms(byId), [byId]);
+  const sections = useMemo(() => {
+    const invites: Room[] = [];
+    const groups: Room[] = [];
+    const dms: Room[] = [];
+    for (const r of rooms) {
+      if (me && !r.members.includes(me)) invites.push(r);
+      else if (r.kind === 'dm') dms.push(r);
+      else groups.push(r);
+    }
+    return { invites, groups, dms };
+  }, [rooms, me]);
   const people = useMemo(() => rooms.flatMap((r) => [r.lastMessage?.sender ?? '', ...(r.kind === 'dm' ? r.members : [])]), [rooms]);
   useEffect(() => ensureUsers(people), [people]);
   const { user } = useSession();
@@ -28,6 +61,9 @@ export function Sidebar({ className }: { className: string }) {
         <Link to="/" className="text-lg font-bold flex items-center gap-2">
           <img src="/favicon.svg" alt="" className="w-6 h-6" /> Hearth
         </Link>
+        <kbd className="kbd kbd-sm hidden md:inline-flex" title="Jump to a room or person">
+          Ctrl K
+        </kbd>
       </div>
       <div className="flex gap-1 p-2 flex-wrap">
         <button type="button" className="btn btn-primary btn-sm" onClick={() => setDialog('new')}>
@@ -45,22 +81,26 @@ export function Sidebar({ className }: { className: string }) {
           {error}
         </div>
       )}
-      <ul className="flex flex-col gap-0.5 p-2 w-full flex-1 overflow-y-auto min-h-0">
-        {!loaded && (
-          <li className="p-2">
+      <div className="p-2 pt-0 w-full flex-1 overflow-y-auto min-h-0">
+        {!loaded ? (
+          <p className="p-2">
             <span className="loading loading-dots loading-sm" aria-label="Loading rooms" />
-          </li>
+          </p>
+        ) : (
+          <>
+            <Section title="Invites" rooms={sections.invites} />
+            <Section title="Rooms" rooms={sections.groups} empty="No rooms yet. Create or browse one." />
+            <Section title="Direct messages" rooms={sections.dms} empty="No conversations yet." />
+          </>
         )}
-        {loaded && rooms.length === 0 && <li className="p-2 opacity-70 text-sm">No rooms yet. Create or browse one.</li>}
-        {rooms.map((r) => (
-          <RoomEntry key={r.id} room={r} />
-        ))}
-      </ul>
+      </div>
       <div className="border-t border-base-300 p-2 flex items-center gap-2">
         {user && <Avatar id={user.id} name={user.displayName || user.username} size="sm" />}
         <div className="min-w-0 flex-1">
-          <div className="text-sm font-semibold truncate">{user?.displayName || user?.username}</div>
-          <div className="text-xs opacity-60 truncate">@{user?.username}</div>
+          <div className="text-sm font-semibold truncate" dir="auto">
+            {user?.displayName || user?.username}
+          </div>
+          <div className="text-xs opacity-80 truncate">@{user?.username}</div>
         </div>
         <Link to="/settings" className="btn btn-ghost btn-xs">
           Settings
@@ -82,7 +122,7 @@ export function Sidebar({ className }: { className: string }) {
               const r = await startDm(u);
               navigate(`/r/${encodeURIComponent(r.id)}`);
             } catch (err) {
-              setError(describeError(err));
+              setError(describeError(err, 'dm'));
             }
           }}
         />
@@ -95,12 +135,13 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
   const title = useRoomTitle(room);
   const partner = useStore((s) => dmPartner(room, s.session.user?.id));
   const presence = useStore((s) => (partner ? (s.presence.presence[partner]?.presence ?? 'offline') : undefined));
-  const preview = useStore((s) => {
+  const who = useStore((s) => {
     const m = room.lastMessage;
-    if (!m) return room.topic ?? '';
-    const who = m.sender === s.session.user?.id ? 'You' : displayName(s.presence, m.sender);
-    return `${who}: ${m.deleted ? 'message deleted' : m.body}`;
+    if (!m || m.deleted) return '';
+    return m.sender === s.session.user?.id ? 'You' : displayName(s.presence, m.sender);
   });
+  const m = room.lastMessage;
+  const text = !m ? (room.topic ?? '') : m.deleted ? 'Message deleted' : m.body;
   const unread = room.unread ?? 0;
   const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
   return (
@@ -110,19 +151,24 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
         className={({ isActive }) =>
           `flex items-center gap-2 px-2 py-2 rounded-lg hover:bg-base-300 focus-visible:outline-2 focus-visible:outline-primary ${isActive ? 'bg-base-300' : ''}`
         }
-        aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
+        aria-label={`${title}${invited ? ', invitation' : ''}${unread ? `, ${unread} unread` : ''}`}
         data-room-id={room.id}
       >
         {room.kind === 'dm' && partner ? (
           <Avatar id={partner} name={title} size="sm" presence={presence} />
         ) : (
-          <span className="w-7 h-7 rounded-md bg-base-300 inline-flex items-center justify-center font-bold" aria-hidden="true">
-            #
+          <span className="w-7 h-7 rounded-md bg-base-300 inline-flex items-center justify-center shrink-0" aria-hidden="true">
+            <RoomIcon visibility={room.visibility} encrypted={room.encrypted} />
           </span>
         )}
         <span className="min-w-0 flex-1">
-          <span className={`block truncate ${unread ? 'font-bold' : ''}`}>{title}</span>
-          <span className="block truncate text-xs opacity-60">{preview}</span>
+          <span className={`block truncate ${unread ? 'font-bold' : ''}`} dir="auto">
+            {title}
+          </span>
+          <span className="block truncate text-xs opacity-80">
+            {who && <>{who}: </>}
+            <bdi>{text}</bdi>
+          </span>
         </span>
         {invited && <span className="badge badge-secondary badge-sm">Invited</span>}
         {unread > 0 && <span className="badge badge-primary badge-sm">{unread}</span>}

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { Avatar } from '../components/Avatar';
 import { Modal } from '../components/Modal';
 import type { User } from '../api/types';
-import { api, describeError } from '../api/app';
+import { api } from '../api/app';
+import { describeError, type Action } from '../api/errors';
 import { useMe } from './session';
 
 /** UserSearchDialog finds users (local and known remote) and hands one to onPick. */
@@ -12,12 +13,15 @@ export function UserSearchDialog({
   onClose,
   onPick,
   exclude = [],
+  errorAction = 'dm',
 }: {
   title: string;
   action: string;
   onClose(): void;
   onPick(u: User): void | Promise<void>;
   exclude?: string[];
+  /** what picking does, for error messages. */
+  errorAction?: Action;
 }) {
   const [q, setQ] = useState('');
   const [users, setUsers] = useState<User[]>([]);
@@ -36,7 +40,7 @@ export function UserSearchDialog({
       api
         .searchUsers(term)
         .then((u) => live && (setUsers(u), setError(null)))
-        .catch((e) => live && setError(describeError(e)));
+        .catch((e) => live && setError(describeError(e, 'searchUsers')));
     }, 200);
     return () => {
       live = false;
@@ -57,13 +61,15 @@ export function UserSearchDialog({
         </div>
       )}
       <ul className="mt-3 flex flex-col gap-1 max-h-72 overflow-y-auto">
-        {q.trim() && shown.length === 0 && <li className="text-sm opacity-70">No users found.</li>}
+        {q.trim() && shown.length === 0 && <li className="text-sm opacity-80">No users found.</li>}
         {shown.map((u) => (
           <li key={u.id} className="flex items-center gap-2 p-1">
             <Avatar id={u.id} name={u.displayName || u.username} size="sm" presence={u.presence} />
             <span className="min-w-0 flex-1">
-              <span className="block truncate">{u.displayName || u.username}</span>
-              <span className="block truncate text-xs opacity-60">{u.id}</span>
+              <span className="block truncate" dir="auto">
+                {u.displayName || u.username}
+              </span>
+              <span className="block truncate text-xs opacity-80">{u.id}</span>
             </span>
             <button
               type="button"
@@ -75,7 +81,7 @@ export function UserSearchDialog({
                 try {
                   await onPick(u);
                 } catch (err) {
-                  setError(describeError(err));
+                  setError(describeError(err, errorAction));
                 } finally {
                   setBusy(false);
                 }

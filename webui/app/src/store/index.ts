@@ -3,9 +3,10 @@
 // actions exported here.
 import { create } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { Message, Receipt, Room, ServerFrame, User } from '../api/types';
+import type { Message, Receipt, Room, ServerFrame, TimelineEvent, User } from '../api/types';
 import * as conn from './connection';
 import { DRAFTS_KEY, loadDrafts, setDraft } from './drafts';
+import * as evs from './events';
 import * as msgs from './messages';
 import * as pres from './presence';
 import * as rcpt from './receipts';
@@ -13,6 +14,7 @@ import { initialData, mergeMessages, reduceFrame, type AppData } from './reduce'
 import * as rooms from './rooms';
 import * as sess from './session';
 import * as typ from './typing';
+import * as vw from './view';
 
 export interface Actions {
   applyFrame(f: ServerFrame): void;
@@ -34,6 +36,12 @@ export interface Actions {
   dropped(retryAt: number | null, error?: string): void;
   setDraft(key: string, text: string): void;
   pruneTyping(now: number): void;
+  addRefs(list: Message[]): void;
+  mergeEvents(room: string, list: TimelineEvent[]): void;
+  enterRoom(room: string): void;
+  land(room: string, unreadFrom: string | null): void;
+  focusMessage(room: string, id: string, highlight: boolean): void;
+  setEditing(id: string | null): void;
 }
 
 export type AppState = AppData & Actions;
@@ -66,6 +74,16 @@ export const useStore = create<AppState>()((set) => ({
   connecting: () => set((s) => ({ connection: conn.connecting(s.connection) })),
   dropped: (retryAt, error) => set((s) => ({ connection: conn.dropped(s.connection, retryAt, error) })),
   setDraft: (key, text) => set((s) => ({ drafts: setDraft(s.drafts, key, text) })),
+  addRefs: (list) => set((s) => ({ messages: msgs.addRefs(s.messages, list) })),
+  mergeEvents: (room, list) =>
+    set((s) => {
+      const e = evs.mergeEvents(s.events, room, list);
+      return e === s.events ? s : { events: e };
+    }),
+  enterRoom: (room) => set((s) => ({ view: vw.enter(s.view, room) })),
+  land: (room, unreadFrom) => set((s) => ({ view: vw.land(s.view, room, unreadFrom) })),
+  focusMessage: (room, id, highlight) => set((s) => ({ view: vw.focusMessage(s.view, room, id, highlight) })),
+  setEditing: (id) => set((s) => ({ view: vw.setEditing(s.view, id) })),
   pruneTyping: (now) =>
     set((s) => {
       const t = typ.pruneTyping(s.typing, now);
@@ -92,7 +110,10 @@ export { useShallow };
 export type { AppData };
 export { draftKey } from './drafts';
 export type { ChatMessage, Timeline } from './messages';
-export { newestConfirmed, oldestConfirmed } from './messages';
+export { findMessage, newestConfirmed, oldestConfirmed } from './messages';
+export { EVENT_PREFIX, isEventItem, newestEventTs, timelineItems } from './events';
+export type { RoomEvents } from './events';
+export { firstUnread } from './view';
 export { memberCount, sortedRooms } from './rooms';
 export { displayName } from './presence';
 export { typingUsers } from './typing';

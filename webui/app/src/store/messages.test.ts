@@ -11,6 +11,9 @@ import {
   oldestConfirmed,
   retrySend,
   upsertMessages,
+  updateExisting,
+  addRefs,
+  findMessage,
 } from './messages';
 
 const msg = (id: string, ts: number, extra: Partial<Message> = {}): Message => ({
@@ -110,11 +113,25 @@ describe('messages', () => {
     expect(s.rooms.r1.threadLoaded.root).toBe(true);
   });
 
-  it("merges 10,000 messages and then appends one by one", () => {
+  // Not a timing target (that would be a benchmark): the generous timeout only
+  // keeps a busy shared machine from failing a correctness check.
+  it("merges 10,000 messages and then appends one by one", { timeout: 60_000 }, () => {
     const page: Message[] = [];
     for (let i = 0; i < 10_000; i++) page.push(msg(`m${String(i).padStart(5, '0')}`, i));
     let s = mergePage(initialMessages, 'r1', page.reverse(), { newest: true, more: false });
     for (let i = 0; i < 200; i++) s = upsertMessages(s, [msg(`n${i}`, 10_000 + i)]).state;
     expect(s.rooms.r1.main.length).toBe(10_200);
+  });
+
+  it('updates only messages it holds, in the timeline or among the refs', () => {
+    let s = upsertMessages(initialMessages, [msg('a', 1)]).state;
+    s = addRefs(s, [msg('far', 0), msg('a', 1, { body: 'not a ref' })]);
+    expect(Object.keys(s.rooms.r1.refs)).toEqual(['far']);
+    expect(s.rooms.r1.main).toEqual(['a']);
+    s = updateExisting(s, [msg('a', 1, { body: 'edited' }), msg('far', 0, { deleted: true, body: '' }), msg('unknown', 9)]);
+    expect(s.rooms.r1.byId.a.body).toBe('edited');
+    expect(findMessage(s.rooms.r1, 'far')?.deleted).toBe(true);
+    expect(s.rooms.r1.byId.unknown).toBeUndefined();
+    expect(updateExisting(s, [msg('nope', 1)])).toBe(s);
   });
 });

@@ -7,6 +7,7 @@ export type SendStatus = 'pending' | 'failed';
 /** ChatMessage is a Message as the UI holds it: confirmed, or a local send. */
 export interface ChatMessage extends Message {
   status?: SendStatus;
+  /** why a send failed: the error code of the node's error frame. */
   error?: string;
 }
 
@@ -21,6 +22,11 @@ export interface Timeline {
   /** the newest page has been fetched at least once. */
   loaded: boolean;
   threadLoaded: Record<string, boolean>;
+  /**
+   * messages fetched one by one (the original of a reply quote) that are
+   * not part of the loaded history: kept apart, so main never has a gap.
+   */
+  refs: Record<string, Message>;
 }
 
 export interface MessagesState {
@@ -30,7 +36,7 @@ export interface MessagesState {
 export const initialMessages: MessagesState = { rooms: {} };
 
 export function emptyTimeline(): Timeline {
-  return { byId: {}, main: [], threads: {}, more: true, loaded: false, threadLoaded: {} };
+  return { byId: {}, main: [], threads: {}, more: true, loaded: false, threadLoaded: {}, refs: {} };
 }
 
 function isLocal(m: ChatMessage): boolean {
@@ -149,6 +155,44 @@ export function upsertMessages(
     added.push(...r.added);
   }
   return { state: { rooms }, added };
+}
+
+/**
+ * updateExisting applies new states of messages (an edit, a deletion, a
+ * reaction, a thread count) to the copies already held, in a timeline or
+ * among the refs. A message not held is ignored: adding it would put an
+ * old message into a room's history with a gap before it. It returns s
+ * when nothing was held.
+ */
+export function updateExisting(s: MessagesState, msgs: Message[]): MessagesState {
+  let rooms = s.rooms;
+  for (const m of msgs) {
+    const t = rooms[m.room];
+    if (!t) continue;
+    const prev = t.byId[m.id];
+    if (prev && !isLocal(prev)) {
+      rooms = { ...rooms, [m.room]: { ...t, byId: { ...t.byId, [m.id]: { ...m, clientId: m.clientId ?? prev.clientId } } } };
+    } else if (t.refs[m.id]) {
+      rooms = { ...rooms, [m.room]: { ...t, refs: { ...t.refs, [m.id]: m } } };
+    }
+  }
+  return rooms === s.rooms ? s : { rooms };
+}
+
+/** addRefs keeps messages fetched one by one, unless the timeline holds them already. */
+export function addRefs(s: MessagesState, msgs: Message[]): MessagesState {
+  let rooms = s.rooms;
+  for (const m of msgs) {
+    const t = rooms[m.room] ?? emptyTimeline();
+    if (t.byId[m.id]) continue;
+    rooms = { ...rooms, [m.room]: { ...t, refs: { ...t.refs, [m.id]: m } } };
+  }
+  return rooms === s.rooms ? s : { rooms };
+}
+
+/** findMessage looks a message up in a room's timeline, then among its refs. */
+export function findMessage(t: Timeline | undefined, id: string): ChatMessage | undefined {
+  return t ? (t.byId[id] ?? t.refs[id]) : undefined;
 }
 
 /** mergePage merges one page of history fetched over REST. */

@@ -17,6 +17,21 @@ function start(): AppData {
 const apply = (s: AppData, ...frames: ServerFrame[]) => frames.reduce((acc, f) => reduceFrame(acc, f, 1000), s);
 
 describe('reduceFrame', () => {
+  it('does not count a reaction or an edit in another room as unread', () => {
+    // The room's history is not loaded: the update must not add the message
+    // to it (that would leave a gap) nor count it as new.
+    let s = apply(start(), { type: 'update', message: msg('old', 1, { reactions: [{ emoji: '👍', count: 1, users: ['bob@n'] }] }) });
+    expect(s.rooms.byId.r1.unread ?? 0).toBe(0);
+    expect(s.messages.rooms.r1).toBeUndefined();
+    s = apply(s, { type: 'message', message: msg('a', 5) });
+    expect(s.rooms.byId.r1.unread).toBe(1);
+    s = apply(s, { type: 'update', message: msg('a', 5, { body: 'edited', editedAt: 6 }) });
+    expect(s.rooms.byId.r1.unread).toBe(1);
+    expect(s.messages.rooms.r1.byId.a.body).toBe('edited');
+    expect(s.rooms.byId.r1.lastMessage?.body).toBe('edited');
+    expect(s.messages.rooms.r1.main).toEqual(['a']);
+  });
+
   it('drops a room the user left and keeps one they are invited to', () => {
     let s = apply(start(), { type: 'room', room: { ...room, members: ['bob@n'] } });
     expect(s.rooms.byId.r1).toBeUndefined();
@@ -81,7 +96,8 @@ describe('reduceFrame', () => {
     s = { ...s, messages: addPending(s.messages, { clientId: 'c1', room: 'r1', sender: 'me@n', body: 'hi', ts: 9 }) };
     s = apply(s, { type: 'error', id: 'c1', code: 'too_large', message: 'body too large' });
     expect(s.messages.rooms.r1.byId.c1.status).toBe('failed');
-    expect(s.messages.rooms.r1.byId.c1.error).toBe('body too large');
+    // The code, not the node's sentence: the UI maps codes to its own words.
+    expect(s.messages.rooms.r1.byId.c1.error).toBe('too_large');
     const same = apply(s, { type: 'error', code: 'invalid_argument', message: 'bad frame' });
     expect(same).toBe(s);
   });

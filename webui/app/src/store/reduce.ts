@@ -4,6 +4,8 @@ import type { ServerFrame } from '../api/types';
 import * as conn from './connection';
 import type { ConnectionState } from './connection';
 import type { DraftsState } from './drafts';
+import * as evs from './events';
+import type { EventsState } from './events';
 import * as msgs from './messages';
 import type { MessagesState } from './messages';
 import * as pres from './presence';
@@ -17,6 +19,8 @@ import * as sess from './session';
 import type { SessionState } from './session';
 import * as typ from './typing';
 import type { TypingState } from './typing';
+import * as vw from './view';
+import type { ViewState } from './view';
 
 export interface AppData {
   session: SessionState;
@@ -27,6 +31,8 @@ export interface AppData {
   receipts: ReceiptsState;
   connection: ConnectionState;
   drafts: DraftsState;
+  events: EventsState;
+  view: ViewState;
 }
 
 export function initialData(drafts: DraftsState = {}): AppData {
@@ -39,6 +45,8 @@ export function initialData(drafts: DraftsState = {}): AppData {
     receipts: rcpt.initialReceipts,
     connection: conn.initialConnection,
     drafts,
+    events: evs.initialEvents,
+    view: vw.initialView,
   };
 }
 
@@ -70,9 +78,12 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
       return { ...next, typing: typ.applyTyping(next.typing, f.message.room, f.message.sender, false, now) };
     }
     case 'update': {
+      // A change to a message (an edit, a thread reply count) is not a new
+      // message: it counts nothing as unread, and touches only the copies
+      // the UI holds and the room's preview. Update frames carry no `me`
+      // (one frame goes to every member): my flags are kept.
       const m = keepMine(s.messages.rooms[f.message.room]?.byId[f.message.id], f.message);
-      const next = mergeMessages(s, [m]);
-      return { ...next, rooms: rooms.noteUpdate(next.rooms, m) };
+      return { ...s, messages: msgs.updateExisting(s.messages, [m]), rooms: rooms.noteUpdate(s.rooms, m) };
     }
     case 'reaction':
       return { ...s, messages: applyReactionFrame(s.messages, f, me) };
@@ -94,7 +105,7 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
       return { ...s, rooms: rooms.applyMember(s.rooms, f) };
     case 'error':
       if (f.id && msgs.findLocal(s.messages, f.id)) {
-        return { ...s, messages: msgs.failSend(s.messages, f.id, f.message || f.code) };
+        return { ...s, messages: msgs.failSend(s.messages, f.id, f.code || 'internal') };
       }
       return s;
     default:
