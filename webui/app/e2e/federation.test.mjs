@@ -4,6 +4,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTemp, createRoom, joinById, launchBrowser, message, newUser, send, signUp, skipReason, startNode, tempDir, waitFor } from './harness.mjs';
 
+/** listed reports whether node B's directory, as Bob's browser shows it, lists a room. */
+async function listed(page, name) {
+  await page.getByRole('button', { name: 'Browse' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Public rooms' });
+  await dialog.locator('ul, p').first().waitFor();
+  await page.waitForLoadState('networkidle');
+  const found = (await dialog.locator('li', { hasText: name }).count()) > 0;
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  return found;
+}
+
 const skip = skipReason();
 
 describe('two federated nodes', { skip: skip || false, timeout: 240_000 }, () => {
@@ -57,6 +69,16 @@ describe('two federated nodes', { skip: skip || false, timeout: 240_000 }, () =>
     await send(alice.page, 'hello back from node A');
     await message(bob.page, 'hello back from node A').waitFor({ timeout: 30_000 });
     assert.equal(await message(bob.page, 'hello back from node A').count(), 1);
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  });
+
+  it('lists a new public room in the other node\'s directory within seconds (issue 16, bug 9)', async () => {
+    // The first room shows when B next hears of A's rooms; the second one,
+    // made right after, must not wait for the periodic announcement (30 s).
+    await createRoom(alice.page, 'first-listed');
+    await waitFor('B to list the first room', () => listed(bob.page, 'first-listed'), 45_000, 500);
+    await createRoom(alice.page, 'second-listed');
+    await waitFor('B to list the second room within 10 s', () => listed(bob.page, 'second-listed'), 10_000, 500);
     assert.deepEqual([...alice.problems, ...bob.problems], []);
   });
 });
