@@ -6,7 +6,8 @@ export function Avatar({ id, name, size = 'md', presence }: { id: string; name: 
     <span className="relative inline-flex shrink-0" aria-hidden="true">
       <span
         className={`${dim} rounded-full inline-flex items-center justify-center font-semibold text-white select-none`}
-        style={{ backgroundColor: `hsl(${hue(id)} 55% 45%)` }}
+        // Dark enough for white initials at any hue (WCAG AA contrast).
+        style={{ backgroundColor: `hsl(${hue(id)} 60% 28%)` }}
       >
         {initials(name)}
       </span>

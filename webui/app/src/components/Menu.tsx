@@ -75,7 +75,7 @@ export function Menu({ label, items, children }: { label: string; items: MenuIte
                 type="button"
                 role="menuitem"
                 tabIndex={-1}
-                className={it.danger ? 'text-error' : ''}
+                className={it.danger ? 'text-danger' : ''}
                 onClick={() => {
                   setOpen(false);
                   button.current?.focus();

@@ -172,7 +172,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
           )}
           {m.status === 'pending' && <p className="text-xs opacity-70">Sending…</p>}
           {m.status === 'failed' && (
-            <p className="text-xs text-error flex flex-wrap items-center gap-2" role="alert">
+            <p className="text-xs text-danger flex flex-wrap items-center gap-2" role="alert">
               Not sent{p.errorText ? `: ${p.errorText}` : '.'}
               <button type="button" className="btn btn-xs btn-outline btn-error" onClick={p.onRetry}>
                 Retry
@@ -248,7 +248,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
                 <button type="button" className={act} onClick={p.onEdit}>
                   Edit
                 </button>
-                <button type="button" className={`${act} text-error`} onClick={p.onDelete}>
+                <button type="button" className={`${act} text-danger`} onClick={p.onDelete}>
                   Delete
                 </button>
               </>

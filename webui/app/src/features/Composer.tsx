@@ -228,7 +228,7 @@ export function Composer({
         </div>
       )}
       {error && (
-        <p role="alert" className="text-error text-sm px-2 pb-1">
+        <p role="alert" className="text-danger text-sm px-2 pb-1">
           {error}
         </p>
       )}

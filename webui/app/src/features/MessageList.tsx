@@ -28,7 +28,7 @@ function Header({ context }: { context?: ListContext }) {
 
 function NewMessagesLine() {
   return (
-    <div className="divider divider-error text-xs font-semibold text-error my-1 px-4" role="separator" aria-label="New messages" data-new-messages>
+    <div className="divider divider-error text-xs font-semibold text-danger my-1 px-4" role="separator" aria-label="New messages" data-new-messages>
       New messages
     </div>
   );

@@ -35,8 +35,8 @@ export function NodePage({ standalone }: { standalone?: boolean }) {
         )}
         {!node && !error && <span className="loading loading-dots" aria-label="Loading" />}
         {node && (
-          <dl className="card bg-base-100 border border-base-300">
-            <div className="card-body gap-3">
+          <div className="card bg-base-100 border border-base-300">
+            <dl className="card-body gap-3">
               <div>
                 <dt className="text-sm opacity-80">Name</dt>
                 <dd className="font-semibold">{node.name}</dd>
@@ -69,8 +69,8 @@ export function NodePage({ standalone }: { standalone?: boolean }) {
                   </ul>
                 </dd>
               </div>
-            </div>
-          </dl>
+            </dl>
+          </div>
         )}
       </div>
     </div>

@@ -78,7 +78,7 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
   return (
     <SidePanel title="Members" onClose={onClose}>
       {error && (
-        <p role="alert" className="text-error text-sm p-2">
+        <p role="alert" className="text-danger text-sm p-2">
           {error}
         </p>
       )}
@@ -88,7 +88,7 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
             <button
               type="button"
               className="flex w-full items-center gap-2 p-1 rounded-lg text-left hover:bg-base-200"
-              aria-label={`${u.name}, ${u.presence === 'online' ? 'online' : 'offline'}: show profile`}
+              aria-haspopup="dialog"
               onClick={() => openProfile(u.id)}
             >
               <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
@@ -152,7 +152,7 @@ export function ThreadPanel({
           <p className="p-3 text-sm opacity-80">The first message of this thread is further back in history.</p>
         )}
         {error && (
-          <p role="alert" className="text-error text-sm p-2">
+          <p role="alert" className="text-danger text-sm p-2">
             {error}
           </p>
         )}

@@ -8,7 +8,7 @@ import { useTheme, type ThemePref } from './theme';
 function Status({ ok, error }: { ok?: string | null; error?: string | null }) {
   if (error)
     return (
-      <p role="alert" className="text-error text-sm">
+      <p role="alert" className="text-danger text-sm">
         {error}
       </p>
     );

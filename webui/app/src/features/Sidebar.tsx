@@ -151,7 +151,7 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
         className={({ isActive }) =>
           `flex items-center gap-2 px-2 py-2 rounded-lg hover:bg-base-300 focus-visible:outline-2 focus-visible:outline-primary ${isActive ? 'bg-base-300' : ''}`
         }
-        aria-label={`${title}${invited ? ', invitation' : ''}${unread ? `, ${unread} unread` : ''}`}
+        aria-describedby={`preview-${room.id}`}
         data-room-id={room.id}
       >
         {room.kind === 'dm' && partner ? (
@@ -162,16 +162,27 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
           </span>
         )}
         <span className="min-w-0 flex-1">
-          <span className={`block truncate ${unread ? 'font-bold' : ''}`} dir="auto">
-            {title}
+          {/* The link's name is the title (plus, for screen readers, what the badges say); the preview describes it. */}
+          <span className={`block truncate ${unread ? 'font-bold' : ''}`}>
+            <bdi>{title}</bdi>
+            {invited && <span className="sr-only">, invitation</span>}
+            {unread > 0 && <span className="sr-only">, {unread} unread</span>}
           </span>
-          <span className="block truncate text-xs opacity-80">
+          <span id={`preview-${room.id}`} className="block truncate text-xs opacity-80" aria-hidden="true">
             {who && <>{who}: </>}
             <bdi>{text}</bdi>
           </span>
         </span>
-        {invited && <span className="badge badge-secondary badge-sm">Invited</span>}
-        {unread > 0 && <span className="badge badge-primary badge-sm">{unread}</span>}
+        {invited && (
+          <span className="badge badge-secondary badge-sm" aria-hidden="true">
+            Invited
+          </span>
+        )}
+        {unread > 0 && (
+          <span className="badge badge-primary badge-sm" aria-hidden="true">
+            {unread}
+          </span>
+        )}
         {room.kind === 'dm' && !partner && <PresenceDot />}
       </NavLink>
     </li>
