@@ -15,6 +15,7 @@ import {
   register,
   rest,
   roomEntry,
+  roomRow,
   send,
   skipReason,
   startNode,
@@ -149,7 +150,7 @@ describe('issue 16 bugs', { skip: skip || false, timeout: 300_000 }, () => {
     const body = message(page, hebrew).locator('[data-body]');
     await body.waitFor();
     assert.equal(await body.evaluate((el) => getComputedStyle(el).direction), 'rtl', 'the message body');
-    const preview = roomEntry(page, 'rtl').locator('bdi', { hasText: hebrew });
+    const preview = roomRow(page, 'rtl').locator('bdi', { hasText: hebrew });
     assert.equal(await preview.evaluate((el) => getComputedStyle(el).direction), 'rtl', 'the sidebar preview');
     assert.ok(room);
   });
@@ -175,7 +176,7 @@ describe('issue 16 bugs', { skip: skip || false, timeout: 300_000 }, () => {
     const m = await rest(node, `/rooms/${dm.id}/messages`, { method: 'POST', token: a.token, body: { body: 'oops, wrong window' } });
     await message(alice.page, 'oops, wrong window').waitFor();
     await rest(node, `/rooms/${dm.id}/messages/${m.id}`, { method: 'DELETE', token: a.token });
-    const entry = roomEntry(alice.page, 'Bob');
+    const entry = roomRow(alice.page, 'Bob');
     await entry.getByText('Message deleted').waitFor();
     assert.doesNotMatch(await entry.innerText(), /You: message deleted/i);
   });

@@ -162,7 +162,8 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     const rooms = bob.page.getByRole('navigation', { name: 'Rooms' });
     const entry = rooms.getByRole('link', { name: 'Alice Liddell, 1 unread' });
     await entry.waitFor();
-    await entry.locator('[data-presence=online]').waitFor();
+    // The avatar's presence dot is in the entry's row, beside its link.
+    await rooms.getByRole('listitem').filter({ has: bob.page.getByRole('link', { name: 'Alice Liddell, 1 unread' }) }).locator('[data-presence=online]').waitFor();
     await entry.click();
     await message(bob.page, 'psst, a direct message').waitFor();
     await rooms.getByRole('link', { name: 'Alice Liddell', exact: true }).waitFor();

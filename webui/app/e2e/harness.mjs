@@ -273,6 +273,12 @@ export function roomEntry(page, name, exact = true) {
   return page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name, exact });
 }
 
+/** roomRow is a room's whole row in the sidebar (its link holds only the title). */
+export function roomRow(page, name, exact = true) {
+  // The inner locator of has: is relative to each list item.
+  return page.getByRole('navigation', { name: 'Rooms' }).getByRole('listitem').filter({ has: page.getByRole('link', { name, exact }) });
+}
+
 /** openRoom goes to a room by ID and waits for its timeline. */
 export async function openRoomById(page, node, roomId) {
   await page.goto(`${node.url}/r/${encodeURIComponent(roomId)}`);

@@ -74,8 +74,14 @@ export function MessageList({
     })),
   );
   const items = useMemo(() => timelineItems(timeline, events), [timeline, events]);
-  const [atBottom, setAtBottom] = useState(true);
-  const bottom = useRef(true);
+  const ready = !!timeline?.loaded && view.ready;
+  // Where the list is, as Virtuoso reports it. Until it does, a landing on
+  // unread messages is not at the bottom (nothing is marked read), and one
+  // without is. RoomView mounts one MessageList per room.
+  const [reported, setReported] = useState<boolean | null>(null);
+  const atBottom = reported ?? !view.unreadFrom;
+  const bottom = useRef(atBottom);
+  bottom.current = atBottom;
   const [selected, setSelected] = useState<string | null>(null);
   const [highlight, setHighlight] = useState<string | null>(null);
   const virtuoso = useRef<VirtuosoHandle>(null);
@@ -113,7 +119,9 @@ export function MessageList({
 
   const newestId = newestConfirmed(timeline)?.id;
   useEffect(() => {
-    if (!atBottom || !newestId || !canRead) return;
+    // Only what is on screen is read: not before the list shows (live
+    // messages of a room not loaded yet are in the store already).
+    if (!ready || !atBottom || !newestId || !canRead) return;
     const send = () => {
       if (document.visibilityState === 'visible') markRead(room, newestId);
     };
@@ -124,11 +132,11 @@ export function MessageList({
       document.removeEventListener('visibilitychange', send);
       window.removeEventListener('focus', send);
     };
-  }, [atBottom, newestId, room, canRead]);
+  }, [ready, atBottom, newestId, room, canRead]);
 
   const onBottom = useCallback((b: boolean) => {
     bottom.current = b;
-    setAtBottom(b);
+    setReported(b);
   }, []);
 
   // Jump to the bottom when the user sends, wherever they were.
@@ -192,7 +200,6 @@ export function MessageList({
     return timeline?.byId[key]?.ts;
   };
 
-  const ready = !!timeline?.loaded && view.ready;
   return (
     <div ref={box} role="log" aria-label="Messages" className="relative flex-1 min-h-0" data-room={room}>
       {!ready ? (

@@ -305,6 +305,7 @@ export function RoomView() {
         ) : (
           <>
             <MessageList
+              key={`list-${id}`}
               room={id}
               start={
                 room.kind === 'dm' ? `This is the beginning of your conversation with ${title}.` : `This is the beginning of ${title}.`
@@ -317,7 +318,7 @@ export function RoomView() {
               onError={setError}
             />
             <TypingLine room={id} />
-            <Composer key={id} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
+            <Composer key={`composer-${id}`} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
           </>
         )}
       </div>

@@ -144,47 +144,46 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
   const text = !m ? (room.topic ?? '') : m.deleted ? 'Message deleted' : m.body;
   const unread = room.unread ?? 0;
   const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
+  // The row is a link to the room, but only the title is inside the <a>
+  // (stretched over the row by its ::after), so the link's name can say
+  // what the badges show without hiding the preview's text from it.
   return (
-    <li>
-      <NavLink
-        to={`/r/${encodeURIComponent(room.id)}`}
-        className={({ isActive }) =>
-          `flex items-center gap-2 px-2 py-2 rounded-lg hover:bg-base-300 focus-visible:outline-2 focus-visible:outline-primary ${isActive ? 'bg-base-300' : ''}`
-        }
-        aria-describedby={`preview-${room.id}`}
-        data-room-id={room.id}
-      >
-        {room.kind === 'dm' && partner ? (
-          <Avatar id={partner} name={title} size="sm" presence={presence} />
-        ) : (
-          <span className="w-7 h-7 rounded-md bg-base-300 inline-flex items-center justify-center shrink-0" aria-hidden="true">
-            <RoomIcon visibility={room.visibility} encrypted={room.encrypted} />
-          </span>
-        )}
-        <span className="min-w-0 flex-1">
-          {/* The link's name is the title (plus, for screen readers, what the badges say); the preview describes it. */}
-          <span className={`block truncate ${unread ? 'font-bold' : ''}`}>
-            <bdi>{title}</bdi>
-            {invited && <span className="sr-only">, invitation</span>}
-            {unread > 0 && <span className="sr-only">, {unread} unread</span>}
-          </span>
-          <span id={`preview-${room.id}`} className="block truncate text-xs opacity-80" aria-hidden="true">
-            {who && <>{who}: </>}
-            <bdi>{text}</bdi>
-          </span>
+    <li
+      className="relative flex items-center gap-2 px-2 py-2 rounded-lg hover:bg-base-300 has-[a.active]:bg-base-300 has-[a:focus-visible]:outline-2 has-[a:focus-visible]:outline-primary"
+      data-room-id={room.id}
+    >
+      {room.kind === 'dm' && partner ? (
+        <Avatar id={partner} name={title} size="sm" presence={presence} />
+      ) : (
+        <span className="w-7 h-7 rounded-md bg-base-300 inline-flex items-center justify-center shrink-0" aria-hidden="true">
+          <RoomIcon visibility={room.visibility} encrypted={room.encrypted} />
         </span>
-        {invited && (
-          <span className="badge badge-secondary badge-sm" aria-hidden="true">
-            Invited
-          </span>
-        )}
-        {unread > 0 && (
-          <span className="badge badge-primary badge-sm" aria-hidden="true">
-            {unread}
-          </span>
-        )}
-        {room.kind === 'dm' && !partner && <PresenceDot />}
-      </NavLink>
+      )}
+      <span className="min-w-0 flex-1">
+        <NavLink
+          to={`/r/${encodeURIComponent(room.id)}`}
+          className={`block truncate outline-none after:absolute after:inset-0 after:content-[''] ${unread ? 'font-bold' : ''}`}
+          aria-label={`${title}${invited ? ', invitation' : ''}${unread ? `, ${unread} unread` : ''}`}
+          aria-describedby={`preview-${room.id}`}
+        >
+          <bdi>{title}</bdi>
+        </NavLink>
+        <span id={`preview-${room.id}`} className="block truncate text-xs opacity-80">
+          {who && <>{who}: </>}
+          <bdi>{text}</bdi>
+        </span>
+      </span>
+      {invited && (
+        <span className="badge badge-secondary badge-sm" aria-hidden="true">
+          Invited
+        </span>
+      )}
+      {unread > 0 && (
+        <span className="badge badge-primary badge-sm" aria-hidden="true">
+          {unread}
+        </span>
+      )}
+      {room.kind === 'dm' && !partner && <PresenceDot />}
     </li>
   );
 });
