@@ -22,6 +22,7 @@ func uiHandler() http.Handler {
 		panic(err) // the embed directive guarantees the directory
 	}
 	files := http.FileServer(http.FS(sub))
+	zipped := &gzipAssets{fsys: sub}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			writeErrorCode(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
@@ -33,6 +34,9 @@ func uiHandler() http.Handler {
 				if strings.HasPrefix(p, "assets/") {
 					// Vite names assets by content hash.
 					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+					if zipped.serve(w, r, p) {
+						return
+					}
 				}
 				files.ServeHTTP(w, r)
 				return
