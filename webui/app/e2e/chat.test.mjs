@@ -248,6 +248,9 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
   });
 
   it('takes screenshots of the main screens', async () => {
+    // Something formatted for the pictures.
+    await send(alice.page, '**Welcome** to the _lobby_! Press `Ctrl+K` to jump anywhere.\n- rooms\n- people');
+    await message(alice.page, 'Welcome').waitFor();
     for (const colorScheme of ['light', 'dark']) {
       for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
         const u = await newUser(browser, node.url, { viewport, colorScheme });
