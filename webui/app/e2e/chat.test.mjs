@@ -157,7 +157,9 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     await alice.page.getByRole('button', { name: 'New message' }).click();
     await alice.page.getByLabel('Search users').fill('bob');
     await alice.page.getByRole('button', { name: 'Message Bob Builder' }).click();
-    await alice.page.waitForURL(/\/r\//);
+    // From the lobby to the DM: wait for the address to change (it names a room already).
+    await alice.page.waitForURL((u) => u.pathname.startsWith('/r/') && u.href !== lobby);
+    await alice.page.getByRole('heading', { name: 'Bob Builder' }).waitFor();
     await send(alice.page, 'psst, a direct message');
     const rooms = bob.page.getByRole('navigation', { name: 'Rooms' });
     const entry = rooms.getByRole('link', { name: 'Alice Liddell, 1 unread' });
@@ -178,7 +180,8 @@ describe('one node, two people', { skip: skip || false, timeout: 240_000 }, () =
     await alice.page.getByLabel('Room name').fill('secret');
     await alice.page.getByRole('radio', { name: 'Private' }).check();
     await alice.page.getByRole('button', { name: 'Create room' }).click();
-    await alice.page.waitForURL(/\/r\//);
+    await alice.page.waitForURL((u) => u.pathname.startsWith('/r/') && u.href !== lobby);
+    await alice.page.getByRole('heading', { name: 'secret' }).waitFor();
     await alice.page.getByRole('button', { name: 'Invite' }).click();
     await alice.page.getByLabel('Search users').fill('bob');
     await alice.page.getByRole('button', { name: 'Invite Bob Builder' }).click();

@@ -221,18 +221,22 @@ export async function createRoom(page, name, topic = '') {
   await page.getByRole('button', { name: 'New room' }).click();
   await page.getByLabel('Room name').fill(name);
   if (topic) await page.getByLabel('Topic').fill(topic);
+  const before = page.url();
   await page.getByRole('button', { name: 'Create room' }).click();
-  await page.waitForURL(/\/r\//);
-  await page.getByRole('log').waitFor();
-  return decodeURIComponent(new URL(page.url()).pathname.split('/r/')[1]);
+  // From one room to the new one: wait for the address to change, not
+  // just to name a room.
+  await page.waitForURL((u) => u.pathname.startsWith('/r/') && u.href !== before);
+  const id = decodeURIComponent(new URL(page.url()).pathname.split('/r/')[1]);
+  await page.locator(`[role=log][data-room="${id}"]`).waitFor();
+  return id;
 }
 
 export async function joinById(page, roomId) {
   await page.getByRole('button', { name: 'Browse' }).click();
   await page.getByLabel('Room ID').fill(roomId);
   await page.getByRole('button', { name: 'Join by ID' }).click();
-  await page.waitForURL(/\/r\//, { timeout: 10_000 });
-  await page.getByRole('log').waitFor();
+  await page.waitForURL((u) => u.pathname === `/r/${encodeURIComponent(roomId)}`, { timeout: 10_000 });
+  await page.locator(`[role=log][data-room="${roomId}"]`).waitFor();
 }
 
 export async function send(page, body) {

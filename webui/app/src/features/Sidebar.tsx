@@ -8,7 +8,7 @@ import { describeError } from '../api/errors';
 import { displayName, sortedRooms, useStore } from '../store';
 import { DirectoryDialog, NewRoomDialog } from './RoomDialogs';
 import { UserSearchDialog } from './UserSearch';
-import { dmPartner, useRoomTitle } from './rooms';
+import { dmPartner, previewText, useRoomTitle } from './rooms';
 import { useSession } from './session';
 
 type DialogKind = 'new' | 'browse' | 'dm' | null;
@@ -141,7 +141,7 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
     return m.sender === s.session.user?.id ? 'You' : displayName(s.presence, m.sender);
   });
   const m = room.lastMessage;
-  const text = !m ? (room.topic ?? '') : m.deleted ? 'Message deleted' : m.body;
+  const text = !m ? (room.topic ?? '') : m.deleted ? 'Message deleted' : previewText(m.body);
   const unread = room.unread ?? 0;
   const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
   // The row is a link to the room, but only the title is inside the <a>

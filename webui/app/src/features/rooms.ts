@@ -17,3 +17,20 @@ export function useRoomTitle(room: Room | undefined): string {
     return room.name || room.id;
   });
 }
+
+/**
+ * previewText is a body as one plain line for the room list: Markdown's
+ * marks (emphasis, code, quotes, list bullets) dropped, lines joined.
+ */
+export function previewText(body: string): string {
+  return body
+    .split('\n')
+    .map((l) => l.replace(/^\s*(?:>\s?)+/, '').replace(/^\s*(?:[-+*]|\d+[.)])\s+/, '').replace(/^```.*$/, ''))
+    .filter((l) => l.trim() !== '')
+    .join(' ')
+    .replace(/(\*\*|__|~~|`)/g, '')
+    .replace(/(^|[\s(])[*_](\S[^*_]*?\S|\S)[*_](?=$|[\s).,!?:;])/g, '$1$2')
+    .replace(/\[([^\]]+)\]\((?:https?:|mailto:)[^)]*\)/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
