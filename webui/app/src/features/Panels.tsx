@@ -106,7 +106,7 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
       </ul>
       {list.length < count && (
         <div className="p-2 border-t border-base-300 flex items-center justify-between text-sm">
-          <span className="opacity-60">
+          <span className="opacity-80">
             {list.length} of {count} shown
           </span>
           {more && (
