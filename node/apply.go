@@ -240,6 +240,7 @@ func (s *RoomState) saver(users []UserID) func() {
 		s.CreateID, s.CreateOrder, s.Name, s.Topic, s.MetaOrder = meta.CreateID, meta.CreateOrder, meta.Name, meta.Topic, meta.MetaOrder
 		s.Kind, s.Visibility, s.CreatedBy, s.CreatedAt = meta.Kind, meta.Visibility, meta.CreatedBy, meta.CreatedAt
 		s.LastActivity, s.Complete = meta.LastActivity, meta.Complete
+		s.Updates = meta.Updates // logUpdate replaces the slice, never writes into it
 		for u, h := range old {
 			s.setHistory(u, h)
 		}

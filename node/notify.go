@@ -69,7 +69,8 @@ type Federation interface {
 	// Typing sends an ephemeral typing signal along a room's route.
 	Typing(r *Route, user UserID, typing bool)
 	// RoomsChanged tells the transport that the set of rooms with local
-	// members changed, so it can subscribe to or leave topics.
+	// members changed, so it can subscribe to or leave topics, or that a
+	// room's name or topic changed, so it can announce the directory.
 	RoomsChanged()
 	// FetchRoom asks peers for a room this node does not hold yet (a user
 	// joins a remote room by ID) and ingests what they send. It returns

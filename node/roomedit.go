@@ -64,6 +64,10 @@ func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch)
 	if err != nil {
 		return nil, fmt.Errorf("update room: %w", err)
 	}
+	// A new name or topic is what the public directory lists: let the
+	// transport announce it now rather than at its next tick. (Membership
+	// changes tell it already; a rename changes no membership.)
+	n.federation().RoomsChanged()
 	return n.viewFor(ctx, res.room, u), nil
 }
 
