@@ -48,8 +48,8 @@ describe('accessibility', { skip: skip || false, timeout: 300_000 }, () => {
     await rest(node, `/rooms/${roomId}/messages/${m.id}/reactions/${encodeURIComponent('👍')}`, { method: 'PUT', token: a.token });
     await post(a.token, 'quoting it', { replyTo: m.id });
     await rest(node, `/rooms/${roomId}`, { method: 'PATCH', token: a.token, body: { topic: 'Say hello, and more' } });
-    await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'vault', visibility: 'private' } });
-    await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id } });
+    await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'vault', visibility: 'private', encrypted: false } });
+    await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id, encrypted: false } });
   });
 
   after(async () => {

@@ -98,7 +98,7 @@ describe('issue 16 bugs', { skip: skip || false, timeout: 300_000 }, () => {
   });
 
   it('bug 4: an invitation offers Join and Decline, and no error', async () => {
-    const room = await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'hideout', visibility: 'private' } });
+    const room = await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'hideout', visibility: 'private', encrypted: false } });
     await rest(node, `/rooms/${room.id}/invite`, { method: 'POST', token: a.token, body: { userId: b.user.id } });
     const page = bob.page;
     const entry = roomEntry(page, /^hideout/, false);
@@ -168,7 +168,7 @@ describe('issue 16 bugs', { skip: skip || false, timeout: 300_000 }, () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     // A DM's empty state names the conversation.
-    const dm = await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id } });
+    const dm = await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id, encrypted: false } });
     await openRoomById(alice.page, node, dm.id);
     await alice.page.getByText('This is the beginning of your conversation with Bob.').waitFor();
 

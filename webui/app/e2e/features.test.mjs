@@ -140,7 +140,7 @@ describe('what users reach for first', { skip: skip || false, timeout: 420_000 }
       const rs = await rest(node, `/rooms/${lobby.id}/receipts`, { token: b.token });
       return rs.receipts.some((r) => r.user === b.user.id && r.upTo === newest.id);
     });
-    const dm = await rest(node, '/dm', { method: 'POST', token: b.token, body: { userId: c.user.id } });
+    const dm = await rest(node, '/dm', { method: 'POST', token: b.token, body: { userId: c.user.id, encrypted: false } });
     await openRoomById(page, node, dm.id);
     for (let i = 0; i < 40; i++) {
       await rest(node, `/rooms/${lobby.id}/messages`, { method: 'POST', token: a.token, body: { body: `unread ${String(i).padStart(2, '0')}` } });
@@ -258,13 +258,16 @@ describe('what users reach for first', { skip: skip || false, timeout: 420_000 }
 
   it('marks private rooms with a lock and public ones with #, in sections for rooms and direct messages', async () => {
     const page = alice.page;
-    await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'vault', visibility: 'private' } });
-    await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id } });
+    await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'vault', visibility: 'private', encrypted: false } });
+    await rest(node, '/dm', { method: 'POST', token: a.token, body: { userId: b.user.id, encrypted: false } });
     const nav = page.getByRole('navigation', { name: 'Rooms' });
     const rooms = nav.getByRole('region', { name: 'Rooms' });
     const dms = nav.getByRole('region', { name: 'Direct messages' });
     const row = (name) => rooms.getByRole('listitem').filter({ has: page.getByRole('link', { name, exact: true }) });
     await row('vault').locator('[data-room-icon=lock]').waitFor();
+    // An end-to-end encrypted room (the node's default for private rooms) has a lock too.
+    await rest(node, '/rooms', { method: 'POST', token: a.token, body: { name: 'sealed', visibility: 'private' } });
+    await row('sealed').getByRole('img', { name: 'Encrypted room', includeHidden: true }).waitFor({ state: 'attached' });
     await row('lobby').locator('[data-room-icon=hash]').waitFor();
     await dms.getByRole('link', { name: 'Bob' }).waitFor();
     assert.equal(await rooms.getByRole('link', { name: 'Bob' }).count(), 0);
