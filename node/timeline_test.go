@@ -13,7 +13,6 @@ import (
 	"github.com/hearth-chat/hearth/store"
 )
 
-
 // line renders a timeline event the way a test can compare it.
 func line(e *node.TimelineEvent) string {
 	var b strings.Builder
