@@ -28,7 +28,7 @@ DEMO_DATA ?= ./demo-data
 STRESS_TIME ?= 20m
 
 .DEFAULT_GOAL := help
-.PHONY: screenshots help run build ui dev test test-stress test-go test-fuzz test-ui test-e2e test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
+.PHONY: screenshots help run build ui dev test test-stress test-go test-fuzz test-ui test-e2e test-e2ee test-interop deps deps-go deps-ui deps-browser deps-interop lint fuzz bench soak demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,7 +50,7 @@ demo: build ## three federated nodes A-B-C on one machine (DEMO_PORT=8081: A's p
 
 # --- tests ------------------------------------------------------------------
 
-test: deps lint test-go test-fuzz test-ui test-e2e test-interop ## install what tests need, run every test
+test: deps lint test-go test-fuzz test-ui test-e2e test-e2ee test-interop ## install what tests need, run every test
 	@echo "make test: all suites passed"
 
 deps: deps-go deps-ui deps-browser deps-interop ## install test dependencies (Go modules, npm packages, Chromium)
@@ -92,6 +92,9 @@ test-ui: deps-ui ## Vitest unit tests of the UI, and a check that webui/dist is 
 
 test-e2e: build deps-ui deps-browser ## browser tests against real nodes
 	cd $(APP) && HEARTH_BIN=$(CURDIR)/$(BIN) HEARTH_E2E_REQUIRED=1 npm run e2e
+
+test-e2ee: build deps-ui ## end-to-end encryption: real OlmMachines under Node.js on three real nodes
+	cd $(APP) && HEARTH_BIN=$(CURDIR)/$(BIN) HEARTH_E2E_REQUIRED=1 timeout 600 npm run e2ee
 
 screenshots: build deps-ui deps-browser ## regenerate docs/screenshots from the browser tests
 	@command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "color emoji" || { \
