@@ -6,6 +6,7 @@ import { Socket, type WSLike } from './socket';
 import type { Message, Room, ServerFrame, User } from './types';
 import { firstUnread, newestEventTs, oldestConfirmed, store } from '../store';
 import { toggled } from '../store/reactions';
+import { deviceFrame, encryptFor, initCrypto, stopCrypto } from '../crypto/browser';
 
 export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`,
@@ -17,7 +18,10 @@ export const socket = new Socket({
   fetchRooms: () => api.rooms(),
   probe: () => fetch('/readyz', { cache: 'no-store' }).then((r) => r.ok),
   onFrame: (f) => afterFrame(f),
+  deviceFrame,
+  encrypt: encryptFor,
 });
+initCrypto((f) => socket.frame(f));
 
 // SIGNED_IN remembers (in this browser) that a session exists, so a fresh
 // load of the login page does not spend a refresh request that can only
@@ -66,6 +70,7 @@ api.onSession((s) => {
   } else {
     started = false;
     socket.stop();
+    stopCrypto();
     st.signedOut();
   }
 });
@@ -309,8 +314,11 @@ export const retrySend = (clientId: string) => socket.retry(clientId);
 export const discardSend = (clientId: string) => socket.discard(clientId);
 
 export async function editMessage(m: Message, body: string): Promise<void> {
-  const updated = await api.editMessage(m.room, m.id, body);
-  store.get().mergeMessages([updated ?? { ...m, body, editedAt: Date.now() }]);
+  // In an end-to-end encrypted room the new text is encrypted like a
+  // message, naming the message it edits inside the ciphertext.
+  const enc = encryptFor(m.room, body, { replyTo: m.replyTo, thread: m.thread, edits: m.id });
+  const updated = await api.editMessage(m.room, m.id, enc ? { encrypted: await enc } : body);
+  store.get().mergeMessages([updated ? { ...updated, body } : { ...m, body, editedAt: Date.now() }]);
 }
 
 export async function deleteMessage(m: Message): Promise<void> {

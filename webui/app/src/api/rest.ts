@@ -2,7 +2,7 @@
 // token in memory only (the refresh token lives in the HttpOnly cookie
 // hearth_refresh), refreshes it silently a minute before it expires, and
 // retries a request once after a 401 with a fresh token.
-import type { Message, NodeInfo, Receipt, Room, Session, TimelineEvent, User } from './types';
+import type { Encrypted, Message, NodeInfo, Receipt, Room, Session, TimelineEvent, User } from './types';
 
 const BASE = '/api/v1';
 
@@ -31,6 +31,7 @@ export interface ApiOptions {
 
 export class Api {
   private token: string | null = null;
+  private device: string | null = null;
   private expiresAt = 0;
   private timer: unknown = null;
   private refreshing: Promise<Session> | null = null;
@@ -57,11 +58,17 @@ export class Api {
     return this.token;
   }
 
+  /** deviceId is the session's device (API.md §7), or null when signed out. */
+  deviceId(): string | null {
+    return this.token ? this.device : null;
+  }
+
   private setSession(s: Session | null) {
     if (this.timer) this.clearTimer(this.timer);
     this.timer = null;
     if (s) {
       this.token = s.accessToken;
+      this.device = s.deviceId ?? null;
       const ttl = Math.max(1, s.expiresIn) * 1000;
       this.expiresAt = this.now() + ttl;
       // Refresh a minute early (or at 80% of short lifetimes).
@@ -157,13 +164,19 @@ export class Api {
   }
 
   // Accounts and sessions.
+  // A browser keeps its device across logins (API.md §7): its keys live in
+  // this browser's IndexedDB under the device's name.
   async register(username: string, password: string, displayName?: string): Promise<Session> {
-    const s = await this.raw<Session>('POST', '/auth/register', { username, password, displayName: displayName || undefined }, false);
+    const deviceId = rememberedDevice(username);
+    const s = await this.raw<Session>('POST', '/auth/register', { username, password, displayName: displayName || undefined, deviceId }, false);
+    rememberDevice(username, s.deviceId);
     this.setSession(s);
     return s;
   }
   async login(username: string, password: string): Promise<Session> {
-    const s = await this.raw<Session>('POST', '/auth/login', { username, password }, false);
+    const deviceId = rememberedDevice(username);
+    const s = await this.raw<Session>('POST', '/auth/login', { username, password, deviceId }, false);
+    rememberDevice(username, s.deviceId);
     this.setSession(s);
     return s;
   }
@@ -201,16 +214,15 @@ export class Api {
     }));
   };
   room = (id: string) => this.request<Room>('GET', `/rooms/${encodeURIComponent(id)}`);
-  createRoom = (name: string, visibility: 'public' | 'private', topic?: string) =>
-    // encrypted: false until the browser encrypts (API.md §7: private
-    // rooms and DMs are end-to-end encrypted by default, and the node
-    // refuses plaintext in them).
-    this.request<Room>('POST', '/rooms', { name, topic: topic || undefined, visibility, encrypted: false });
+  // API.md §7: private rooms and DMs are end-to-end encrypted by default;
+  // public rooms when asked.
+  createRoom = (name: string, visibility: 'public' | 'private', topic?: string, encrypted?: boolean) =>
+    this.request<Room>('POST', '/rooms', { name, topic: topic || undefined, visibility, encrypted });
   joinRoom = (id: string) => this.request<Room>('POST', `/rooms/${encodeURIComponent(id)}/join`, {});
   leaveRoom = (id: string) => this.request<void>('POST', `/rooms/${encodeURIComponent(id)}/leave`, {});
   invite = (room: string, userId: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/invite`, { userId });
-  dm = (userId: string) => this.request<Room>('POST', '/dm', { userId, encrypted: false });
+  dm = (userId: string) => this.request<Room>('POST', '/dm', { userId });
   /** members pages through a room's members in ID order: after the last ID of the previous page. */
   members = (room: string, opts: { after?: string; limit?: number } = {}) => {
     const q = new URLSearchParams();
@@ -250,8 +262,12 @@ export class Api {
   };
   message = (room: string, id: string) =>
     this.request<Message>('GET', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`);
-  editMessage = (room: string, id: string, body: string) =>
-    this.request<Message>('PATCH', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`, { body });
+  editMessage = (room: string, id: string, body: string | { encrypted: Encrypted }) =>
+    this.request<Message>(
+      'PATCH',
+      `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`,
+      typeof body === 'string' ? { body } : body,
+    );
   deleteMessage = (room: string, id: string) =>
     this.request<void>('DELETE', `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}`);
   react = (room: string, id: string, emoji: string, on: boolean) =>
@@ -261,6 +277,25 @@ export class Api {
     );
   markRead = (room: string, upTo: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/read`, { upTo });
+}
+
+const DEVICE_KEY = 'hearth-device:';
+
+function rememberedDevice(username: string): string | undefined {
+  try {
+    return localStorage.getItem(DEVICE_KEY + username.toLowerCase()) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function rememberDevice(username: string, deviceId?: string): void {
+  if (!deviceId) return;
+  try {
+    localStorage.setItem(DEVICE_KEY + username.toLowerCase(), deviceId);
+  } catch {
+    /* no storage: a new device each login */
+  }
 }
 
 /** api is the app's one client; tests build their own Api. */

@@ -4,7 +4,7 @@
 // were never acknowledged with their original clientId (after first checking
 // the caught-up history for them), so a flaky link never duplicates a message.
 // Every server frame reaches the UI through the store's actions.
-import type { ClientFrame, Message, Room, SendFrame, ServerFrame } from './types';
+import type { ClientFrame, Encrypted, Message, Room, SendFrame, ServerFrame } from './types';
 import type { AppState } from '../store';
 
 /** The subset of the browser WebSocket that Socket uses (tests pass a fake). */
@@ -34,6 +34,17 @@ export interface SocketDeps {
   probe?: () => Promise<boolean>;
   /** onFrame sees every server frame after the store applied it. */
   onFrame?: (f: ServerFrame) => void;
+  /**
+   * deviceFrame takes the frames of the connection's device (todevice,
+   * device_lists, key_counts: API.md §7) and reports whether it consumed
+   * them; they never reach the store.
+   */
+  deviceFrame?: (f: ServerFrame) => boolean;
+  /**
+   * encrypt returns the encrypted content of a send in an end-to-end
+   * encrypted room, or null when the room is not encrypted.
+   */
+  encrypt?: (room: string, body: string, rel: { replyTo?: string; thread?: string }) => Promise<Encrypted> | null;
   now?: () => number;
   random?: () => number;
   setTimeout?: (fn: () => void, ms: number) => unknown;
@@ -85,6 +96,8 @@ export class Socket {
     this.d = {
       probe: async () => false,
       onFrame: () => undefined,
+      deviceFrame: () => false,
+      encrypt: () => null,
       now: Date.now,
       random: Math.random,
       setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -301,8 +314,14 @@ export class Socket {
         st.applyFrame(f);
         return;
       default:
+        if (this.d.deviceFrame(f)) return;
         st.applyFrame(f);
     }
+  }
+
+  /** frame sends a frame outside the send path (the device's todevice_ack); false when the socket is down. */
+  frame(f: ClientFrame): boolean {
+    return this.isReady && this.raw(f);
   }
 
   /**
@@ -356,12 +375,35 @@ export class Socket {
     const clientId = newClientId();
     const me = st.session.user?.id ?? '';
     st.addPending({ clientId, room: p.room, sender: me, body: p.body, replyTo: p.replyTo, thread: p.thread, ts: this.d.now() });
+    this.queue(clientId, p);
+    return clientId;
+  }
+
+  /**
+   * queue puts a send in the outbox, once encrypted when its room is
+   * end-to-end encrypted (the ciphertext is made once: a resend after a
+   * reconnect sends the same one, which the node recognises by clientId).
+   */
+  private queue(clientId: string, p: { room: string; body: string; replyTo?: string; thread?: string }): void {
     const f: SendFrame = { type: 'send', id: clientId, room: p.room, body: p.body };
     if (p.replyTo) f.replyTo = p.replyTo;
     if (p.thread) f.thread = p.thread;
-    this.outbox.set(clientId, f);
-    if (this.isReady) this.raw(f);
-    return clientId;
+    const enc = this.d.encrypt(p.room, p.body, { replyTo: p.replyTo, thread: p.thread });
+    if (!enc) {
+      this.outbox.set(clientId, f);
+      if (this.isReady) this.raw(f);
+      return;
+    }
+    delete f.body;
+    enc.then(
+      (encrypted) => {
+        if (this.stopped) return;
+        f.encrypted = encrypted;
+        this.outbox.set(clientId, f);
+        if (this.isReady) this.raw(f);
+      },
+      (err) => this.d.state().failSend(clientId, `Could not encrypt: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** retry resends a failed message with its original clientId. */
@@ -372,11 +414,7 @@ export class Socket {
       .find((x) => x?.status);
     if (!m) return;
     st.retrySend(clientId);
-    const f: SendFrame = { type: 'send', id: clientId, room: m.room, body: m.body };
-    if (m.replyTo) f.replyTo = m.replyTo;
-    if (m.thread) f.thread = m.thread;
-    this.outbox.set(clientId, f);
-    if (this.isReady) this.raw(f);
+    this.queue(clientId, m);
   }
 
   /** discard forgets a failed or queued message. */

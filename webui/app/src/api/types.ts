@@ -21,6 +21,17 @@ export interface Session {
   accessToken: string;
   refreshToken?: string;
   expiresIn: number;
+  /** the session's device (API.md §7). */
+  deviceId?: string;
+}
+
+/** Encrypted is the m.room.encrypted content of a message in an encrypted room (API.md §7). */
+export interface Encrypted {
+  algorithm: string;
+  ciphertext: string;
+  session_id: string;
+  sender_key?: string;
+  device_id?: string;
 }
 
 export interface Message {
@@ -38,6 +49,8 @@ export interface Message {
   /** per key: how many show it, a few of them (newest first), and whether I do (REST only). */
   reactions?: Reaction[];
   threadCount?: number;
+  /** set in end-to-end encrypted rooms; body is then empty on the wire. */
+  encrypted?: Encrypted;
 }
 
 export interface Reaction {
@@ -127,6 +140,7 @@ export type ClientFrame =
   | { type: 'typing'; room: RoomID; typing: boolean }
   | { type: 'read'; room: RoomID; upTo: MessageID }
   | { type: 'edit'; id?: string; room: RoomID; message: MessageID; body: string }
+  | { type: 'todevice_ack'; upTo: string }
   | { type: 'delete'; id?: string; room: RoomID; message: MessageID }
   | { type: 'react'; id?: string; room: RoomID; message: MessageID; emoji: string; on: boolean }
   | { type: 'ping' };
@@ -135,7 +149,9 @@ export interface SendFrame {
   type: 'send';
   id: string;
   room: RoomID;
-  body: string;
+  /** absent in an encrypted room, where encrypted carries the content. */
+  body?: string;
+  encrypted?: Encrypted;
   replyTo?: MessageID;
   thread?: MessageID;
 }
@@ -162,4 +178,8 @@ export type ServerFrame =
   | { type: 'room'; room: Room }
   | MemberFrame
   | { type: 'error'; id?: string; code: string; message: string }
-  | { type: 'pong' };
+  | { type: 'pong' }
+  // API.md §7: the connection's device; handled by src/crypto, never the store.
+  | { type: 'todevice'; events: unknown[]; next: string }
+  | { type: 'device_lists'; changed: UserID[]; left: UserID[]; next?: string }
+  | { type: 'key_counts'; oneTimeKeyCounts: Record<string, number>; unusedFallbackKeyTypes: string[] };

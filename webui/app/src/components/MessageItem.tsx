@@ -4,6 +4,7 @@ import { Avatar } from './Avatar';
 import { formatFull, formatTime } from './format';
 import { QUICK_REACTIONS, Reactions } from './Reactions';
 import { RichText } from './RichText';
+import { EncryptedNotice, ShieldNote, unreadable } from '../crypto/ui/EncryptedNotice';
 
 export { QUICK_REACTIONS };
 
@@ -155,9 +156,12 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
             <EditBox initial={m.body} onSave={(b) => p.onSaveEdit?.(b)} onCancel={() => p.onCancelEdit?.()} />
           ) : m.deleted ? (
             <p className="italic opacity-70">Message deleted</p>
+          ) : unreadable(m) ? (
+            <EncryptedNotice m={m} />
           ) : (
             <Body text={m.body} edited={!!m.editedAt} />
           )}
+          <ShieldNote m={m} />
           <Reactions
             reactions={m.reactions}
             nameOf={p.nameOf}

@@ -4,6 +4,7 @@ import { api, updateProfile } from '../api/app';
 import { describeError } from '../api/errors';
 import { useSession } from './session';
 import { useTheme, type ThemePref } from './theme';
+import { LazySecurityPanel } from '../crypto/ui/lazy';
 
 function Status({ ok, error }: { ok?: string | null; error?: string | null }) {
   if (error)
@@ -108,6 +109,8 @@ export function SettingsPage() {
             </div>
           </div>
         </form>
+
+        {user && <LazySecurityPanel me={user.id} />}
 
         <fieldset className="card bg-base-200">
           <div className="card-body gap-2">

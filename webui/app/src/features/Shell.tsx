@@ -5,6 +5,7 @@ import { socket } from '../api/app';
 import { useShallow, useStore } from '../store';
 import { DialogsProvider } from './dialogs';
 import { Sidebar } from './Sidebar';
+import { VerificationHost } from '../crypto/ui/lazy';
 
 const QuickSwitcher = lazy(() => import('./QuickSwitcher').then((m) => ({ default: m.QuickSwitcher })));
 
@@ -42,6 +43,7 @@ export default function Shell() {
           <Outlet />
         </main>
       </div>
+      <VerificationHost />
       {switcher && (
         <Suspense fallback={null}>
           <QuickSwitcher onClose={() => setSwitcher(false)} />

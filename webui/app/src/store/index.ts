@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { Message, Receipt, Room, ServerFrame, TimelineEvent, User } from '../api/types';
 import * as conn from './connection';
+import * as crypto from './crypto';
 import { DRAFTS_KEY, loadDrafts, setDraft } from './drafts';
 import * as evs from './events';
 import * as msgs from './messages';
@@ -42,6 +43,10 @@ export interface Actions {
   land(room: string, unreadFrom: string | null): void;
   focusMessage(room: string, id: string, highlight: boolean): void;
   setEditing(id: string | null): void;
+  applyDecrypted(room: string, id: string, ciphertext: string, body: string, view: msgs.E2eeView): void;
+  setCryptoStatus(status: crypto.CryptoState['status'], error?: string): void;
+  setVerification(v: crypto.VerificationView | null): void;
+  bumpDevices(): void;
 }
 
 export type AppState = AppData & Actions;
@@ -84,6 +89,20 @@ export const useStore = create<AppState>()((set) => ({
   land: (room, unreadFrom) => set((s) => ({ view: vw.land(s.view, room, unreadFrom) })),
   focusMessage: (room, id, highlight) => set((s) => ({ view: vw.focusMessage(s.view, room, id, highlight) })),
   setEditing: (id) => set((s) => ({ view: vw.setEditing(s.view, id) })),
+  applyDecrypted: (room, id, ciphertext, body, view) =>
+    set((s) => {
+      const m = msgs.applyDecrypted(s.messages, room, id, ciphertext, body, view);
+      if (m === s.messages) return s;
+      // The room list's preview shows the plaintext too.
+      const r = s.rooms.byId[room];
+      if (r?.lastMessage?.id === id && view.ok) {
+        return { messages: m, rooms: { ...s.rooms, byId: { ...s.rooms.byId, [room]: { ...r, lastMessage: { ...r.lastMessage, body } } } } };
+      }
+      return { messages: m };
+    }),
+  setCryptoStatus: (status, error) => set((s) => ({ crypto: crypto.setStatus(s.crypto, status, error) })),
+  setVerification: (v) => set((s) => ({ crypto: crypto.setVerification(s.crypto, v) })),
+  bumpDevices: () => set((s) => ({ crypto: crypto.bumpDevices(s.crypto) })),
   pruneTyping: (now) =>
     set((s) => {
       const t = typ.pruneTyping(s.typing, now);
@@ -109,7 +128,8 @@ export const store = {
 export { useShallow };
 export type { AppData };
 export { draftKey } from './drafts';
-export type { ChatMessage, Timeline } from './messages';
+export type { ChatMessage, E2eeView, Timeline } from './messages';
+export type { CryptoState, VerificationView } from './crypto';
 export { findMessage, newestConfirmed, oldestConfirmed } from './messages';
 export { EVENT_PREFIX, isEventItem, newestEventTs, timelineItems } from './events';
 export type { RoomEvents } from './events';

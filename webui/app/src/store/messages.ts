@@ -4,11 +4,49 @@ import type { Message } from '../api/types';
 
 export type SendStatus = 'pending' | 'failed';
 
+/**
+ * E2eeView is what this device made of an end-to-end encrypted message
+ * (src/crypto): read (its plaintext is then in body), or why not.
+ */
+export interface E2eeView {
+  ok: boolean;
+  /** why names the reason it cannot be read (src/crypto/utd.ts). */
+  why?: string;
+  text?: string;
+  /** retry: it may become readable by itself (its key is on the way). */
+  retry?: boolean;
+  /** shield warns about the sender's device ('' or absent: fine). */
+  shield?: string;
+  shieldText?: string;
+}
+
 /** ChatMessage is a Message as the UI holds it: confirmed, or a local send. */
 export interface ChatMessage extends Message {
   status?: SendStatus;
   /** why a send failed: the error code of the node's error frame. */
   error?: string;
+  e2ee?: E2eeView;
+}
+
+/**
+ * keepPlain carries the plaintext of an encrypted message over when the
+ * node sends it again (an ack, a reaction's update, a page of history):
+ * the node's copy has an empty body. The view is kept only for the same
+ * ciphertext; a new one (an edit) is decrypted again.
+ */
+export function keepPlain(prev: ChatMessage | undefined, m: ChatMessage): ChatMessage {
+  if (!prev || !m.encrypted || m.body || m.deleted || !prev.body) return m;
+  const same = prev.encrypted?.ciphertext === m.encrypted.ciphertext;
+  return { ...m, body: prev.body, e2ee: same ? prev.e2ee : undefined };
+}
+
+/** applyDecrypted records what the crypto made of a message, if it still has that ciphertext. */
+export function applyDecrypted(s: MessagesState, room: string, id: string, ciphertext: string, body: string, view: E2eeView): MessagesState {
+  const t = s.rooms[room];
+  const m = t?.byId[id];
+  if (!m || m.encrypted?.ciphertext !== ciphertext) return s;
+  if (m.body === body && JSON.stringify(m.e2ee) === JSON.stringify(view)) return s;
+  return { rooms: { ...s.rooms, [room]: { ...t, byId: { ...t.byId, [id]: { ...m, body, e2ee: view } } } } };
 }
 
 export interface Timeline {
@@ -89,13 +127,15 @@ function applyBatch(t: Timeline, list: ChatMessage[]): { t: Timeline; added: Cha
     if (last && !before(last, m)) dirty.add(k);
     l.push(m.id);
   };
-  for (const m of list) {
+  for (let m of list) {
     // A confirmed copy of one of our local sends replaces it.
-    if (!isLocal(m) && m.clientId && m.clientId !== m.id) {
-      const local = byId[m.clientId];
+    const cid = m.clientId;
+    if (!isLocal(m) && cid && cid !== m.id) {
+      const local = byId[cid];
       if (local && isLocal(local)) {
-        delete byId[m.clientId];
-        removed.add(m.clientId);
+        m = keepPlain(local, m);
+        delete byId[cid];
+        removed.add(cid);
         get(listKey(local));
         dirty.add(listKey(local));
       }
@@ -104,6 +144,7 @@ function applyBatch(t: Timeline, list: ChatMessage[]): { t: Timeline; added: Cha
     if (prev) {
       // A confirmed message is never downgraded back to a local one.
       if (!isLocal(prev) && isLocal(m)) continue;
+      m = keepPlain(prev, m);
       byId[m.id] = m;
       if (isLocal(prev) !== isLocal(m) || prev.ts !== m.ts) {
         get(listKey(m));
@@ -171,9 +212,9 @@ export function updateExisting(s: MessagesState, msgs: Message[]): MessagesState
     if (!t) continue;
     const prev = t.byId[m.id];
     if (prev && !isLocal(prev)) {
-      rooms = { ...rooms, [m.room]: { ...t, byId: { ...t.byId, [m.id]: { ...m, clientId: m.clientId ?? prev.clientId } } } };
+      rooms = { ...rooms, [m.room]: { ...t, byId: { ...t.byId, [m.id]: keepPlain(prev, { ...m, clientId: m.clientId ?? prev.clientId }) } } };
     } else if (t.refs[m.id]) {
-      rooms = { ...rooms, [m.room]: { ...t, refs: { ...t.refs, [m.id]: m } } };
+      rooms = { ...rooms, [m.room]: { ...t, refs: { ...t.refs, [m.id]: keepPlain(t.refs[m.id], m) } } };
     }
   }
   return rooms === s.rooms ? s : { rooms };

@@ -2,6 +2,8 @@
 // the socket calls it through the store, tests call it directly.
 import type { ServerFrame } from '../api/types';
 import * as conn from './connection';
+import * as crypto from './crypto';
+import type { CryptoState } from './crypto';
 import type { ConnectionState } from './connection';
 import type { DraftsState } from './drafts';
 import * as evs from './events';
@@ -33,6 +35,7 @@ export interface AppData {
   drafts: DraftsState;
   events: EventsState;
   view: ViewState;
+  crypto: CryptoState;
 }
 
 export function initialData(drafts: DraftsState = {}): AppData {
@@ -47,6 +50,7 @@ export function initialData(drafts: DraftsState = {}): AppData {
     drafts,
     events: evs.initialEvents,
     view: vw.initialView,
+    crypto: crypto.initialCrypto,
   };
 }
 
