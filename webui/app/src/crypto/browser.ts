@@ -260,6 +260,28 @@ function showVerification(v: Verification): void {
     emoji: phase === 'emoji' || phase === 'confirmed' ? v.emoji() : undefined,
   };
   store.get().setVerification(out);
+  watch(v);
+}
+
+let watching: ReturnType<typeof setInterval> | null = null;
+
+// The machine does not call back on every step of a flow (the other
+// side's MAC and done arrive as to-device events), so while one is open
+// its phase is also read twice a second.
+function watch(v: Verification): void {
+  if (watching) return;
+  let last = v.phase();
+  watching = setInterval(() => {
+    const p = v.phase();
+    if (current !== v || p === 'done' || p === 'cancelled') {
+      clearInterval(watching!);
+      watching = null;
+    }
+    if (current === v && p !== last) {
+      last = p;
+      showVerification(v);
+    }
+  }, 500);
 }
 
 /** verify asks a device (ours or another user's) to compare emoji. */

@@ -832,6 +832,10 @@ export class Verification {
   private readonly w: W;
   private sasHooked = false;
   private refreshed = false;
+  // Each step is taken once: the UI may see a phase several times, and a
+  // second start or accept would break the flow.
+  private started = false;
+  private accepted = false;
   private listeners = new Set<() => void>();
 
   constructor(e: E2ee, w: W, request: Wasm.VerificationRequest) {
@@ -901,8 +905,10 @@ export class Verification {
     await this.e.sendOutgoing(this.request.acceptWithMethods([this.w.VerificationMethod.SasV1]) as OutReq | undefined);
   }
 
-  /** start begins SAS once the request is ready (the side that asked does this). */
+  /** start begins SAS once the request is ready (the side that asked does this); once per flow. */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     const r = await this.request.startSas();
     if (r) await this.e.sendOutgoing(r[1] as OutReq);
     this.changed();
@@ -912,6 +918,8 @@ export class Verification {
   async acceptSas(): Promise<void> {
     const sas = this.sas();
     if (!sas) throw new Error('no SAS started yet');
+    if (this.accepted) return;
+    this.accepted = true;
     if (!sas.weStarted() && !sas.hasBeenAccepted()) await this.e.sendOutgoing(sas.accept() as OutReq | undefined);
     this.changed();
   }
