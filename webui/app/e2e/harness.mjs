@@ -175,7 +175,6 @@ export async function newUser(browser, url, { viewport = DESKTOP, colorScheme = 
     await d.dismiss();
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  if (process.env.E2E_CONSOLE) page.on('console', (m) => console.error(`[console] ${m.type()} ${m.text()}`));
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     consoleErrors.push(m.text());

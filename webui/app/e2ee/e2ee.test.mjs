@@ -267,6 +267,21 @@ describe('end-to-end encryption across three nodes', { skip: skip || false, time
     }
   });
 
+  it('rotates when a device is removed: it cannot read newer messages', async () => {
+    const before = await alice1.send(room, marker('before-removal'));
+    await readable(bob2, room, before.id);
+    await bob1.http('DELETE', '/devices/BOB2', { password: pw });
+    await waitFor("alice to see BOB2 gone", async () => {
+      await alice1.e2ee.queryNow([bob1.user]);
+      return !(await alice1.e2ee.devices(bob1.user)).some((d) => d.deviceId === 'BOB2');
+    });
+    const m = await alice1.send(room, marker('after-removal'));
+    assert.notEqual(sessionOf(m), sessionOf(before), 'the session rotated');
+    await readable(bob1, room, m.id);
+    const why = await unreadable(bob2, m);
+    assert.ok(['waiting', 'withheld'].includes(why), why);
+  });
+
   it('a new member reads from their join, and earlier history only when the inviter shares it', async () => {
     dave = await register(nodes.c, 'dave', 'DAVE1');
     await dave.startCrypto(lib);

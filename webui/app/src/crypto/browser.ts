@@ -341,3 +341,10 @@ export async function importKeysFile(text: string, passphrase: string): Promise<
 export async function resetCrossSigning(password: string): Promise<void> {
   await (await loadCrypto()).setUpCrossSigning(password, true);
 }
+
+/** removeDevice deletes one of the user's devices (API.md §7): its sessions end, its keys go, and the next message in each room rotates. */
+export async function removeDevice(deviceId: string, password: string): Promise<void> {
+  await api.request('DELETE', `/devices/${encodeURIComponent(deviceId)}`, { password });
+  const e = await loadCrypto();
+  await e.queryNow([e.user]);
+}

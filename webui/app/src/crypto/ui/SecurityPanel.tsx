@@ -4,7 +4,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useStore } from '../../store';
 import type { DeviceView } from '../engine';
-import { devicesOf, exportKeysFile, importKeysFile, loadCrypto, recoveryState, restore, setUpRecovery, userVerified, verify } from '../browser';
+import { devicesOf, exportKeysFile, importKeysFile, loadCrypto, recoveryState, removeDevice, restore, setUpRecovery, userVerified, verify } from '../browser';
 
 function msg(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -26,7 +26,49 @@ function Note({ ok, error }: { ok?: string; error?: string }) {
   return null;
 }
 
-function DeviceList({ user, devices, me }: { user: string; devices: DeviceView[]; me: boolean }) {
+/** RemoveDevice signs one of the user's other devices out for good: its sessions end and its keys leave the directory. */
+function RemoveDevice({ deviceId, onDone }: { deviceId: string; onDone(): void }) {
+  const [open, setOpen] = useState(false);
+  const [pw, setPw] = useState('');
+  const [error, setError] = useState('');
+  if (!open)
+    return (
+      <button type="button" className="btn btn-xs btn-ghost" onClick={() => setOpen(true)}>
+        Remove {deviceId}
+      </button>
+    );
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await removeDevice(deviceId, pw);
+      setOpen(false);
+      onDone();
+    } catch (err) {
+      setError(msg(err));
+    }
+  };
+  return (
+    <form onSubmit={submit} className="flex flex-wrap items-center gap-1">
+      <label className="flex items-center gap-1">
+        <span className="text-xs">Password to remove {deviceId}</span>
+        <input className="input input-bordered input-xs" type="password" autoComplete="current-password" required value={pw} onChange={(e) => setPw(e.target.value)} />
+      </label>
+      <button type="submit" className="btn btn-xs btn-error">
+        Remove
+      </button>
+      <button type="button" className="btn btn-xs btn-ghost" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      {error && (
+        <span role="alert" className="text-error text-xs">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}
+
+function DeviceList({ user, devices, me, onChange }: { user: string; devices: DeviceView[]; me: boolean; onChange?(): void }) {
   return (
     <ul className="flex flex-col gap-1" aria-label={me ? 'Your devices' : `Devices of ${user}`}>
       {devices.map((d) => (
@@ -49,6 +91,7 @@ function DeviceList({ user, devices, me }: { user: string; devices: DeviceView[]
               Verify {d.deviceId}
             </button>
           )}
+          {me && !d.own && <RemoveDevice deviceId={d.deviceId} onDone={() => onChange?.()} />}
         </li>
       ))}
     </ul>
@@ -206,7 +249,7 @@ export function SecurityPanel({ me }: { me: string }) {
 
         <div className="flex flex-col gap-2">
           <h3 className="font-semibold">Your devices</h3>
-          <DeviceList user={me} devices={mine} me />
+          <DeviceList user={me} devices={mine} me onChange={() => void devicesOf(me).then(setMine, () => undefined)} />
         </div>
 
         <form onSubmit={lookUp} className="flex flex-col gap-2">
