@@ -151,7 +151,16 @@ export function encryptFor(room: string, body: string, rel: Relations): Promise<
   if (!store.get().rooms.byId[room]?.encrypted) return null;
   return (async () => {
     const e = await loadCrypto();
-    return (await e.encrypt(room, await members(room), body, rel)) as unknown as Encrypted;
+    try {
+      return (await e.encrypt(room, await members(room), body, rel)) as unknown as Encrypted;
+    } catch (err) {
+      // Devices get keys only when their owner signed them, and an
+      // unsigned device may not send either (docs/e2ee.md).
+      if (/device is not verified/i.test(String(err))) {
+        throw new Error('this device is not verified yet. Verify it from one of your other devices (Settings, Security) to send in encrypted rooms.');
+      }
+      throw err;
+    }
   })();
 }
 
