@@ -90,6 +90,30 @@ if [ -n "$hearth" ]; then
 fi
 
 echo "== running the suite: Go benchmarks, then the load runs"
-exec "$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" -started "$started" \
+"$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" -started "$started" \
 	-out "$doc" -json "$out/results.json" -go-out "$out/gobench.txt" \
 	-log-dir "$out/logs" "${args[@]}" "$@"
+
+# What end-to-end encryption costs (issue #13): client encrypt and decrypt
+# times with real OlmMachines, the extra bytes per send frame, and the
+# node's fan-out in a plaintext and an encrypted room. It runs after the
+# suite, which writes the report, and appends its section to it.
+if [ -n "$hearth" ]; then
+	echo "== end-to-end encryption costs (webui/app/e2ee/bench.mjs)"
+	[ -d webui/app/node_modules/@matrix-org/matrix-sdk-crypto-wasm ] ||
+		(cd webui/app && npm ci --no-audit --no-fund --loglevel=error)
+	quick=()
+	[ "${BENCH_QUICK:-}" = 1 ] && quick=(--quick)
+	e2ee_started=$(date +%s)
+	if (cd webui/app && HEARTH_BIN=$hearth node --experimental-websocket e2ee/bench.mjs --out "$out/e2ee.json" "${quick[@]}") >"$out/e2ee.md"; then
+		{
+			echo
+			cat "$out/e2ee.md"
+			echo
+			echo "Same machine and build as above; this part took $(($(date +%s) - e2ee_started)) s. How to read it: docs/e2ee.md, \"Costs\"."
+		} >>"$doc"
+	else
+		echo "the end-to-end encryption bench failed; the report has no section for it" >&2
+		exit 1
+	fi
+fi
