@@ -75,48 +75,6 @@ func validDisplayName(s string) error {
 	return nil
 }
 
-// Register creates a local account and its profile.
-func (n *Node) Register(ctx context.Context, username, password, displayName string) (*User, error) {
-	username = NormalizeUsername(username)
-	if err := ValidUsername(username); err != nil {
-		return nil, err
-	}
-	if err := validPassword(password); err != nil {
-		return nil, err
-	}
-	displayName = strings.TrimSpace(displayName)
-	if err := validDisplayName(displayName); err != nil {
-		return nil, err
-	}
-	if displayName == "" {
-		displayName = username
-	}
-	var hash string
-	if err := n.withHashSlot(ctx, func() { hash = hashPassword(password) }); err != nil {
-		return nil, err
-	}
-	u := &User{ID: NewUserID(username, n.ID()), Username: username, DisplayName: displayName, Node: n.ID()}
-	err := n.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.Account(username); err == nil {
-			return errorf(ErrConflict, "username is taken")
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if err := tx.PutAccount(&Account{Username: username, PasswordHash: hash, CreatedAt: n.now()}); err != nil {
-			return err
-		}
-		return tx.PutProfile(u)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("register %s: %w", username, err)
-	}
-	if err := n.WaitDurable(ctx); err != nil {
-		return nil, err
-	}
-	n.publishProfile(u)
-	return n.withPresence(u), nil
-}
-
 // errBadLogin is the one answer for an unknown user and a wrong password.
 var errBadLogin = errorf(ErrUnauthenticated, "wrong username or password")
 
@@ -147,8 +105,11 @@ func (n *Node) Login(ctx context.Context, username, password string) (*User, err
 	if err := n.withHashSlot(ctx, func() { ok = checkPassword(encoded, password) }); err != nil {
 		return nil, err
 	}
-	if acct == nil || !ok || len(password) > MaxPasswordLen {
+	if acct == nil || !ok || len(password) > MaxPasswordLen || acct.Deleted {
 		return nil, errBadLogin
+	}
+	if acct.Locked {
+		return nil, errLocked
 	}
 	return n.User(ctx, NewUserID(username, n.ID()))
 }

@@ -89,6 +89,9 @@ func (n *Node) typingRoute(room RoomID) *Route {
 // member or an invitee for a private room or DM (docs/protocol.md §4
 // Access). A room this node does not hold is readable by no one.
 func (n *Node) ReadableBy(room RoomID, reader NodeID) bool {
+	if !n.NodeAllowed(reader) || n.roomClosed(room) {
+		return false
+	}
 	ok := false
 	n.withRoomEntry(room, func(r *roomEntry) {
 		_, hosts := slices.BinarySearch(r.nodesLocked(), reader)
@@ -118,6 +121,9 @@ func (n *Node) MayGossip(e *Event) bool {
 // invite). Anything else would only be held as pending for a room nobody
 // here is in, which a hostile peer could use to fill memory.
 func (n *Node) Wants(e *Event) bool {
+	if !n.NodeAllowed(e.Origin) || e.Room != "" && n.roomClosed(e.Room) {
+		return false
+	}
 	if e.Room == "" || e.Type == EventCreate {
 		return true
 	}
@@ -139,6 +145,9 @@ func (n *Node) GossipRooms() []RoomID {
 	local := n.LocalRooms()
 	var others []RoomID
 	for id, r := range n.roomEntries() {
+		if n.roomClosed(id) {
+			continue
+		}
 		r.mu.Lock()
 		public := r.state.Created() && r.state.Visibility == Public
 		r.mu.Unlock()

@@ -40,6 +40,11 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrClosed means the node is shutting down.
 	ErrClosed = errors.New("node closed")
+	// ErrPolicy means this node's operator refuses the thing: an event or
+	// a request of a node the federation policy does not allow, or of a
+	// room closed on this node. It is not the sender's fault, so
+	// transports drop it without penalising whoever relayed it.
+	ErrPolicy = errors.New("refused by this node's policy")
 )
 
 // ErrWrongPassword is UpdateMe's answer to a wrong old password (a 403),

@@ -79,6 +79,9 @@ type Config struct {
 	// that matches nothing costs the same on a node that knows many
 	// users; 20,000.
 	SearchScan int
+	// Admin configures registration, the federation policy and the
+	// audit log (admin.go).
+	Admin AdminConfig
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -136,6 +139,7 @@ type Node struct {
 	media    *mediaState // nil without cfg.Media
 	dirCache dirCache
 	quota    quotas
+	admin    *adminState // registration, federation policy, audit (admin.go)
 }
 
 type roomEntry struct {
@@ -260,6 +264,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.presence = newPresence(n)
 	n.dummy = hashPassword("hearth-dummy-password")
 	if err := n.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.loadAdmin(ctx); err != nil {
 		return nil, err
 	}
 	n.e2ee = newE2EEWorker(n)
@@ -555,6 +562,12 @@ func (n *Node) Ingest(ctx context.Context, e *Event) error {
 // it is on disk or could not be made so, on the store's sync goroutine.
 // durable is not called when IngestAsync returns an error.
 func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) error {
+	if !n.NodeAllowed(e.Origin) {
+		return errNodeRefused(e.Origin)
+	}
+	if e.Room != "" && n.roomClosed(e.Room) {
+		return errorf(ErrPolicy, "this room is closed on this node")
+	}
 	if e.Origin == n.ID() {
 		// Our own events come back through gossip and sync; we already
 		// hold every one we signed, and a copy we do not hold was forged

@@ -89,6 +89,12 @@ func (n *Node) DMWith(ctx context.Context, u, other UserID, o RoomOptions) (*Roo
 	if other == u {
 		return nil, errorf(ErrInvalid, "a direct message needs another user")
 	}
+	if !n.NodeAllowed(other.Node()) {
+		return nil, errUserNodeRefused
+	}
+	if n.roomClosed(DMRoomID(u, other)) {
+		return nil, errRoomClosed
+	}
 	if n.IsLocal(other) {
 		if _, err := n.User(ctx, other); err != nil {
 			return nil, err
@@ -289,6 +295,9 @@ func (n *Node) Join(ctx context.Context, u UserID, id RoomID) (*Room, error) {
 	if !ValidOpaqueID(string(id)) {
 		return nil, errorf(ErrNotFound, "no such room")
 	}
+	if n.roomClosed(id) {
+		return nil, errRoomClosed
+	}
 	if !n.roomCreated(id) {
 		if err := n.fetchRoom(ctx, id); err != nil {
 			return nil, err
@@ -364,6 +373,9 @@ func (n *Node) Leave(ctx context.Context, u UserID, id RoomID) error {
 func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) error {
 	if _, _, ok := target.Split(); !ok {
 		return errorf(ErrInvalid, "bad user id")
+	}
+	if !n.NodeAllowed(target.Node()) {
+		return errUserNodeRefused
 	}
 	if n.IsLocal(target) {
 		if _, err := n.User(ctx, target); err != nil {
@@ -486,6 +498,9 @@ func (n *Node) LocalRooms() []RoomID {
 func (n *Node) HeldRooms() []RoomID {
 	var out []RoomID
 	for id, r := range n.roomEntries() {
+		if n.roomClosed(id) {
+			continue
+		}
 		r.mu.Lock()
 		ok := r.state.Created()
 		r.mu.Unlock()

@@ -123,4 +123,6 @@ type Tx interface {
 	EachMediaRef(id MediaID, fn func(*MediaRef) bool) error
 	// MediaUsage sums the sizes of a user's upload references.
 	MediaUsage(u UserID) (int64, error)
+	// Node administration (adminstore.go).
+	AdminTx
 }

@@ -10,6 +10,13 @@ type Account struct {
 	Username     string    `json:"username"`
 	PasswordHash string    `json:"passwordHash"`
 	CreatedAt    time.Time `json:"createdAt"`
+	// Admin makes the user a node admin (admin.go).
+	Admin bool `json:"admin,omitempty"`
+	// Locked refuses the user's logins; locking ends their sessions.
+	Locked bool `json:"locked,omitempty"`
+	// Deleted marks an erased account: the username stays taken so
+	// that nobody can inherit the user ID, and nothing else is kept.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // User is the public view of a user, local or remote, as API.md defines it.

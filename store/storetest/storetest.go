@@ -52,6 +52,7 @@ var Cases = []Case{
 	{"MarksAndOutbox", testMarksAndOutbox},
 	{"Backup", testBackup},
 	{"Media", testMedia},
+	{"Admin", testAdmin},
 	{"UpdateIsAtomic", testUpdateAtomic},
 	{"CommitAnyway", testCommitAnyway},
 	{"ViewCannotWrite", testViewCannotWrite},
