@@ -90,6 +90,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		Password    string `json:"password"`
 		DisplayName string `json:"displayName"`
 		DeviceID    string `json:"deviceId"`
+		Token       string `json:"token"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -103,11 +104,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &node.Error{Kind: node.ErrInvalid, Message: "deviceId must be 1 to 64 characters of A-Z a-z 0-9 . _ ~ -"})
 		return
 	}
-	u, err := s.node.Register(r.Context(), req.Username, req.Password, req.DisplayName)
+	u, err := s.node.RegisterWith(r.Context(), node.Registration{
+		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName, Token: req.Token,
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.hub.observer().Registered()
 	s.startSession(w, r, http.StatusCreated, u, node.DeviceID(req.DeviceID))
 }
 
@@ -157,12 +161,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, node.ErrUnauthenticated) {
 			refund(resUser, resAddr) // not a guess: the node was busy or the client left
 		}
+		s.hub.observer().Login(false)
 		s.writeError(w, r, err)
 		return
 	}
 	// Only failures count, so a user who logs in often is never locked
 	// out by their own successes.
 	refund(resUser, resAddr)
+	s.hub.observer().Login(true)
 	s.startSession(w, r, http.StatusOK, u, node.DeviceID(req.DeviceID))
 }
 

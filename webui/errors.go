@@ -30,7 +30,7 @@ func errorCode(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_argument"
 	case errors.Is(err, node.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
-	case errors.Is(err, node.ErrForbidden):
+	case errors.Is(err, node.ErrForbidden), errors.Is(err, node.ErrPolicy):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, node.ErrLimit):
 		return http.StatusForbidden, "limit_exceeded"
@@ -93,6 +93,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := errorCode(err)
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusTooManyRequests {
+		s.hub.observer().RateLimited("http")
 	}
 	var rl *rateLimitError
 	if errors.As(err, &rl) {

@@ -55,6 +55,7 @@ type testNode struct {
 type nodeOptions struct {
 	config   func(*webui.Config)
 	node     func(*node.Config)
+	admin    node.AdminConfig // the node's registration mode and the like
 	tokenTTL time.Duration
 	typing   time.Duration
 	// sndBuf, when set, shrinks the server side's socket send buffer so
@@ -80,7 +81,7 @@ func newTestNode(t *testing.T, o nodeOptions) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ncfg := node.Config{Store: db, Key: key, Name: "test", Version: "test", Logger: log, Notifier: hub, TypingTimeout: o.typing, Media: files}
+	ncfg := node.Config{Store: db, Key: key, Name: "test", Version: "test", Logger: log, Notifier: hub, TypingTimeout: o.typing, Media: files, Admin: o.admin}
 	if o.node != nil {
 		o.node(&ncfg)
 	}

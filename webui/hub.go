@@ -35,6 +35,7 @@ type Hub struct {
 	seed      maphash.Seed
 	shards    [hubShards]hubShard
 	delivered func(node.UserID, *node.Message)
+	obs       Observer // nil: none (observe.go)
 
 	memo msgMemo
 
@@ -247,6 +248,7 @@ func (h *Hub) runLane(lane chan fanout) {
 
 // deliver pushes one fan-out's frame to each connection of its users.
 func (h *Hub) deliver(fo fanout) {
+	pushed := 0
 	for _, u := range fo.to {
 		sh := h.shard(u)
 		sh.mu.RLock()
@@ -254,12 +256,16 @@ func (h *Hub) deliver(fo fanout) {
 		for _, c := range sh.users[u] {
 			if c.push(fo.frame) {
 				reached = true
+				pushed++
 			}
 		}
 		sh.mu.RUnlock()
 		if reached {
 			h.deliveredTo(u, fo.n)
 		}
+	}
+	if fo.n.Kind == node.NoteMessage && pushed > 0 {
+		h.observer().MessagesOut(pushed)
 	}
 }
 
@@ -270,9 +276,10 @@ func (h *Hub) deliver(fo fanout) {
 // where a buffer per connection cost up to 64 KiB each (640 MiB for
 // 10,000 connections behind a burst).
 type merger struct {
-	links   []mergeLink
-	touched []*conn
-	buf     []byte
+	links    []mergeLink
+	touched  []*conn
+	buf      []byte
+	messages int // message frames joined, for the observer
 }
 
 // mergeLink is one frame (batch index fo) for one connection; next is
@@ -289,6 +296,9 @@ func (h *Hub) deliverMerged(batch []fanout, m *merger) {
 			sh.mu.RLock()
 			reached := false
 			for _, c := range sh.users[u] {
+				if fo.n.Kind == node.NoteMessage {
+					m.messages++
+				}
 				m.links = append(m.links, mergeLink{fo: int32(i)})
 				l := int32(len(m.links)) // index+1
 				if c.mergeLast == 0 {
@@ -317,6 +327,10 @@ func (h *Hub) deliverMerged(batch []fanout, m *merger) {
 	}
 	m.touched = m.touched[:0]
 	m.links = m.links[:0]
+	if m.messages > 0 {
+		h.observer().MessagesOut(m.messages)
+		m.messages = 0
+	}
 	if cap(m.buf) > 1<<20 {
 		m.buf = nil // one connection's burst: do not keep it
 	}

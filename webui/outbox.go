@@ -87,6 +87,7 @@ func (c *conn) pushFrames(f []byte, scratch bool) bool {
 		return true
 	}
 	c.close(websocket.ClosePolicyViolation, "too slow: outgoing queue full")
+	c.s.hub.observer().SlowClient()
 	// The writer is stuck behind a full socket and would hold the
 	// connection (and its queued frames) until its write deadline; the
 	// close frame could not get through anyway, so drop it now.

@@ -17,6 +17,7 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": s.node.ID(), "name": s.node.Name(), "addrs": addrs,
 		"version": s.node.Version(), "peers": s.cfg.Peers(),
+		"registration": s.node.RegistrationMode(),
 	})
 }
 
@@ -207,6 +208,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.hub.observer().MessageIn()
 	writeJSON(w, http.StatusCreated, m)
 }
 

@@ -65,6 +65,8 @@ type Config struct {
 	// AuthTimeout is how long a WebSocket may wait before its auth
 	// frame; 0 means 10s (API.md §4).
 	AuthTimeout time.Duration
+	// Observer is told what happens, for metrics; nil for none.
+	Observer Observer
 	// PingInterval is how often the server pings a WebSocket; 0 means
 	// 25s. PongWait is how long it waits for any frame or pong before
 	// dropping the connection; 0 means 60s.
@@ -134,6 +136,9 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, node: cfg.Node, hub: cfg.Hub, tokens: cfg.Tokens, log: cfg.Logger,
 		limits: newLimits(cfg.UserRate), conns: newConnLimits(cfg), mux: http.NewServeMux(), hosts: hs,
 		stopPings: make(chan struct{}), pingsDone: make(chan struct{}),
+	}
+	if cfg.Observer != nil {
+		cfg.Hub.SetObserver(cfg.Observer)
 	}
 	s.routes()
 	go func() {
@@ -214,6 +219,7 @@ func (s *Server) routes() {
 	})
 	s.handle("/api/v1/dm", methods{"POST": s.authed(s.dm)})
 	s.keyRoutes()
+	s.adminRoutes()
 	s.handle("/api/v1/ws", methods{"GET": s.serveWS})
 	s.mediaRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

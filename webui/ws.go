@@ -138,6 +138,9 @@ func (c *conn) close(code int, reason string) {
 
 func (c *conn) sendError(id string, err error) {
 	status, code := errorCode(err)
+	if status == http.StatusTooManyRequests {
+		c.s.hub.observer().RateLimited("ws")
+	}
 	if status >= 500 {
 		c.s.log.Error("websocket frame failed", "user", c.user, "err", err)
 	}
@@ -483,6 +486,7 @@ func (c *conn) send(ctx context.Context, p node.SendParams) {
 			c.sendError(id, err)
 			return
 		}
+		c.s.hub.observer().MessageIn()
 		c.sendAck(id, m)
 	})
 	if err != nil {
