@@ -19,9 +19,9 @@ type Registration struct {
 }
 
 var (
-	errRegClosed   = errorf(ErrForbidden, "sign-up is closed on this node")
-	errNeedToken   = errorf(ErrForbidden, "this node needs an invite token to sign up")
-	errBadInvite   = errorf(ErrForbidden, "this invite token is not valid: it may be used up, expired or revoked")
+	errRegClosed = errorf(ErrForbidden, "sign-up is closed on this node")
+	errNeedToken = errorf(ErrForbidden, "this node needs an invite token to sign up")
+	errBadInvite = errorf(ErrForbidden, "this invite token is not valid: it may be used up, expired or revoked")
 )
 
 // Register creates a local account and its profile in open registration

@@ -71,7 +71,9 @@ func (t *tx) Setting(name string) (string, error) {
 
 func (t *tx) PutSetting(name, value string) error { return t.set(key(pSetting, name), []byte(value)) }
 
-func (t *tx) PutClosedRoom(c *node.ClosedRoom) error { return t.putJSON(key(pClosed, string(c.Room)), c) }
+func (t *tx) PutClosedRoom(c *node.ClosedRoom) error {
+	return t.putJSON(key(pClosed, string(c.Room)), c)
+}
 
 func (t *tx) DeleteClosedRoom(id node.RoomID) error { return t.del(key(pClosed, string(id))) }
 

@@ -69,7 +69,9 @@ func (t *tx) PutSetting(name, value string) error {
 	return t.set(key(pSetting, name), []byte(value), 0)
 }
 
-func (t *tx) PutClosedRoom(c *node.ClosedRoom) error { return t.setJ(key(pClosed, string(c.Room)), c, 0) }
+func (t *tx) PutClosedRoom(c *node.ClosedRoom) error {
+	return t.setJ(key(pClosed, string(c.Room)), c, 0)
+}
 
 func (t *tx) DeleteClosedRoom(id node.RoomID) error { return t.del(key(pClosed, string(id))) }
 
