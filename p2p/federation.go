@@ -17,6 +17,7 @@ func (h *Host) Publish(d *node.Delivery) {
 	if d.Event.Room != "" {
 		h.digests.invalidate(d.Event.Room)
 	}
+	h.observer().EventOut()
 	select {
 	case h.outbox <- d:
 	default:

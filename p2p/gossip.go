@@ -26,6 +26,7 @@ func (h *Host) newPubSub(ctx context.Context) (*pubsub.PubSub, error) {
 		pubsub.WithFloodPublish(true),
 		pubsub.WithValidateQueueSize(validateQueue),
 		pubsub.WithRawTracer(dropTracer{h}),
+		pubsub.WithRawTracer(h.mesh),
 		pubsub.WithPeerScore(scoreParams(h.mediaState.penalties.score), scoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(h.scores.set), h.cfg.ScoreInspectPeriod),
 		pubsub.WithLogger(h.log.With("part", "pubsub")),
@@ -305,6 +306,10 @@ func (h *Host) validate(ctx context.Context, from peer.ID, m *pubsub.Message) pu
 	if len(d) == 0 {
 		return pubsub.ValidationReject
 	}
+	if !h.federates(m.GetFrom()) || !h.federates(from) {
+		// The operator refuses this node: not the forwarder's fault.
+		return pubsub.ValidationIgnore
+	}
 	topic := m.GetTopic()
 	author := node.NodeID(m.GetFrom().String())
 	switch d[0] {
@@ -368,11 +373,11 @@ func (h *Host) validateEvent(ctx context.Context, from peer.ID, topic string, ra
 // result. Events whose authorisation is undecidable are held by the node
 // (not forwarded) and the sender is asked for the room's history.
 func (h *Host) ingestResult(ctx context.Context, from peer.ID, e *node.Event) pubsub.ValidationResult {
-	err := h.ingest(ctx, e)
+	err := h.ingest(ctx, e, "gossip")
 	switch {
 	case err == nil:
 		return pubsub.ValidationAccept
-	case errors.Is(err, node.ErrDuplicate):
+	case errors.Is(err, node.ErrDuplicate), errors.Is(err, node.ErrPolicy):
 		return pubsub.ValidationIgnore
 	case errors.Is(err, node.ErrPending):
 		h.requestSync(from)
@@ -392,14 +397,17 @@ func (h *Host) ingestResult(ctx context.Context, from peer.ID, e *node.Event) pu
 // may be forwarded (gossip) or built on (the next event of a sync batch),
 // and what a crash loses before the fsync, sync fetches again. Callers
 // that answer for durability wait with node.WaitDurable.
-func (h *Host) ingest(ctx context.Context, e *node.Event) error {
+func (h *Host) ingest(ctx context.Context, e *node.Event, path string) error {
 	err := h.node.IngestAsync(ctx, e, func(err error) {
 		if err != nil {
 			h.log.Warn("store event", "event", e.ID, "err", err)
 		}
 	})
-	if err == nil && e.Room != "" {
-		h.digests.invalidate(e.Room)
+	if err == nil {
+		h.observeIn(path, e.TS)
+		if e.Room != "" {
+			h.digests.invalidate(e.Room)
+		}
 	}
 	return err
 }

@@ -54,6 +54,12 @@ type Config struct {
 	// Media serves this node's files to other nodes (*node.Node); nil
 	// serves none. See media.go.
 	Media MediaSource
+	// Policy says which nodes this one federates with (node.Node); nil
+	// allows every node. The host refuses connections, gossip and sync
+	// to and from the others (policy.go).
+	Policy Policy
+	// Observer is told what federation does, for metrics; nil for none.
+	Observer Observer
 
 	// SyncInterval is the anti-entropy period; 10s.
 	SyncInterval time.Duration
@@ -130,6 +136,7 @@ type Host struct {
 	topics  *topicSet
 	scores  *scoreBoard
 	digests *digestCache
+	mesh    *mesh
 	hints   *roomHints
 	beats   *beatTable
 	joining roomSet // rooms being fetched by a join
@@ -174,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		topics:   newTopicSet(),
 		scores:   newScoreBoard(),
 		digests:  newDigestCache(),
+		mesh:     newMesh(),
 		hints:    newRoomHints(),
 		beats:    newBeatTable(),
 		outbox:   make(chan *node.Delivery, 4096),
@@ -190,6 +198,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater{h}),
 		libp2p.EnableNATService(),
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),

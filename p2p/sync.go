@@ -76,6 +76,10 @@ func (h *Host) serveSync(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	if !h.federates(s.Conn().RemotePeer()) {
+		_ = s.Reset()
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 	defer cancel()
 	resp, err := h.answer(ctx, s.Conn().RemotePeer(), &req)
@@ -193,7 +197,7 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 		if !h.node.Wants(e) {
 			continue
 		}
-		if err := h.ingest(ctx, e); errors.Is(err, node.ErrPending) && e.Room != "" {
+		if err := h.ingest(ctx, e, "push"); errors.Is(err, node.ErrPending) && e.Room != "" {
 			fetch[e.Room] = true
 		}
 	}

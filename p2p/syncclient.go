@@ -235,7 +235,7 @@ func (h *Host) ingestRaw(ctx context.Context, p peer.ID, evs [][]byte) {
 			h.log.Debug("synced event rejected", "from", p, "err", err)
 			continue
 		}
-		if err := h.ingest(ctx, e); err != nil && !errors.Is(err, node.ErrDuplicate) && !errors.Is(err, node.ErrPending) {
+		if err := h.ingest(ctx, e, "sync"); err != nil && !errors.Is(err, node.ErrDuplicate) && !errors.Is(err, node.ErrPending) && !errors.Is(err, node.ErrPolicy) {
 			h.log.Debug("synced event refused", "event", e.ID, "from", p, "err", err)
 		}
 	}
@@ -361,7 +361,9 @@ func (h *Host) runAntiEntropy(ctx context.Context) {
 				h.sendProfiles(ctx, p)
 			}
 			cctx, cancel := context.WithTimeout(ctx, 2*streamTimeout)
-			if err := h.reconcile(cctx, p); err != nil {
+			err := h.reconcile(cctx, p)
+			h.observer().SyncRound(err == nil)
+			if err != nil {
 				h.log.Debug("anti-entropy", "peer", p, "err", err)
 				delete(greeted, p)
 			}

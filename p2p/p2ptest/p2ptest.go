@@ -101,7 +101,7 @@ func (n *Node) open() {
 		db.Close()
 		t.Fatal(err)
 	}
-	cfg := p2p.Config{Key: n.Key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Domain: nd, Media: nd, Logger: log}
+	cfg := p2p.Config{Key: n.Key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Domain: nd, Media: nd, Policy: nd, Logger: log}
 	n.tune(&cfg)
 	h, err := p2p.New(ctx, cfg)
 	if err != nil {
