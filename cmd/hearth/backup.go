@@ -42,8 +42,8 @@ const (
 )
 
 // adminSocket is the Unix socket a running node answers local admin
-// requests on (`hearth backup`). File permissions (0600 in a 0700
-// directory) are its access control.
+// requests on (`hearth backup`, `hearth admin`). File permissions (0600
+// in a 0700 directory) are its access control.
 func adminSocket(data string) string { return filepath.Join(data, "admin.sock") }
 
 // serveAdmin listens on the data directory's admin socket. A failure is
@@ -68,6 +68,7 @@ func (m *Main) serveAdmin() {
 		}
 		m.log.Info("backup written")
 	})
+	mux.Handle("/api/v1/admin/", m.web.AdminHandler()) // hearth admin (admin.go)
 	m.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	m.adminLn = ln
 	go func() {

@@ -77,6 +77,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // commands lists the subcommands beyond serve and version.
 func commands() map[string]command {
 	return map[string]command{
+		"admin":   adminCommand,
 		"bench":   benchCommand,
 		"backup":  backupCommand,
 		"restore": restoreCommand,
@@ -90,7 +91,8 @@ commands:
   serve     run a node (hearth serve -h lists its flags)
   version   print the version
 `)
-	fmt.Fprint(w, `  bench     drive a node with load and report latency (hearth bench -h)
+	fmt.Fprint(w, `  admin     administer a running node: users, invites, rooms, nodes, audit (hearth admin help)
+  bench     drive a node with load and report latency (hearth bench -h)
   backup    write a backup of a node, running or not (hearth backup [--data DIR] FILE)
   restore   restore a backup into an empty data directory (hearth restore [--data DIR] FILE)
 `)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/hearth-chat/hearth/media"
+	"github.com/hearth-chat/hearth/metrics"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/store"
@@ -59,6 +61,10 @@ type Config struct {
 	UserRooms     int
 	UserJoined    int
 	UserSessions  int
+	// Registration, Federation and Metrics: docs/operations.md.
+	Registration string
+	Federation   string
+	Metrics      string
 	// HeaderTimeout bounds how long a client may take to send request
 	// headers (slowloris); 10 s. Not a flag: tests shorten it.
 	HeaderTimeout time.Duration
@@ -90,6 +96,9 @@ type Main struct {
 	adminLn net.Listener
 
 	debug     *http.Server
+	metrics   *http.Server
+	metricsLn net.Listener
+	closing   atomic.Bool // readyz answers 503 once set
 	closeOnce sync.Once
 	closeErr  error
 	p2pD      chan struct{}
@@ -137,6 +146,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.IntVar(&c.UserRooms, "user-rooms", node.DefaultRoomsPerUser, "rooms (DMs included) a user may create")
 	fs.IntVar(&c.UserJoined, "user-joined-rooms", node.DefaultJoinedRoomsPerUser, "rooms a user may be in, joined or invited")
 	fs.IntVar(&c.UserSessions, "user-sessions", node.DefaultSessionsPerUser, "sessions per user; a new login past it ends the oldest")
+	fs.StringVar(&c.Registration, "registration", "open", "who may sign up: open, token (with an invite token from hearth admin invites) or closed")
+	fs.StringVar(&c.Federation, "federation", "", "federate with every node but the blocked (open) or only the allowed (allowlist); empty keeps the stored mode (open on a new node)")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090; off when empty")
 
 	// Environment first, so that flags given on the command line win. A
 	// list flag given on the command line replaces the environment's list.
@@ -181,6 +193,16 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	if c.MaxConns < 0 {
 		return errors.New("--max-conns must be 0 (no cap) or more")
+	}
+	switch c.Registration {
+	case node.RegistrationOpen, node.RegistrationToken, node.RegistrationClosed:
+	default:
+		return fmt.Errorf("--registration must be open, token or closed, not %q", c.Registration)
+	}
+	switch c.Federation {
+	case "", node.FederationOpen, node.FederationAllowlist:
+	default:
+		return fmt.Errorf("--federation must be open or allowlist, not %q", c.Federation)
 	}
 	if len(c.P2P) == 0 {
 		c.P2P = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
@@ -236,7 +258,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.db, err = store.Open(filepath.Join(c.Data, "db"), store.Options{Logger: m.log.With("component", "store")})
+	// Metrics are counted whether or not they are served: the observers
+	// cost an atomic add, and the wiring stays one path.
+	met := metrics.New()
+	m.db, err = store.Open(filepath.Join(c.Data, "db"), store.Options{Logger: m.log.With("component", "store"), ObserveSync: met.ObserveSync})
 	if err != nil {
 		return err
 	}
@@ -250,6 +275,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger: m.log.With("component", "node"), Notifier: m.hub,
 		Media: m.files, MaxUpload: c.MaxUpload, UserQuota: c.UserQuota, MediaGrace: c.MediaGrace,
 		RoomsPerUser: c.UserRooms, JoinedRoomsPerUser: c.UserJoined, SessionsPerUser: c.UserSessions,
+		Admin: node.AdminConfig{Registration: c.Registration, Federation: c.Federation},
 	})
 	if err != nil {
 		return err
@@ -258,8 +284,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// The only place that knows *node.Node is what satisfies p2p.Domain
 	// (and node.Federation is what *p2p.Host offers back).
 	m.host, err = p2p.New(ctx, p2p.Config{
-		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node, Media: m.node,
-		Logger: m.log.With("component", "p2p"),
+		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node, Media: m.node, Policy: m.node,
+		Logger: m.log.With("component", "p2p"), Observer: met,
 	})
 	if err != nil {
 		return err
@@ -290,7 +316,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Node: m.node, Hub: m.hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: m.log.With("component", "http"),
 		AllowedOrigins: c.Origins, PublicURLs: c.PublicURLs, UserRate: c.UserRate,
 		UserSockets: c.UserSockets, UnauthPerAddr: c.UnauthPerAddr, UnauthTotal: c.UnauthTotal,
-		Peers: m.host.PeerCount, Addrs: m.host.Addrs, Ready: m.db.Ready,
+		Peers: m.host.PeerCount, Addrs: m.host.Addrs, Observer: met,
+		Ready: func() bool { return m.db.Ready() && !m.closing.Load() },
 	})
 	if err != nil {
 		return err
@@ -325,6 +352,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.serveAdmin()
 	m.serveDebug()
+	if err := m.serveMetrics(met); err != nil {
+		return err
+	}
 	m.log.Info("hearth ready", "http", m.ln.Addr().String(), "url", "http://"+m.ln.Addr().String(), "node", m.node.ID(), "name", c.Name, "p2p", strings.Join(m.host.Addrs(), ","))
 	return nil
 }
@@ -341,6 +371,7 @@ func (m *Main) Close() error {
 }
 
 func (m *Main) close() error {
+	m.closing.Store(true) // readyz: 503 from now on
 	var errs []error
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -351,6 +382,9 @@ func (m *Main) close() error {
 	}
 	if m.debug != nil {
 		_ = m.debug.Close()
+	}
+	if m.metrics != nil {
+		_ = m.metrics.Close()
 	}
 	if m.admin != nil {
 		_ = m.admin.Close()
