@@ -73,10 +73,12 @@ type adminState struct {
 	closed atomic.Pointer[map[RoomID]bool]
 
 	auditMu    sync.Mutex
-	auditLast  int64 // the newest entry's ID
+	lastID     int64 // the newest audit entry's or report's ID (uniqueID)
 	auditCount int
 	retention  time.Duration
 	auditMax   int
+
+	reports reportLimiter
 }
 
 // fedPolicy is one version of the federation policy; never changed once
@@ -150,9 +152,15 @@ func (n *Node) loadAdmin(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		if err := tx.EachReport(0, func(r *Report) bool {
+			a.lastID = max(a.lastID, r.ID)
+			return false
+		}); err != nil {
+			return err
+		}
 		return tx.EachAuditOldest(func(e *AuditEntry) bool {
 			a.auditCount++
-			a.auditLast = e.ID
+			a.lastID = max(a.lastID, e.ID)
 			return true
 		})
 	})

@@ -429,3 +429,71 @@ func TestAuditLogIsBounded(t *testing.T) {
 		t.Fatalf("after retention: %+v", all)
 	}
 }
+
+func TestReports(t *testing.T) {
+	ctx := context.Background()
+	n, _ := newAdminNode(t, node.AdminConfig{})
+	alice, bob, carol := mustRegister(t, n, "alice"), mustRegister(t, n, "bob"), mustRegister(t, n, "carol")
+	room, err := n.CreateRoom(ctx, alice, "r", "", node.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Invite(ctx, alice, room.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Join(ctx, bob, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	m, err := n.Send(ctx, alice, node.SendParams{Room: room.ID, Body: "rude words"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := n.FileReport(ctx, bob, node.ReportParams{Room: room.ID, Message: m.ID, Reason: "rude"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.User != alice || r.Body != "rude words" {
+		t.Fatalf("report = %+v", r)
+	}
+	// Carol cannot report what she cannot see.
+	if _, err := n.FileReport(ctx, carol, node.ReportParams{Room: room.ID, Message: m.ID, Reason: "x"}); !errors.Is(err, node.ErrNotFound) && !errors.Is(err, node.ErrForbidden) {
+		t.Fatalf("report of an unseen message: %v", err)
+	}
+	for _, bad := range []node.ReportParams{
+		{User: alice}, {Reason: "nothing named"}, {Message: m.ID, Reason: "no room"},
+		{User: alice, Reason: string(make([]byte, node.MaxReportReason+1))}, {User: "nobody", Reason: "x"},
+	} {
+		if _, err := n.FileReport(ctx, bob, bad); !errors.Is(err, node.ErrInvalid) {
+			t.Errorf("FileReport(%+v): %v, want ErrInvalid", bad, err)
+		}
+	}
+	for i := 1; i < node.ReportsPerHour; i++ {
+		if _, err := n.FileReport(ctx, carol, node.ReportParams{User: alice, Reason: "again"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := n.FileReport(ctx, carol, node.ReportParams{User: alice, Reason: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.FileReport(ctx, carol, node.ReportParams{User: alice, Reason: "too many"}); !errors.Is(err, node.ErrRateLimited) {
+		t.Fatalf("report past the hourly cap: %v", err)
+	}
+	open, _, err := n.Reports(ctx, false, 0, 500)
+	if err != nil || len(open) != node.ReportsPerHour+1 || open[len(open)-1].ID != r.ID {
+		t.Fatalf("open reports = %d, %v", len(open), err)
+	}
+	if err := n.ResolveReport(ctx, string(alice), r.ID, "talked to them"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ResolveReport(ctx, string(alice), r.ID, ""); !errors.Is(err, node.ErrConflict) {
+		t.Fatalf("resolve twice: %v", err)
+	}
+	if err := n.ResolveReport(ctx, string(alice), 42, ""); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("resolve unknown: %v", err)
+	}
+	open, _, _ = n.Reports(ctx, false, 0, 500)
+	all, _, _ := n.Reports(ctx, true, 0, 500)
+	if len(open) != node.ReportsPerHour || len(all) != node.ReportsPerHour+1 || !all[len(all)-1].Resolved {
+		t.Fatalf("after resolve: %d open, %d in all", len(open), len(all))
+	}
+}

@@ -126,4 +126,12 @@ type AdminTx interface {
 	EachAudit(before int64, fn func(*AuditEntry) bool) error
 	// EachAuditOldest visits entries oldest first until fn returns false.
 	EachAuditOldest(fn func(*AuditEntry) bool) error
+
+	// Users' reports to the node's admins (reports.go), keyed by ID.
+	Report(id int64) (*Report, error)
+	PutReport(r *Report) error
+	DeleteReport(id int64) error
+	// EachReport visits reports with an ID below before (0: all), newest
+	// first, until fn returns false.
+	EachReport(before int64, fn func(*Report) bool) error
 }

@@ -37,9 +37,8 @@ func (n *Node) auditTx(tx Tx, e *AuditEntry) error {
 		e.TS = now.UnixMilli()
 	}
 	if e.ID == 0 { // the store may run a transaction's function again
+		e.ID = n.uniqueID()
 		a.auditMu.Lock()
-		e.ID = max(now.UnixNano(), a.auditLast+1)
-		a.auditLast = e.ID
 		a.auditCount++
 		a.auditMu.Unlock()
 	}

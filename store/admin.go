@@ -84,23 +84,51 @@ func (t *tx) PutAudit(e *node.AuditEntry) error { return t.putJSON(auditKey(e.ID
 func (t *tx) DeleteAudit(id int64) error { return t.del(auditKey(id)) }
 
 func (t *tx) EachAudit(before int64, fn func(*node.AuditEntry) bool) error {
-	prefix := []byte(pAudit)
-	it := t.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
-	defer it.Close()
-	seek := append([]byte(pAudit), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	if before > 0 {
-		seek = auditKey(before - 1)
+	return eachBack(t, pAudit, before, fn)
+}
+
+func (t *tx) EachAuditOldest(fn func(*node.AuditEntry) bool) error { return eachJSON(t, pAudit, fn) }
+
+const pReport = "rep/" // rep/<int64be id> → Report
+
+func reportKey(id int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(pReport), uint64(id))
+}
+
+func (t *tx) Report(id int64) (*node.Report, error) {
+	var r node.Report
+	if err := t.getJSON(reportKey(id), &r); err != nil {
+		return nil, err
 	}
-	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-		var e node.AuditEntry
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
-			return fmt.Errorf("decode audit entry: %w", err)
+	return &r, nil
+}
+
+func (t *tx) PutReport(r *node.Report) error { return t.putJSON(reportKey(r.ID), r) }
+
+func (t *tx) DeleteReport(id int64) error { return t.del(reportKey(id)) }
+
+func (t *tx) EachReport(before int64, fn func(*node.Report) bool) error {
+	return eachBack(t, pReport, before, fn)
+}
+
+// eachBack visits the records of an int64-keyed table below before (0:
+// all), newest first.
+func eachBack[T any](t *tx, prefix string, before int64, fn func(*T) bool) error {
+	p := []byte(prefix)
+	it := t.txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: p, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	seek := append([]byte(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	if before > 0 {
+		seek = binary.BigEndian.AppendUint64([]byte(prefix), uint64(before-1))
+	}
+	for it.Seek(seek); it.ValidForPrefix(p); it.Next() {
+		v := new(T)
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+			return fmt.Errorf("decode %s: %w", prefix, err)
 		}
-		if !fn(&e) {
+		if !fn(v) {
 			return nil
 		}
 	}
 	return nil
 }
-
-func (t *tx) EachAuditOldest(fn func(*node.AuditEntry) bool) error { return eachJSON(t, pAudit, fn) }

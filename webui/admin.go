@@ -26,6 +26,7 @@ func actorOf(r *http.Request) string {
 
 // adminRoutes registers the node admin API on the public listener.
 func (s *Server) adminRoutes() {
+	s.handle("/api/v1/reports", methods{"POST": s.authed(s.fileReport)})
 	s.handle("/api/v1/admin", methods{"GET": s.authed(s.adminInfo)})
 	for pattern, m := range s.adminMethods() {
 		wrapped := methods{}
@@ -85,6 +86,8 @@ func (s *Server) adminMethods() map[string]methods {
 		"/federation":            {"GET": s.adminPolicy, "PUT": s.adminSetMode},
 		"/federation/nodes/{id}": {"PUT": s.adminSetRule, "DELETE": s.adminClearRule},
 		"/audit":                 {"GET": s.adminAudit},
+		"/reports":               {"GET": s.adminReports},
+		"/reports/{id}/resolve":  {"POST": s.adminResolveReport},
 	}
 }
 

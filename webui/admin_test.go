@@ -183,6 +183,32 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("bad cursor: %d", r.Status)
 	}
 
+	// Reports: bob reports a user; admins list and resolve it; others may not.
+	var filed struct {
+		ID string `json:"id"`
+	}
+	bob.must(t, "POST", "/api/v1/reports", map[string]string{"user": string(alice.User.ID), "reason": "spam"}, http.StatusCreated, &filed)
+	if r := bob.call(t, "POST", "/api/v1/reports", map[string]string{"reason": "nothing named"}); r.Status != http.StatusBadRequest {
+		t.Errorf("report naming nothing: %d", r.Status)
+	}
+	if r := bob.call(t, "GET", "/api/v1/admin/reports", nil); r.Status != http.StatusForbidden {
+		t.Errorf("bob lists reports: %d", r.Status)
+	}
+	var reports struct {
+		Reports []node.Report `json:"reports"`
+	}
+	alice.must(t, "GET", "/api/v1/admin/reports", nil, http.StatusOK, &reports)
+	if len(reports.Reports) != 1 || reports.Reports[0].Reason != "spam" || reports.Reports[0].Reporter != bob.User.ID {
+		t.Fatalf("reports = %+v", reports)
+	}
+	alice.must(t, "POST", "/api/v1/admin/reports/"+filed.ID+"/resolve", map[string]string{"note": "ok"}, http.StatusNoContent, nil)
+	if r := alice.call(t, "POST", "/api/v1/admin/reports/"+filed.ID+"/resolve", nil); r.Status != http.StatusConflict {
+		t.Errorf("resolve twice: %d", r.Status)
+	}
+	if r := alice.call(t, "POST", "/api/v1/admin/reports/nonsense/resolve", nil); r.Status != http.StatusNotFound {
+		t.Errorf("resolve nonsense: %d", r.Status)
+	}
+
 	// The admin socket's handler acts as the operator, without a token.
 	sock := httptest.NewServer(tn.Web.AdminHandler())
 	defer sock.Close()

@@ -41,6 +41,8 @@ prints the node's JSON answer for scripts. Exit status 1 on failure.
   nodes block NODE [--note TEXT] | nodes allow NODE [--note TEXT]
   nodes clear NODE                       drop the node's rule
   nodes mode open|allowlist
+  reports list [--all]                   users' reports, open ones unless --all
+  reports resolve ID [--note TEXT]
   audit [--limit N] [--before ID]
 `
 
@@ -123,6 +125,8 @@ var adminCommands = map[string]adminCmd{
 	"nodes allow":          nodesRule("allow"),
 	"nodes clear":          nodesClear,
 	"nodes mode":           nodesMode,
+	"reports list":         reportsList,
+	"reports resolve":      reportsResolve,
 	"audit":                auditList,
 }
 
@@ -634,5 +638,67 @@ func auditList(ctx context.Context, c *adminClient, args []string) error {
 	if out.More && !c.json {
 		fmt.Fprintf(c.stdout, "(older: --before %d)\n", out.Entries[len(out.Entries)-1].ID)
 	}
+	return nil
+}
+
+func reportsList(ctx context.Context, c *adminClient, args []string) error {
+	fs := flag.NewFlagSet("reports list", flag.ContinueOnError)
+	all := fs.Bool("all", false, "")
+	if _, err := parse("reports list", args, 0, fs); err != nil {
+		return err
+	}
+	var out struct {
+		Reports []struct {
+			ID         string `json:"id"`
+			TS         int64  `json:"ts"`
+			Reporter   string `json:"reporter"`
+			Room       string `json:"room"`
+			Message    string `json:"message"`
+			User       string `json:"user"`
+			Reason     string `json:"reason"`
+			Body       string `json:"body"`
+			Resolved   bool   `json:"resolved"`
+			ResolvedBy string `json:"resolvedBy"`
+		} `json:"reports"`
+	}
+	path := "/reports"
+	if *all {
+		path += "?state=all"
+	}
+	if err := c.call(ctx, "GET", path, nil, &out); err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, r := range out.Reports {
+		state := "open"
+		if r.Resolved {
+			state = "resolved by " + r.ResolvedBy
+		}
+		what := r.User
+		if r.Message != "" {
+			what = "message " + r.Message + " by " + r.User
+		} else if what == "" {
+			what = "room " + r.Room
+		}
+		rows = append(rows, []string{r.ID, when(r.TS), r.Reporter, what, r.Reason, state})
+	}
+	c.table("ID\tTIME (UTC)\tREPORTER\tREPORTED\tREASON\tSTATE", rows)
+	if len(out.Reports) == 0 {
+		c.done("no open reports")
+	}
+	return nil
+}
+
+func reportsResolve(ctx context.Context, c *adminClient, args []string) error {
+	fs := flag.NewFlagSet("reports resolve", flag.ContinueOnError)
+	note := fs.String("note", "", "")
+	pos, err := parse("reports resolve", args, 1, fs)
+	if err != nil {
+		return err
+	}
+	if err := c.call(ctx, "POST", "/reports/"+esc(pos[0])+"/resolve", map[string]string{"note": *note}, nil); err != nil {
+		return err
+	}
+	c.done("resolved report %s", pos[0])
 	return nil
 }

@@ -222,6 +222,26 @@ func TestAdminProcess(t *testing.T) {
 	mustAdminFail(t, bin, data, "not a node ID", "nodes", "block", "12D3KooWnonsense")
 	mustAdmin(t, bin, data, "nodes", "mode", "open")
 
+	// Reports: bob reports alice; the operator lists and resolves it.
+	var filed struct{ ID string }
+	c.mustDo(t, "POST", "/api/v1/reports", bob.AccessToken, map[string]string{"user": "alice@" + p.node, "reason": "impersonation"}, 201, &filed)
+	if out := mustAdmin(t, bin, data, "reports", "list"); !strings.Contains(out, filed.ID) || !strings.Contains(out, "impersonation") {
+		t.Fatalf("reports list:\n%s", out)
+	}
+	mustAdmin(t, bin, data, "reports", "resolve", filed.ID, "--note", "checked")
+	mustAdminFail(t, bin, data, "resolved already", "reports", "resolve", filed.ID)
+	mustAdminFail(t, bin, data, "no such report", "reports", "resolve", "12345")
+	if out := mustAdmin(t, bin, data, "reports", "list"); !strings.Contains(out, "no open reports") {
+		t.Fatalf("reports list after resolve:\n%s", out)
+	}
+	var reports struct {
+		Reports []node.Report `json:"reports"`
+	}
+	mustAdminJSON(t, bin, data, &reports, "reports", "list", "--all")
+	if len(reports.Reports) != 1 || !reports.Reports[0].Resolved || reports.Reports[0].ResolvedBy != node.Operator {
+		t.Fatalf("reports --all = %+v", reports)
+	}
+
 	// Delete: needs --yes; erases bob's messages and account.
 	mustAdminFail(t, bin, data, "--yes", "users", "delete", "bob")
 	if out := mustAdmin(t, bin, data, "users", "delete", "bob", "--yes"); !strings.Contains(out, "1 messages deleted") {
@@ -252,7 +272,7 @@ func TestAdminProcess(t *testing.T) {
 		t.Fatalf("audit = %+v", audit)
 	}
 	out = mustAdmin(t, bin, data, "audit", "--limit", "100")
-	for _, want := range []string{"user.lock", "user.password", "invite.create", "invite.revoke", "room.close", "node.block", "federation.mode", "operator", "spam"} {
+	for _, want := range []string{"user.lock", "user.password", "invite.create", "invite.revoke", "room.close", "node.block", "federation.mode", "report.resolve", "operator", "spam"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit lacks %q:\n%s", want, out)
 		}

@@ -103,3 +103,38 @@ func (t *tx) EachAudit(before int64, fn func(*node.AuditEntry) bool) error {
 func (t *tx) EachAuditOldest(fn func(*node.AuditEntry) bool) error {
 	return eachJ(t, pAudit, func(_ string, v *node.AuditEntry) bool { return fn(v) })
 }
+
+const pReport = "rep/"
+
+func reportKey(id int64) string {
+	return string(binary.BigEndian.AppendUint64([]byte(pReport), uint64(id)))
+}
+
+func (t *tx) Report(id int64) (*node.Report, error) {
+	var r node.Report
+	if err := t.getJ(reportKey(id), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (t *tx) PutReport(r *node.Report) error { return t.setJ(reportKey(r.ID), r, 0) }
+
+func (t *tx) DeleteReport(id int64) error { return t.del(reportKey(id)) }
+
+func (t *tx) EachReport(before int64, fn func(*node.Report) bool) error {
+	from := ""
+	if before > 0 {
+		from = reportKey(before)
+	}
+	var err error
+	t.descend(pReport, from, func(it item) bool {
+		var r node.Report
+		if err = json.Unmarshal(it.val.([]byte), &r); err != nil {
+			err = fmt.Errorf("decode report: %w", err)
+			return false
+		}
+		return fn(&r)
+	})
+	return err
+}

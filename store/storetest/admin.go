@@ -142,3 +142,50 @@ func testAdmin(t *testing.T, s Store) {
 		return nil
 	})
 }
+
+// testReports: reports by ID, newest first with a cursor, rewritten in
+// place and deleted.
+func testReports(t *testing.T, s Store) {
+	mustUpdate(t, s, func(tx node.Tx) error {
+		for id := int64(1); id <= 4; id++ {
+			if err := tx.PutReport(&node.Report{ID: id * 10, Reporter: "a@n", Reason: "spam"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx node.Tx) error {
+		r, err := tx.Report(20)
+		if err != nil {
+			return err
+		}
+		r.Resolved = true
+		if err := tx.PutReport(r); err != nil {
+			return err
+		}
+		return tx.DeleteReport(40)
+	})
+	mustView(t, s, func(tx node.Tx) error {
+		if r, err := tx.Report(20); err != nil || !r.Resolved || r.Reason != "spam" {
+			t.Errorf("report 20 = %+v, %v", r, err)
+		}
+		if _, err := tx.Report(40); !errors.Is(err, node.ErrNotFound) {
+			t.Errorf("deleted report: %v", err)
+		}
+		var ids []int64
+		if err := tx.EachReport(0, func(r *node.Report) bool { ids = append(ids, r.ID); return true }); err != nil {
+			return err
+		}
+		if len(ids) != 3 || ids[0] != 30 || ids[2] != 10 {
+			t.Errorf("reports = %v, want 30 20 10", ids)
+		}
+		ids = nil
+		if err := tx.EachReport(30, func(r *node.Report) bool { ids = append(ids, r.ID); return true }); err != nil {
+			return err
+		}
+		if len(ids) != 2 || ids[0] != 20 {
+			t.Errorf("reports before 30 = %v, want 20 10", ids)
+		}
+		return nil
+	})
+}

@@ -53,6 +53,7 @@ var Cases = []Case{
 	{"Backup", testBackup},
 	{"Media", testMedia},
 	{"Admin", testAdmin},
+	{"Reports", testReports},
 	{"UpdateIsAtomic", testUpdateAtomic},
 	{"CommitAnyway", testCommitAnyway},
 	{"ViewCannotWrite", testViewCannotWrite},

@@ -13,6 +13,7 @@ const Shell = lazy(loadShell);
 const Home = lazy(() => loadShell().then((m) => ({ default: m.Home })));
 const RoomView = lazy(() => loadShell().then((m) => ({ default: m.RoomView })));
 const SettingsPage = lazy(() => loadShell().then((m) => ({ default: m.SettingsPage })));
+const AdminPage = lazy(() => loadShell().then((m) => ({ default: m.AdminPage })));
 
 function Spinner() {
   return (
@@ -42,6 +43,7 @@ function Routed() {
           <Route path="r/:roomId" element={<RoomView />} />
           <Route path="settings" element={<SettingsPage />} />
           <Route path="node" element={<NodePage />} />
+          <Route path="admin" element={<AdminPage />} />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Routes>

@@ -165,10 +165,16 @@ export class Api {
 
   // Accounts and sessions.
   // A browser keeps its device across logins (API.md §7): its keys live in
-  // this browser's IndexedDB under the device's name.
-  async register(username: string, password: string, displayName?: string): Promise<Session> {
+  // this browser's IndexedDB under the device's name. token is an invite
+  // token, for nodes whose sign-up needs one.
+  async register(username: string, password: string, displayName?: string, token?: string): Promise<Session> {
     const deviceId = rememberedDevice(username);
-    const s = await this.raw<Session>('POST', '/auth/register', { username, password, displayName: displayName || undefined, deviceId }, false);
+    const s = await this.raw<Session>(
+      'POST',
+      '/auth/register',
+      { username, password, displayName: displayName || undefined, deviceId, token: token || undefined },
+      false,
+    );
     rememberDevice(username, s.deviceId);
     this.setSession(s);
     return s;

@@ -120,6 +120,8 @@ export interface NodeInfo {
   addrs: string[];
   version: string;
   peers?: number | string[];
+  /** Who may sign up (API.md §8); token means an invite token is needed. */
+  registration?: 'open' | 'token' | 'closed';
 }
 
 export interface Receipt {

@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { api } from '../api/app';
 import { describeError } from '../api/errors';
 
@@ -11,13 +11,27 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const signup = mode === 'signup';
+  // Sign-up follows the node's registration mode (API.md §8): an invite
+  // token field when it asks for one (filled from an invite link's
+  // ?token=), a plain sentence when sign-up is closed.
+  const [params] = useSearchParams();
+  const [token, setToken] = useState(params.get('token') ?? '');
+  const [registration, setRegistration] = useState<'open' | 'token' | 'closed'>('open');
+  useEffect(() => {
+    if (!signup) return;
+    api
+      .node()
+      .then((n) => setRegistration(n.registration ?? 'open'))
+      .catch(() => undefined);
+  }, [signup]);
+  const closed = signup && registration === 'closed';
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      if (signup) await api.register(username.trim(), password, displayName.trim());
+      if (signup) await api.register(username.trim(), password, displayName.trim(), token.trim());
       else await api.login(username.trim(), password);
     } catch (err) {
       setError(describeError(err, signup ? 'signup' : 'login'));
@@ -72,12 +86,32 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
               onChange={(e) => setPassword(e.target.value)}
             />
           </label>
+          {signup && registration === 'token' && (
+            <label className="form-control w-full">
+              <span className="label-text mb-1 block">Invite token</span>
+              <input
+                className="input input-bordered w-full"
+                name="token"
+                autoComplete="off"
+                autoCapitalize="none"
+                required
+                value={token}
+                onChange={(e) => setToken(e.target.value)}
+              />
+              <span className="label-text-alt mt-1 block opacity-80">This node signs up people with an invite from its admins.</span>
+            </label>
+          )}
+          {closed && (
+            <div role="status" className="alert alert-warning text-sm py-2">
+              Sign-up is closed on this node. Ask its admins for an account, or use another node.
+            </div>
+          )}
           {error && (
             <div role="alert" className="alert alert-error text-sm py-2">
               {error}
             </div>
           )}
-          <button type="submit" className="btn btn-primary w-full" disabled={busy}>
+          <button type="submit" className="btn btn-primary w-full" disabled={busy || closed}>
             {signup ? 'Sign up' : 'Log in'}
           </button>
           <p className="text-sm text-center">

@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { api, updateProfile } from '../api/app';
 import { describeError } from '../api/errors';
 import { useSession } from './session';
+import { AdminLink } from './AdminPage';
 import { useTheme, type ThemePref } from './theme';
 import { LazySecurityPanel } from '../crypto/ui/lazy';
 
@@ -128,6 +129,7 @@ export function SettingsPage() {
           <Link to="/node" className="btn btn-ghost btn-sm">
             About this node
           </Link>
+          <AdminLink />
           <button type="button" className="btn btn-outline btn-sm md:hidden" onClick={() => api.logout().catch(() => undefined)}>
             Log out
           </button>

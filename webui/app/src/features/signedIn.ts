@@ -4,3 +4,4 @@ export { default } from './Shell';
 export { Home } from './Home';
 export { RoomView } from './RoomView';
 export { SettingsPage } from './SettingsPage';
+export { AdminPage } from './AdminPage';
