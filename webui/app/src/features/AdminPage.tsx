@@ -165,10 +165,10 @@ function Users() {
         <button
           type="button"
           className="btn btn-xs btn-warning"
-          onClick={() => {
-            const reason = prompt(`Lock ${u.username}? Their sessions end at once. Reason (optional):`);
-            if (reason !== null) run(() => admin.lock(u.username, reason).then(() => `Locked ${u.username}.`));
-          }}
+          onClick={() =>
+            confirm(`Lock ${u.username}? Their sessions end at once and they cannot log in until unlocked.`) &&
+            run(() => admin.lock(u.username).then(() => `Locked ${u.username}.`))
+          }
         >
           Lock
         </button>
@@ -282,23 +282,38 @@ function Reports() {
                 {r.note && <>: {r.note}</>}
               </div>
             ) : (
-              <div>
-                <button
-                  type="button"
-                  className="btn btn-xs"
-                  onClick={() => {
-                    const note = prompt('Resolve this report. Note (optional):');
-                    if (note !== null) run(() => admin.resolveReport(r.id, note).then(() => 'Report resolved.'));
-                  }}
-                >
-                  Resolve
-                </button>
-              </div>
+              <ResolveForm onResolve={(note) => run(() => admin.resolveReport(r.id, note).then(() => 'Report resolved.'))} />
             )}
           </li>
         ))}
       </ul>
     </Section>
+  );
+}
+
+/** ResolveForm resolves a report with an optional note. */
+function ResolveForm({ onResolve }: { onResolve(note: string): void }) {
+  const [note, setNote] = useState('');
+  return (
+    <form
+      className="flex flex-wrap gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onResolve(note.trim());
+      }}
+    >
+      <input
+        className="input input-bordered input-xs flex-1 min-w-40"
+        aria-label="Note"
+        placeholder="Note (optional)"
+        maxLength={500}
+        value={note}
+        onChange={(e) => setNote(e.target.value)}
+      />
+      <button type="submit" className="btn btn-xs">
+        Resolve
+      </button>
+    </form>
   );
 }
 
@@ -498,10 +513,10 @@ function Rooms() {
                     <button
                       type="button"
                       className="btn btn-xs btn-warning"
-                      onClick={() => {
-                        const reason = prompt('Close this room on this node? Its local members leave. Reason (optional):');
-                        if (reason !== null) run(() => admin.closeRoom(r.id, reason).then((x) => `Room closed: ${x.removed} local members removed.`));
-                      }}
+                      onClick={() =>
+                        confirm('Close this room on this node? Its local members leave it and this node stops serving it.') &&
+                        run(() => admin.closeRoom(r.id, '').then((x) => `Room closed: ${x.removed} local members removed.`))
+                      }
                     >
                       Close here
                     </button>
