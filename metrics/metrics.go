@@ -66,6 +66,9 @@ func New() *Metrics {
 	m.gossipEvents = m.eventsIn.WithLabelValues("gossip")
 	m.pushEvents = m.eventsIn.WithLabelValues("push")
 	m.syncEvents = m.eventsIn.WithLabelValues("sync")
+	for _, p := range []string{"gossip", "push", "sync"} {
+		m.eventLag.WithLabelValues(p) // served from the start, before the first event
+	}
 	for _, s := range []string{"http", "ws"} {
 		m.rateLimited.WithLabelValues(s)
 	}

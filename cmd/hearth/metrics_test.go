@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +103,21 @@ func TestMetrics(t *testing.T) {
 	} {
 		if before[name] == nil {
 			t.Errorf("no series %s", name)
+		}
+	}
+
+	// Every hearth_ series the Grafana dashboard and the operations guide
+	// name is one the node serves.
+	for _, doc := range []string{"../../docs/grafana-dashboard.json", "../../docs/operations.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range regexp.MustCompile(`hearth_[a-z0-9_]+`).FindAllString(string(b), -1) {
+			name = strings.TrimSuffix(name, "_bucket")
+			if before[name] == nil && !strings.HasPrefix(name, "hearth_media") {
+				t.Errorf("%s names %s, which /metrics does not serve", doc, name)
+			}
 		}
 	}
 
