@@ -96,7 +96,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("locked login: %d %s", r.Status, r.Body)
 	}
 	alice.must(t, "POST", "/api/v1/admin/users/bob/unlock", nil, http.StatusNoContent, nil)
-	bob = tn.mustLogin(t, "bob")
+	tn.mustLogin(t, "bob") // unlocked, bob logs in again
 
 	var reset struct {
 		Password string `json:"password"`
