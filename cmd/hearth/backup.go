@@ -50,6 +50,12 @@ func adminSocket(data string) string { return filepath.Join(data, "admin.sock") 
 // logged, not fatal: backups then need the node stopped.
 func (m *Main) serveAdmin() {
 	path := adminSocket(m.Config.Data)
+	if st, err := os.Stat(m.Config.Data); err == nil && st.Mode().Perm()&0o077 != 0 {
+		// The socket is 0600 once made, but in a directory others can
+		// enter it exists for a moment with the umask's mode first; the
+		// directory also holds the node key.
+		m.log.Warn("the data directory is open to other users; chmod 700 it", "dir", m.Config.Data, "mode", st.Mode().Perm().String())
+	}
 	_ = os.Remove(path) // a stale socket of a process that died; we hold the lock
 	ln, err := net.Listen("unix", path)
 	if err != nil {
