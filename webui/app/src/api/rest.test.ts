@@ -17,6 +17,19 @@ describe('Api', () => {
     expect(err).toMatchObject({ status: 409, code: 'conflict', message: 'username taken' });
   });
 
+  it('sends an invite token with a sign-up, and none when there is none', async () => {
+    const bodies: unknown[] = [];
+    const f = vi.fn(async (_url: string, init: RequestInit) => {
+      bodies.push(JSON.parse(init.body as string));
+      return json(201, session('t'));
+    });
+    const api = new Api({ fetch: f as unknown as typeof fetch });
+    await api.register('me', 'password1', 'Me', 'invite-123');
+    await api.register('me2', 'password1');
+    expect(bodies[0]).toEqual({ username: 'me', password: 'password1', displayName: 'Me', token: 'invite-123' });
+    expect(bodies[1]).toEqual({ username: 'me2', password: 'password1' });
+  });
+
   it('reports Retry-After on 429', async () => {
     const f = vi.fn(async () => json(429, { error: { code: 'rate_limited', message: 'too many attempts' } }, { 'Retry-After': '30' }));
     const api = new Api({ fetch: f as unknown as typeof fetch });
