@@ -40,7 +40,10 @@ import (
 //     the database
 //  5. reactions and thread counts out of message records (agg/, rxu/,
 //     rx/); the mo/ page index; idempotent sends keyed by room (cr/)
-const SchemaVersion = 5
+//  6. the administration tables (admin.go) and account flags, so that an
+//     older binary, which would let a locked user log in and federate
+//     with blocked nodes, refuses the database
+const SchemaVersion = 6
 
 var keySchema = []byte("meta/schema")
 
@@ -192,6 +195,7 @@ var migrations = map[int]struct {
 	2: {"one key per room member", splitMembers},
 	3: {"key directory and mailboxes (new tables, nothing to move)", func(*DB) error { return nil }},
 	4: {"reactions and page indexes out of message records", moveReactions},
+	5: {"administration tables and account flags (new, nothing to move)", func(*DB) error { return nil }},
 }
 
 // splitMembers moves each room record's member histories to mem/ keys, so
