@@ -497,3 +497,44 @@ func TestReports(t *testing.T) {
 		t.Fatalf("after resolve: %d open, %d in all", len(open), len(all))
 	}
 }
+
+// TestDeleteUserDropsTheirFiles: an erased user's avatar and the files
+// their deleted messages attached are collected after the grace period;
+// a file someone else also attached stays.
+func TestDeleteUserDropsTheirFiles(t *testing.T) {
+	ctx := context.Background()
+	n := newMediaNode(t, nil)
+	alice, bob := mustRegister(t, n.Node, "alice"), mustRegister(t, n.Node, "bob")
+	room, err := n.CreateRoom(ctx, alice, "r", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Join(ctx, bob, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	face := n.upload(t, bob, "", pngBytes(t, 4, 4))
+	if _, err := n.UpdateMe(ctx, bob, node.ProfileChange{Avatar: ptr(string(face.ID))}); err != nil {
+		t.Fatal(err)
+	}
+	own := n.upload(t, bob, "", []byte("bob's file"))
+	shared := n.upload(t, bob, "", []byte("also attached by alice"))
+	if _, err := n.Send(ctx, bob, node.SendParams{Room: room.ID, Body: "mine", Attachments: attach(own.ID, shared.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, alice, node.SendParams{Room: room.ID, Body: "hers", Attachments: attach(shared.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.DeleteUser(ctx, node.Operator, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	n.clock.advance(2 * time.Hour)
+	removed, err := n.CollectMedia(ctx)
+	if err != nil || removed != 2 {
+		t.Fatalf("collected %d, want bob's avatar and his attachment: %v", removed, err)
+	}
+	for id, want := range map[node.MediaID]bool{face.ID: false, own.ID: false, shared.ID: true} {
+		if n.files.Has(id) != want {
+			t.Errorf("file %s stored = %v, want %v", id, !want, want)
+		}
+	}
+}

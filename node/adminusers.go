@@ -202,7 +202,8 @@ type Erasure struct {
 // username stays reserved, so nobody inherits the user ID), sessions,
 // devices with their keys, to-device mailboxes, cross-signing keys and
 // key backups, the profile (other nodes get a profile event that drops
-// the display name and avatar), and the user's messages in the rooms
+// the display name and avatar; the avatar's file is collected after the
+// media grace period, as are the files the deleted messages attached), and the user's messages in the rooms
 // they are in, as deletion events that every node of those rooms
 // applies; then the user leaves those rooms. See docs/operations.md for
 // what stays (messages in rooms the user had already left, whose rules
@@ -276,6 +277,16 @@ func (n *Node) DeleteUser(ctx context.Context, actor, name string) (*Erasure, er
 			}
 		}
 		if err := endSessionsTx(tx, u); err != nil {
+			return err
+		}
+		// The avatar's reference goes with the profile, so the collector
+		// removes the picture (attachments lose theirs as the messages
+		// are deleted above).
+		if prof, err := tx.Profile(u); err == nil {
+			if err := n.setAvatarRef(tx, u, prof.Avatar, ""); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		if err := tx.DeleteProfile(u); err != nil && !errors.Is(err, ErrNotFound) {
