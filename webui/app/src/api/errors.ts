@@ -10,6 +10,7 @@ import { ApiError } from './rest';
 export type Action =
   | 'login'
   | 'signup'
+  | 'signupToken'
   | 'load'
   | 'openRoom'
   | 'joinRoom'
@@ -46,12 +47,22 @@ const BY_ACTION: Record<Action, Table> = {
     unauthenticated: 'Wrong username or password.',
     invalid_argument: 'Wrong username or password.',
     rate_limited: 'Too many attempts to log in. Wait a little and try again.',
+    forbidden: "This account is locked. Ask the node's admins.",
   },
   signup: {
     conflict: 'That username is taken. Choose another one.',
     invalid_argument:
       'Usernames are 3 to 32 characters (letters, digits, dots, dashes and underscores); passwords are 8 to 72 characters.',
     forbidden: 'This node does not accept new accounts.',
+    rate_limited: 'Too many sign-ups from your network. Try again later.',
+  },
+  // Sign-up on a node that asks for an invite token (API.md §8): there a
+  // refusal is the token's.
+  signupToken: {
+    conflict: 'That username is taken. Choose another one.',
+    invalid_argument:
+      'Usernames are 3 to 32 characters (letters, digits, dots, dashes and underscores); passwords are 8 to 72 characters.',
+    forbidden: "This invite token is not valid: it may be used up, expired or revoked. Ask the node's admins for a new one.",
     rate_limited: 'Too many sign-ups from your network. Try again later.',
   },
   load: {},

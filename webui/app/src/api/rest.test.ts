@@ -93,6 +93,12 @@ describe('Api', () => {
     expect(describeError(nodeSays, 'joinRoom')).toBe('No room with that ID was found on this node or the nodes it knows.');
     expect(describeError(nodeSays, 'openRoom')).toBe('There is no room at this address, or it was removed.');
     expect(describeError(nodeSays)).toBe('That no longer exists, or you cannot see it.');
+    // A 403 at sign-up is the token's on a node that asks for one, and the
+    // whole node's otherwise; at login it is a locked account.
+    const refused = new ApiError(403, 'forbidden', 'this invite token is not valid');
+    expect(describeError(refused, 'signupToken')).toMatch(/^This invite token is not valid/);
+    expect(describeError(refused, 'signup')).toBe('This node does not accept new accounts.');
+    expect(describeError(refused, 'login')).toBe("This account is locked. Ask the node's admins.");
     expect(describeError(new ApiError(401, 'unauthenticated', 'invalid username or password'), 'login')).toBe('Wrong username or password.');
     expect(describeError(new TypeError('Failed to fetch'))).toBe('Cannot reach the node. Check your connection.');
     expect(describeError(new ApiError(418, 'http_418', "I'm a teapot"))).toBe('Something went wrong (error 418). Try again.');

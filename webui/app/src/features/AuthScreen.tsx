@@ -34,7 +34,7 @@ export function AuthScreen({ mode }: { mode: 'login' | 'signup' }) {
       if (signup) await api.register(username.trim(), password, displayName.trim(), token.trim());
       else await api.login(username.trim(), password);
     } catch (err) {
-      setError(describeError(err, signup ? 'signup' : 'login'));
+      setError(describeError(err, signup ? (registration === 'token' ? 'signupToken' : 'signup') : 'login'));
       setBusy(false);
     }
   };
