@@ -242,3 +242,48 @@ func mustPub(t *testing.T) ed25519.PublicKey {
 	}
 	return pub
 }
+
+// TestAdminJSONBodiesOnly: the admin API and reports take JSON bodies
+// only, like the rest of the API (415 otherwise), on the public listener
+// and on the admin socket, and nothing is done.
+func TestAdminJSONBodiesOnly(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{})
+	alice := tn.mustRegister(t, "alice") // the first account: node admin
+	bob := tn.mustRegister(t, "bob")
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for _, rq := range []request{
+		{method: "POST", path: "/api/v1/reports", body: `{"user":"` + string(alice.User.ID) + `","reason":"spam"}`, token: bob.Access, header: form},
+		{method: "POST", path: "/api/v1/admin/users/bob/lock", body: `{"reason":"x"}`, token: alice.Access, header: form},
+		{method: "POST", path: "/api/v1/admin/invites", body: `{"uses":1}`, token: alice.Access, header: map[string]string{"Content-Type": "text/plain"}},
+		{method: "PUT", path: "/api/v1/admin/federation", body: `{"mode":"allowlist"}`, token: alice.Access, header: form},
+	} {
+		r := tn.do(t, rq)
+		if r.Status != http.StatusUnsupportedMediaType || r.errorCode(t) != "unsupported_media_type" {
+			t.Errorf("%s %s: %d %s, want 415", rq.method, rq.path, r.Status, r.Body)
+		}
+	}
+	sock := httptest.NewServer(tn.Web.AdminHandler())
+	defer sock.Close()
+	resp, err := http.Post(sock.URL+"/api/v1/admin/users/bob/lock", "text/plain", strings.NewReader(`{"reason":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("socket lock as text/plain: %d, want 415", resp.StatusCode)
+	}
+	// Nothing was done: bob is not locked, no report was filed, the mode
+	// is still open.
+	bob.must(t, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+	var reports struct {
+		Reports []node.Report `json:"reports"`
+	}
+	alice.must(t, "GET", "/api/v1/admin/reports", nil, http.StatusOK, &reports)
+	var policy struct {
+		Mode string `json:"mode"`
+	}
+	alice.must(t, "GET", "/api/v1/admin/federation", nil, http.StatusOK, &policy)
+	if len(reports.Reports) != 0 || policy.Mode != "open" {
+		t.Errorf("after refused requests: reports %+v, federation mode %q", reports.Reports, policy.Mode)
+	}
+}
