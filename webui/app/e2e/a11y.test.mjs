@@ -137,6 +137,23 @@ describe('accessibility', { skip: skip || false, timeout: 300_000 }, () => {
       await page.goto(`${node.url}/r/doesnotexist`);
       await page.getByRole('heading', { name: 'Room not found' }).waitFor();
       await check(page, 'room not found');
+      // alice is the node's first account, so its admin: every tab of the
+      // admin page (issue #15).
+      await page.goto(`${node.url}/admin`);
+      await page.getByRole('heading', { name: 'Node administration' }).waitFor();
+      const tabs = [
+        ['Users', (p) => p.locator('tr[data-user="bob"]')],
+        ['Reports', (p) => p.getByText('No reports to handle.')],
+        ['Invite tokens', (p) => p.getByRole('button', { name: 'Create invite token' })],
+        ['Federation', (p) => p.getByRole('button', { name: 'Block node' })],
+        ['Rooms', (p) => p.getByText('lobby', { exact: true })],
+        ['Audit log', (p) => p.getByRole('columnheader', { name: 'What' })],
+      ];
+      for (const [label, ready] of tabs) {
+        await page.getByRole('tab', { name: label }).click();
+        await ready(page.getByRole('tabpanel', { name: label })).first().waitFor();
+        await check(page, `admin page, ${label}`);
+      }
       assert.deepEqual(u.problems, []);
       await u.context.close();
       assert.deepEqual(found.splice(0), []);
