@@ -43,7 +43,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			return ErrDuplicate
 		}
 		switch e.Type {
-		case EventCreate, EventMember, EventUpdate, EventEncryption:
+		case EventCreate, EventMember, EventUpdate, EventEncryption, EventPowers, EventPin:
 			// The state changes in place (the room's lock is held) and
 			// only what changed is written: the room's record for its
 			// metadata, one key per member whose history changed.
@@ -185,23 +185,16 @@ func (n *Node) stateNotes(r *roomEntry, e *Event) []note {
 		}
 		// Members are all listed in a new room: one view serves them all.
 		return []note{{to: to, n: &Notification{Kind: NoteRoom, Room: s.View("")}}}
-	case EventUpdate:
-		if idx.count <= MaxListedMembers {
-			return []note{{to: idx.local, n: &Notification{Kind: NoteRoom, Room: s.View("")}}}
-		}
-		// In a large room each member's room frame lists only them, so
-		// a rename costs each member a few hundred bytes, not the list.
-		notes := make([]note, 0, len(idx.local))
-		for _, u := range idx.local {
-			v := s.View("")
-			v.Members, v.Invited = []UserID{u}, nil
-			notes = append(notes, note{to: []UserID{u}, n: &Notification{Kind: NoteRoom, Room: v}})
-		}
-		return notes
+	case EventUpdate, EventPowers, EventPin:
+		return n.roomNotes(r)
 	case EventMember:
 		c, err := decodeContent[MemberContent](e)
 		if err != nil {
 			return nil
+		}
+		if c.Membership == MemberRole {
+			// Roles are in every member's view of the room.
+			return n.roomNotes(r)
 		}
 		var notes []note
 		if n.IsLocal(c.User) {
@@ -210,9 +203,6 @@ func (n *Node) stateNotes(r *roomEntry, e *Event) []note {
 				redact(v, c.User) // an invitee, or who left: no content, only their own invite
 			}
 			notes = append(notes, note{to: []UserID{c.User}, n: &Notification{Kind: NoteRoom, Room: v}})
-		}
-		if c.Membership == MemberRole {
-			return notes // nothing that other members see changes
 		}
 		others := idx.local
 		if _, ok := slices.BinarySearch(others, c.User); ok {
@@ -228,6 +218,25 @@ func (n *Node) stateNotes(r *roomEntry, e *Event) []note {
 	return nil
 }
 
+// roomNotes are the room frames of a change every member sees (a rename,
+// a new topic, avatar, powers table, pin or role), one per local member.
+// They cost each member the same whatever the room's size.
+func (n *Node) roomNotes(r *roomEntry) []note {
+	s, idx := r.state, r.index()
+	if idx.count <= MaxListedMembers {
+		return []note{{to: idx.local, n: &Notification{Kind: NoteRoom, Room: s.View("")}}}
+	}
+	// In a large room each member's room frame lists only them, so a
+	// rename costs each member a few hundred bytes, not the list.
+	notes := make([]note, 0, len(idx.local))
+	for _, u := range idx.local {
+		v := s.View("")
+		v.Members, v.Invited = []UserID{u}, nil
+		notes = append(notes, note{to: []UserID{u}, n: &Notification{Kind: NoteRoom, Room: v}})
+	}
+	return notes
+}
+
 // saver records what applying an event that touches users may change in
 // s, and returns the function that puts it back.
 func (s *RoomState) saver(users []UserID) func() {
@@ -238,6 +247,10 @@ func (s *RoomState) saver(users []UserID) func() {
 	}
 	return func() {
 		s.CreateID, s.CreateOrder, s.Name, s.Topic, s.MetaOrder = meta.CreateID, meta.CreateOrder, meta.Name, meta.Topic, meta.MetaOrder
+		s.Avatar, s.NameOrder, s.TopicOrder, s.AvatarOrder = meta.Avatar, meta.NameOrder, meta.TopicOrder, meta.AvatarOrder
+		s.Updates, s.PowersLog, s.PowersBase, s.Pins = meta.Updates, meta.PowersLog, meta.PowersBase, meta.Pins
+		s.EncryptionOrder, s.CreateEncrypted = meta.EncryptionOrder, meta.CreateEncrypted
+		s.settleEncryption()
 		s.Kind, s.Visibility, s.CreatedBy, s.CreatedAt = meta.Kind, meta.Visibility, meta.CreatedBy, meta.CreatedAt
 		s.LastActivity, s.Complete = meta.LastActivity, meta.Complete
 		s.Updates = meta.Updates // logUpdate replaces the slice, never writes into it
@@ -360,8 +373,9 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		c, _ := decodeContent[EditContent](e)
 		m.Body, m.Encrypted, m.EditedAt, m.EditOrder = c.Body, c.Encrypted, e.TS, o
 	case EventDelete:
-		if m.Sender != e.Sender {
-			return nil, errorf(ErrForbidden, "only the sender may delete a message")
+		// A moderator's deletion works as the sender's own (API.md §8).
+		if err := s.MayDelete(e.Sender, m.Sender, o); err != nil {
+			return nil, err
 		}
 		if m.Deleted {
 			return m, nil

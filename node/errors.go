@@ -32,6 +32,12 @@ var (
 	// sender's membership has not arrived. Federation holds such events
 	// until history sync settles them.
 	ErrPending = errors.New("pending: authorisation not yet decidable")
+	// ErrSuperseded marks a refusal (it is also ErrForbidden) of an event
+	// whose sender held the right shortly before the event's position: a
+	// ban, kick or demotion raced it. Federation drops such events without
+	// blaming the peer that relayed them, which may simply not have
+	// received the removal yet.
+	ErrSuperseded = errors.New("superseded")
 	// ErrDuplicate means the event is already stored; it is not an error
 	// for the sender, and gossip ignores it.
 	ErrDuplicate = errors.New("duplicate event")
@@ -64,3 +70,15 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
 func errorf(kind error, msg string) error { return &Error{Kind: kind, Message: msg} }
+
+// supersededError is a refusal that is both ErrForbidden (for clients)
+// and ErrSuperseded (for federation).
+type supersededError struct{ msg string }
+
+func (e *supersededError) Error() string { return e.msg }
+
+func (e *supersededError) Is(target error) bool {
+	return target == ErrForbidden || target == ErrSuperseded
+}
+
+func superseded(msg string) error { return &supersededError{msg: msg} }

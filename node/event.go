@@ -17,7 +17,7 @@ type EventType string
 // rejected so that every node applies the same rules.
 const (
 	EventCreate   EventType = "room.create"    // CreateContent; first event of a room
-	EventUpdate   EventType = "room.update"    // RoomUpdateContent; name and topic
+	EventUpdate   EventType = "room.update"    // RoomUpdateContent; name, topic and avatar
 	EventMember   EventType = "member"         // MemberContent; join, invite, leave, kick, ban, role
 	EventMessage  EventType = "message"        // MessageContent
 	EventEdit     EventType = "message.edit"   // EditContent
@@ -29,6 +29,10 @@ const (
 	// EventEncryption turns end-to-end encryption on (EncryptionContent);
 	// nothing turns it off (encryption.go).
 	EventEncryption EventType = "room.encryption"
+	// EventPowers sets the room's powers table (PowersContent, powers.go).
+	EventPowers EventType = "room.powers"
+	// EventPin pins or unpins a message (PinContent).
+	EventPin EventType = "room.pin"
 )
 
 // Event limits from FEDERATION.md.
@@ -224,10 +228,12 @@ type (
 		// Encrypted creates the room end-to-end encrypted.
 		Encrypted bool `json:"encrypted,omitempty"`
 	}
-	// RoomUpdateContent changes a room's name or topic.
+	// RoomUpdateContent changes a room's name, topic or avatar (a media
+	// ID; empty clears it). Each field needs its own power.
 	RoomUpdateContent struct {
-		Name  *string `json:"name,omitempty"`
-		Topic *string `json:"topic,omitempty"`
+		Name   *string `json:"name,omitempty"`
+		Topic  *string `json:"topic,omitempty"`
+		Avatar *string `json:"avatar,omitempty"`
 	}
 	// MemberContent changes User's membership; Sender is the actor.
 	MemberContent struct {

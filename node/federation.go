@@ -97,14 +97,27 @@ func (n *Node) Events(ctx context.Context, room RoomID, ids []EventID) ([]*Event
 }
 
 // StateEventIDs lists the events that make up a room's state (its create
-// event, every membership change, its newest name/topic change), so a
-// joiner can decide authorisation without the whole history.
+// event, every membership change, its kept name, topic, avatar, powers
+// and pin changes, its encryption), so a joiner can decide authorisation
+// without the whole history.
 func (n *Node) StateEventIDs(room RoomID) []EventID {
 	var orders []OrderKey
 	ok := n.withRoom(room, func(s *RoomState) {
 		orders = append(orders, s.CreateOrder)
 		if s.MetaOrder != nil {
 			orders = append(orders, s.MetaOrder)
+		}
+		// Every kept name, topic, avatar, powers and pin change: a
+		// joiner judges later events against them, and judges them again
+		// when an earlier event arrives late (revalidate.go).
+		for _, c := range s.Updates {
+			orders = append(orders, c.Order)
+		}
+		for _, c := range s.PowersLog {
+			orders = append(orders, c.Order)
+		}
+		for _, c := range s.Pins {
+			orders = append(orders, c.Order)
 		}
 		if s.EncryptionOrder != nil {
 			orders = append(orders, s.EncryptionOrder)

@@ -7,17 +7,23 @@ import (
 	"unicode/utf8"
 )
 
-// RoomPatch changes a room's name or topic; a nil field is left as it is.
-// An empty topic clears it; a name cannot be empty.
+// RoomPatch changes a room's settings; a nil field is left as it is. An
+// empty topic or avatar clears it; a name cannot be empty. PostingRole
+// and Powers change the powers table (Powers names only the powers to
+// change; PostingRole is the "post" power).
 type RoomPatch struct {
-	Name  *string
-	Topic *string
+	Name        *string
+	Topic       *string
+	Avatar      *string
+	PostingRole *string
+	Powers      Powers
 }
 
-// UpdateRoom renames a group room or changes its topic (API.md §8 PATCH
-// /rooms/{id}). Only admins and the owner may (RoomState.Authorize decides,
-// so every node agrees); members of lower rank get ErrForbidden. Members
-// learn the change from the room notification the update event produces.
+// UpdateRoom changes a group room's name, topic, avatar or powers (API.md
+// §8 PATCH /rooms/{id}). Each needs its power (RoomState.Authorize
+// decides, so every node agrees); others get ErrForbidden. Members learn
+// the change from the room notification the events produce. Fields equal
+// to the room's make no event.
 func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch) (*Room, error) {
 	var c RoomUpdateContent
 	if p.Name != nil {
@@ -34,8 +40,24 @@ func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch)
 		}
 		c.Topic = &topic
 	}
-	if c.Name == nil && c.Topic == nil {
-		return nil, errorf(ErrInvalid, "nothing to change: give a name or a topic")
+	if p.Avatar != nil {
+		if *p.Avatar != "" && !ValidOpaqueID(*p.Avatar) {
+			return nil, errorf(ErrInvalid, "avatar must be a media id")
+		}
+		c.Avatar = p.Avatar
+	}
+	change := Powers{}
+	for k, v := range p.Powers {
+		change[k] = v
+	}
+	if p.PostingRole != nil {
+		change[PowerPost] = *p.PostingRole
+	}
+	if err := change.validate(); err != nil {
+		return nil, err
+	}
+	if c.Name == nil && c.Topic == nil && c.Avatar == nil && len(change) == 0 {
+		return nil, errorf(ErrInvalid, "nothing to change: give a name, topic, avatar, postingRole or powers")
 	}
 	r, err := n.memberRoom(u, id)
 	if err != nil {
@@ -45,7 +67,7 @@ func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch)
 	s := r.state
 	if s.Kind == KindDM {
 		r.mu.Unlock()
-		return nil, errorf(ErrForbidden, "direct message rooms have no name or topic")
+		return nil, errorf(ErrForbidden, "direct message rooms have no name, topic, avatar or powers")
 	}
 	// Leave out what would not change, so saving an unchanged form adds
 	// no event (and no line to the timeline).
@@ -55,8 +77,31 @@ func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch)
 	if c.Topic != nil && *c.Topic == s.Topic {
 		c.Topic = nil
 	}
-	if c.Name == nil && c.Topic == nil {
-		view := s.View(u)
+	if c.Avatar != nil && *c.Avatar == s.Avatar {
+		c.Avatar = nil
+	}
+	table := s.Powers()
+	changed := false
+	for k, v := range change {
+		if table[k] != v {
+			table[k], changed = v, true
+		}
+	}
+	var view *Room
+	if changed {
+		// The table goes out whole, so that it reads the same whatever
+		// older tables a node has seen.
+		res, err := n.emitNew(ctx, r, EventPowers, u, PowersContent{Powers: table})
+		if err != nil {
+			return nil, fmt.Errorf("update room: %w", err)
+		}
+		view = res.room
+		r.mu.Lock()
+	}
+	if c.Name == nil && c.Topic == nil && c.Avatar == nil {
+		if view == nil {
+			view = s.View(u)
+		}
 		r.mu.Unlock()
 		return n.viewFor(ctx, view, u), nil
 	}

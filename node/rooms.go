@@ -363,6 +363,10 @@ func (n *Node) Leave(ctx context.Context, u UserID, id RoomID) error {
 		r.mu.Unlock()
 		return errorf(ErrForbidden, "not a member of this room")
 	}
+	if err := n.handOverLocked(ctx, r, u); err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("leave room: %w", err)
+	}
 	if _, err := n.emitNew(ctx, r, EventMember, u, MemberContent{User: u, Membership: MemberLeave}); err != nil {
 		return fmt.Errorf("leave room: %w", err)
 	}
@@ -391,6 +395,10 @@ func (n *Node) Invite(ctx context.Context, u UserID, id RoomID, target UserID) e
 	if !s.IsMember(u) {
 		r.mu.Unlock()
 		return errorf(ErrForbidden, "only members may invite")
+	}
+	if s.Kind != KindDM && !s.May(u, PowerInvite, nil) {
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "only "+plural(s.powersAt(nil).Level(PowerInvite))+" may invite to this room")
 	}
 	if s.Kind == KindDM {
 		r.mu.Unlock()

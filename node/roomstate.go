@@ -2,16 +2,23 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
+	"strings"
+	"unicode/utf8"
 )
 
 // MemberChange is one step in a user's membership history in a room.
 type MemberChange struct {
 	Order OrderKey `json:"o"`
-	State string   `json:"s"` // join, invite, leave, kick, ban
+	State string   `json:"s"` // join, invite, leave, kick, ban, role
 	Role  string   `json:"r,omitempty"`
+	// By is who made the change when it was not the user (an invite, a
+	// kick, a ban, an unban, a role change), so that the change can be
+	// judged again when an earlier event arrives late (revalidate.go).
+	By UserID `json:"b,omitempty"`
 }
 
 // RoomState is the derived state of a room: its creation, metadata and the
@@ -55,9 +62,26 @@ type RoomState struct {
 	EncryptedOrder  OrderKey `json:"encryptedOrder,omitempty"`
 	CreateEncrypted bool     `json:"createEncrypted,omitempty"`
 	EncryptionOrder OrderKey `json:"encryptionOrder,omitempty"`
-	// Updates are the positions of the newest name and topic changes
-	// (at most maxUpdateLog), so the timeline can show them (timeline.go).
-	Updates []OrderKey `json:"updates,omitempty"`
+	// Updates are the newest name, topic and avatar changes (at most
+	// maxUpdateLog), so the timeline can show them (timeline.go) and a
+	// late change can be judged again (revalidate.go).
+	Updates []UpdateChange `json:"updates,omitempty"`
+	// Avatar is the room's avatar, a media ID ("" for none).
+	Avatar string `json:"avatar,omitempty"`
+	// NameOrder, TopicOrder and AvatarOrder are the positions of the
+	// changes in force, one per field, so that the newest change of each
+	// field wins whatever order the changes arrive in.
+	NameOrder   OrderKey `json:"nameOrder,omitempty"`
+	TopicOrder  OrderKey `json:"topicOrder,omitempty"`
+	AvatarOrder OrderKey `json:"avatarOrder,omitempty"`
+	// PowersLog is the room's powers changes in room order (the newest
+	// maxPowersLog); PowersBase is the table before the oldest of them
+	// (nil: the defaults). powersAt reads the table at any position.
+	PowersLog  []PowersChange `json:"powersLog,omitempty"`
+	PowersBase Powers         `json:"powersBase,omitempty"`
+	// Pins is the room's pin changes in room order (the newest
+	// maxPinLog); Pinned derives the pinned messages from it.
+	Pins []PinChange `json:"pins,omitempty"`
 
 	// The indexes below are derived from History and kept in step with
 	// each change (setHistory), so that counting, listing a page of
@@ -68,6 +92,8 @@ type RoomState struct {
 	invited []UserID       // sorted
 	nodes   map[NodeID]int // joined or invited members per node
 	joinedN map[NodeID]int // joined members per node
+	// elevated maps the joined members above member to their role.
+	elevated map[UserID]string
 }
 
 // MaxListedMembers is how many members a Room view lists: a room of more
@@ -133,7 +159,7 @@ func (s *RoomState) IsInvited(u UserID) bool {
 // rebuilt on first use. Stores that keep states in memory use it.
 func (s *RoomState) Copy() *RoomState {
 	c := *s
-	c.indexed, c.joined, c.invited, c.nodes, c.joinedN = false, nil, nil, nil, nil
+	c.indexed, c.joined, c.invited, c.nodes, c.joinedN, c.elevated = false, nil, nil, nil, nil, nil
 	if s.History != nil {
 		c.History = make(map[UserID][]MemberChange, len(s.History))
 		for u, h := range s.History {
@@ -153,6 +179,7 @@ func (s *RoomState) Snapshot() *RoomState {
 	c.History = nil
 	c.joined, c.invited = slices.Clone(s.joined), slices.Clone(s.invited)
 	c.nodes, c.joinedN = maps.Clone(s.nodes), maps.Clone(s.joinedN)
+	c.elevated = maps.Clone(s.elevated)
 	return &c
 }
 
@@ -226,9 +253,11 @@ func (s *RoomState) ensureIndex() {
 	s.indexed = true
 	s.joined, s.invited = nil, nil
 	s.nodes, s.joinedN = map[NodeID]int{}, map[NodeID]int{}
+	s.elevated = map[UserID]string{}
 	for u := range s.History {
-		st, _ := s.At(u, nil)
+		st, role := s.At(u, nil)
 		s.indexAdd(u, st)
+		s.indexRole(u, st, role)
 	}
 	slices.Sort(s.joined)
 	slices.Sort(s.invited)
@@ -247,6 +276,15 @@ func (s *RoomState) indexAdd(u UserID, st string) {
 		return
 	}
 	s.nodes[u.Node()]++
+}
+
+// indexRole keeps u in the elevated index when joined above member.
+func (s *RoomState) indexRole(u UserID, st, role string) {
+	if st == MemberJoin && Rank(role) > 0 {
+		s.elevated[u] = role
+	} else {
+		delete(s.elevated, u)
+	}
 }
 
 // reindex moves u from state before to state after in the indexes.
@@ -309,8 +347,9 @@ func (s *RoomState) setHistory(u UserID, h []MemberChange) {
 		s.History[u] = h
 	}
 	if s.indexed {
-		after, _ := s.At(u, nil)
+		after, role := s.At(u, nil)
 		s.reindex(u, before, after)
+		s.indexRole(u, after, role)
 	}
 }
 
@@ -353,8 +392,15 @@ func (s *RoomState) touches(e *Event) []UserID {
 // Authorize decides whether e may be applied to the room, from the state
 // before e's position in room order. It returns nil, ErrPending when the
 // deciding events are missing, or an *Error of kind ErrForbidden or
-// ErrInvalid. Content-level checks that need messages (edit your own
-// message) are made by the caller.
+// ErrInvalid (ErrSuperseded too when the sender lost the right shortly
+// before e). Content-level checks that need messages (edit your own
+// message, delete one of a lower rank) are made by the caller with
+// MayDelete.
+//
+// This is the one place where a room's rules live: every node applies
+// them to local and remote events alike, and revalidate.go applies them
+// again to what follows a late event, so that nodes holding the same
+// events hold the same room.
 func (s *RoomState) Authorize(e *Event) error {
 	o := e.Order()
 	if e.Type == EventCreate {
@@ -375,26 +421,148 @@ func (s *RoomState) Authorize(e *Event) error {
 		}
 		return s.authorizeMember(e, c, state, role, o)
 	case EventUpdate:
-		if s.Kind == KindDM {
-			return errorf(ErrForbidden, "direct message rooms have no name or topic")
+		return s.authorizeUpdate(e, o)
+	case EventPowers:
+		return s.authorizePowers(e, role, o)
+	case EventPin:
+		c, err := decodeContent[PinContent](e)
+		if err != nil {
+			return err
 		}
-		if state != MemberJoin || rank(role) < rank(RoleAdmin) {
-			return errorf(ErrForbidden, "only admins may change the room")
+		if !ValidOpaqueID(string(c.Target)) {
+			return errorf(ErrInvalid, "pin target must be a message id")
 		}
-		return nil
+		return s.need(e.Sender, PowerPin, o, "not allowed to pin messages in this room")
 	case EventEncryption:
 		return s.authorizeEncryption(e, state, role)
-	case EventMessage, EventEdit, EventDelete, EventReaction, EventReceipt, EventRoomKey:
+	case EventMessage, EventEdit:
 		if state == "" && s.pendingOrigin(e) {
 			return ErrPending
 		}
 		if state != MemberJoin {
-			return errorf(ErrForbidden, "sender is not a member of the room")
+			return s.refuse(e.Sender, PowerPost, o, "sender is not a member of the room")
+		}
+		return s.need(e.Sender, PowerPost, o, "only "+plural(s.powersAt(o).Level(PowerPost))+" may post in this room")
+	case EventDelete, EventReaction, EventReceipt, EventRoomKey:
+		if state == "" && s.pendingOrigin(e) {
+			return ErrPending
+		}
+		if state != MemberJoin {
+			return s.refuseMember(e.Sender, o)
 		}
 		return nil
 	default:
 		return errorf(ErrInvalid, "unknown event type "+string(e.Type))
 	}
+}
+
+// refuseMember is the error for a sender who is not joined at o:
+// superseded when they were joined until shortly before.
+func (s *RoomState) refuseMember(u UserID, o OrderKey) error {
+	const msg = "sender is not a member of the room"
+	if s.lostWithin(u, o, func(at OrderKey) bool { st, _ := s.At(u, at); return st == MemberJoin }) {
+		return superseded(msg)
+	}
+	return errorf(ErrForbidden, msg)
+}
+
+// plural names the holders of a role and those above it, for messages.
+func plural(role string) string {
+	switch role {
+	case RoleOwner:
+		return "owners"
+	case RoleAdmin:
+		return "admins and owners"
+	case RoleModerator:
+		return "moderators and above"
+	default:
+		return "members"
+	}
+}
+
+// MayDelete reports whether actor may delete a message of sender at
+// position o: their own always (while joined), another's with the delete
+// power over a lower rank.
+func (s *RoomState) MayDelete(actor, sender UserID, o OrderKey) error {
+	if actor == sender {
+		return nil
+	}
+	if err := s.need(actor, PowerDelete, o, "only the sender or a moderator may delete a message"); err != nil {
+		return err
+	}
+	_, ar := s.At(actor, o)
+	if _, sr := s.At(sender, o); Rank(sr) >= Rank(ar) {
+		return errorf(ErrForbidden, "cannot delete a message of a user of equal or higher rank")
+	}
+	return nil
+}
+
+func (s *RoomState) authorizeUpdate(e *Event, o OrderKey) error {
+	if s.Kind == KindDM {
+		return errorf(ErrForbidden, "direct message rooms have no name, topic or avatar")
+	}
+	c, err := decodeContent[RoomUpdateContent](e)
+	if err != nil {
+		return err
+	}
+	if c.Name == nil && c.Topic == nil && c.Avatar == nil {
+		return errorf(ErrInvalid, "room update changes nothing")
+	}
+	if c.Name != nil {
+		if err := validRoomName(*c.Name); err != nil {
+			return err
+		}
+		if err := s.need(e.Sender, PowerName, o, "not allowed to rename this room"); err != nil {
+			return err
+		}
+	}
+	if c.Topic != nil {
+		if err := validRoomTopic(*c.Topic); err != nil {
+			return err
+		}
+		if err := s.need(e.Sender, PowerTopic, o, "not allowed to change this room's topic"); err != nil {
+			return err
+		}
+	}
+	if c.Avatar != nil {
+		if *c.Avatar != "" && !ValidOpaqueID(*c.Avatar) {
+			return errorf(ErrInvalid, "avatar must be a media id")
+		}
+		if err := s.need(e.Sender, PowerAvatar, o, "not allowed to change this room's avatar"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// authorizePowers: the sender holds the powers power, and every power
+// whose level changes was at most the sender's role before and is at most
+// it after (nobody takes or hands out more than they hold).
+func (s *RoomState) authorizePowers(e *Event, role string, o OrderKey) error {
+	if s.Kind == KindDM {
+		return errorf(ErrForbidden, "direct message rooms have no powers to set")
+	}
+	c, err := decodeContent[PowersContent](e)
+	if err != nil {
+		return err
+	}
+	if err := c.Powers.validate(); err != nil {
+		return err
+	}
+	if err := s.need(e.Sender, PowerPowers, o, "not allowed to change who may do what in this room"); err != nil {
+		return err
+	}
+	old := s.powersAt(o)
+	for _, p := range AllPowers() {
+		was, now := old.Level(p), c.Powers.Level(p)
+		if was == now {
+			continue
+		}
+		if Rank(was) > Rank(role) || Rank(now) > Rank(role) {
+			return errorf(ErrForbidden, fmt.Sprintf("cannot change power %q: it would be, or was, above your role", p))
+		}
+	}
+	return nil
 }
 
 // pendingOrigin reports whether an event from a user with no membership
@@ -449,13 +617,17 @@ func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role stri
 	if _, _, ok := c.User.Split(); !ok {
 		return errorf(ErrInvalid, "bad user id")
 	}
+	if len(c.Reason) > MaxReasonLen || !utf8.ValidString(c.Reason) || strings.ContainsRune(c.Reason, 0) {
+		return errorf(ErrInvalid, fmt.Sprintf("reason must be at most %d bytes of text", MaxReasonLen))
+	}
 	target, targetRole := s.At(c.User, o)
 	if s.Kind == KindDM && c.Membership != MemberJoin && c.Membership != MemberLeave {
 		return errorf(ErrForbidden, "direct message rooms have no invites, kicks or roles")
 	}
+	self := e.Sender == c.User
 	switch c.Membership {
 	case MemberJoin:
-		if e.Sender != c.User {
+		if !self {
 			return errorf(ErrForbidden, "users join only themselves")
 		}
 		if s.Kind == KindDM {
@@ -478,16 +650,29 @@ func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role stri
 		if state == "" {
 			return ErrPending
 		}
-		if state != MemberJoin {
-			return errorf(ErrForbidden, "only members may invite")
+		if err := s.need(e.Sender, PowerInvite, o, "not allowed to invite to this room"); err != nil {
+			return err
 		}
-		if target == MemberJoin || target == MemberBan {
-			return errorf(ErrConflict, "user is already a member or banned")
+		switch target {
+		case MemberBan:
+			return errorf(ErrForbidden, "user is banned from this room")
+		case MemberJoin:
+			return errorf(ErrConflict, "user is already a member")
 		}
 		return nil
 	case MemberLeave:
-		if e.Sender != c.User {
-			return errorf(ErrForbidden, "users leave only themselves")
+		if !self {
+			// Lifting a ban: the user may then be invited or join again.
+			if state == "" {
+				return ErrPending
+			}
+			if err := s.need(e.Sender, PowerBan, o, "not allowed to lift bans in this room"); err != nil {
+				return err
+			}
+			if target != MemberBan {
+				return errorf(ErrForbidden, "users leave only themselves; only a ban can be lifted")
+			}
+			return nil
 		}
 		if target != MemberJoin && target != MemberInvite {
 			if target == "" {
@@ -500,8 +685,18 @@ func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role stri
 		if state == "" {
 			return ErrPending
 		}
-		if state != MemberJoin || rank(role) < rank(RoleAdmin) || rank(targetRole) >= rank(role) && target != "" {
-			return errorf(ErrForbidden, "only admins may remove members of lower rank")
+		if self {
+			return errorf(ErrForbidden, "users cannot remove themselves this way: leave instead")
+		}
+		p, what := PowerKick, "not allowed to kick in this room"
+		if c.Membership == MemberBan {
+			p, what = PowerBan, "not allowed to ban in this room"
+		}
+		if err := s.need(e.Sender, p, o, what); err != nil {
+			return err
+		}
+		if target != "" && Rank(targetRole) >= Rank(role) {
+			return errorf(ErrForbidden, "only users of lower rank may be removed")
 		}
 		if c.Membership == MemberKick && target != MemberJoin && target != MemberInvite {
 			return errorf(ErrForbidden, "user is not in the room")
@@ -511,14 +706,27 @@ func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role stri
 		if state == "" {
 			return ErrPending
 		}
-		if state != MemberJoin || role != RoleOwner {
-			return errorf(ErrForbidden, "only the owner may change roles")
-		}
-		if c.Role != RoleMember && c.Role != RoleAdmin {
-			return errorf(ErrInvalid, "role must be member or admin")
+		if !ValidRole(c.Role) {
+			return errorf(ErrInvalid, "role must be owner, admin, moderator or member")
 		}
 		if target != MemberJoin {
 			return errorf(ErrForbidden, "user is not a member")
+		}
+		if self {
+			// Anyone may step down; nobody may step up.
+			if Rank(c.Role) >= Rank(role) {
+				return errorf(ErrForbidden, "users may only lower their own role")
+			}
+			return nil
+		}
+		if err := s.need(e.Sender, PowerRoles, o, "not allowed to change roles in this room"); err != nil {
+			return err
+		}
+		if Rank(targetRole) >= Rank(role) {
+			return errorf(ErrForbidden, "only the roles of users of lower rank may be changed")
+		}
+		if Rank(c.Role) > Rank(role) {
+			return errorf(ErrForbidden, "cannot give a role above one's own")
 		}
 		return nil
 	default:
@@ -543,17 +751,6 @@ func (s *RoomState) dmMembers() []UserID {
 		}
 	}
 	return out
-}
-
-func rank(role string) int {
-	switch role {
-	case RoleOwner:
-		return 2
-	case RoleAdmin:
-		return 1
-	default:
-		return 0
-	}
 }
 
 // Apply changes the state for an authorised event. It returns whether the
@@ -590,18 +787,45 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 		if err != nil {
 			return false
 		}
-		logged := s.logUpdate(o)
-		if bytes.Compare(o, s.MetaOrder) < 0 {
-			return logged // an older change: listed, but the newer one stands
-		}
+		var fields uint8
 		if c.Name != nil {
-			s.Name = *c.Name
+			fields |= fieldName
 		}
 		if c.Topic != nil {
-			s.Topic = *c.Topic
+			fields |= fieldTopic
 		}
-		s.MetaOrder = o
+		if c.Avatar != nil {
+			fields |= fieldAvatar
+		}
+		if s.MetaOrder != nil && s.NameOrder == nil && s.TopicOrder == nil && s.AvatarOrder == nil {
+			// A state written before per-field orders: its one order
+			// stands for the fields it knew.
+			s.NameOrder, s.TopicOrder = s.MetaOrder, s.MetaOrder
+		}
+		if !s.logUpdate(UpdateChange{Order: o, By: e.Sender, Fields: fields}) {
+			return false // the same event applied twice
+		}
+		// Each field takes the newest change of it, so that changes to
+		// different fields, arriving in any order, all stand.
+		s.setField(&s.Name, &s.NameOrder, c.Name, o)
+		s.setField(&s.Topic, &s.TopicOrder, c.Topic, o)
+		s.setField(&s.Avatar, &s.AvatarOrder, c.Avatar, o)
+		if bytes.Compare(o, s.MetaOrder) > 0 {
+			s.MetaOrder = o
+		}
 		return true
+	case EventPowers:
+		c, err := decodeContent[PowersContent](e)
+		if err != nil {
+			return false
+		}
+		return s.logPowers(PowersChange{Order: o, By: e.Sender, Powers: c.Powers})
+	case EventPin:
+		c, err := decodeContent[PinContent](e)
+		if err != nil {
+			return false
+		}
+		return s.logPin(PinChange{Order: o, By: e.Sender, Target: c.Target, On: c.On})
 	case EventEncryption:
 		if s.EncryptionOrder != nil && bytes.Compare(o, s.EncryptionOrder) >= 0 {
 			return false
@@ -614,14 +838,60 @@ func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 		if err != nil {
 			return false
 		}
+		mc := MemberChange{Order: o, State: c.Membership}
 		if c.Membership == MemberRole {
-			s.record(c.User, MemberChange{Order: o, State: MemberRole, Role: c.Role})
-		} else {
-			s.record(c.User, MemberChange{Order: o, State: c.Membership})
+			mc.Role = c.Role
 		}
+		if e.Sender != c.User {
+			mc.By = e.Sender
+		}
+		s.record(c.User, mc)
 		return true
 	}
 	return false
+}
+
+// setField sets a room field from an update at o unless a newer change
+// of the field was applied already.
+func (s *RoomState) setField(field *string, order *OrderKey, v *string, o OrderKey) {
+	if v == nil || bytes.Compare(o, *order) < 0 {
+		return
+	}
+	*field, *order = *v, o
+}
+
+// logPowers inserts a powers change in room order, keeping the newest
+// maxPowersLog (the table of the one dropped becomes PowersBase). It
+// copies rather than inserting in place: an undo keeps the old slice.
+func (s *RoomState) logPowers(c PowersChange) bool {
+	i, found := slices.BinarySearchFunc(s.PowersLog, c.Order, func(x PowersChange, o OrderKey) int { return bytes.Compare(x.Order, o) })
+	if found {
+		return false
+	}
+	next := make([]PowersChange, 0, len(s.PowersLog)+1)
+	next = append(append(append(next, s.PowersLog[:i]...), c), s.PowersLog[i:]...)
+	if len(next) > maxPowersLog {
+		s.PowersBase = next[0].Powers
+		next = next[1:]
+	}
+	s.PowersLog = next
+	return true
+}
+
+// logPin inserts a pin change in room order, keeping the newest
+// maxPinLog. It copies, as logPowers does.
+func (s *RoomState) logPin(c PinChange) bool {
+	i, found := slices.BinarySearchFunc(s.Pins, c.Order, func(x PinChange, o OrderKey) int { return bytes.Compare(x.Order, o) })
+	if found {
+		return false
+	}
+	next := make([]PinChange, 0, len(s.Pins)+1)
+	next = append(append(append(next, s.Pins[:i]...), c), s.Pins[i:]...)
+	if len(next) > maxPinLog {
+		next = next[len(next)-maxPinLog:]
+	}
+	s.Pins = next
+	return true
 }
 
 // View returns the API view of the room as viewer sees it: at most
@@ -634,6 +904,18 @@ func (s *RoomState) View(viewer UserID) *Room {
 		Members: listed(s.joined, viewer), MemberCount: len(s.joined),
 		CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt,
 		HistoryComplete: s.Complete, Encrypted: s.Encrypted,
+		Avatar: s.Avatar, Roles: s.RolesView(), Pinned: s.Pinned(),
+	}
+	r.PostingRole = RoleMember
+	if s.Kind != KindDM {
+		r.PostingRole = s.PostingRole()
+		r.Powers = s.Powers()
+	}
+	if r.Roles == nil {
+		r.Roles = map[UserID]string{}
+	}
+	if r.Pinned == nil {
+		r.Pinned = []EventID{}
 	}
 	if len(s.invited) > 0 {
 		r.Invited = listed(s.invited, viewer)

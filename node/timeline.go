@@ -62,16 +62,16 @@ func (o OrderKey) eventID() EventID {
 	return EventID(o[12:])
 }
 
-// logUpdate records the position of a name or topic change, keeping the
-// newest maxUpdateLog. It copies rather than inserting in place, because
-// cloned states share their slices. It reports whether o was new.
-func (s *RoomState) logUpdate(o OrderKey) bool {
-	i, found := slices.BinarySearchFunc(s.Updates, o, func(a, b OrderKey) int { return bytes.Compare(a, b) })
+// logUpdate records a name, topic or avatar change, keeping the newest
+// maxUpdateLog. It copies rather than inserting in place, because cloned
+// states share their slices. It reports whether the change was new.
+func (s *RoomState) logUpdate(c UpdateChange) bool {
+	i, found := slices.BinarySearchFunc(s.Updates, c.Order, func(a UpdateChange, b OrderKey) int { return bytes.Compare(a.Order, b) })
 	if found {
 		return false
 	}
-	next := make([]OrderKey, 0, len(s.Updates)+1)
-	next = append(append(append(next, s.Updates[:i]...), o), s.Updates[i:]...)
+	next := make([]UpdateChange, 0, len(s.Updates)+1)
+	next = append(append(append(next, s.Updates[:i]...), c), s.Updates[i:]...)
 	if len(next) > maxUpdateLog {
 		next = next[len(next)-maxUpdateLog:]
 	}
@@ -127,9 +127,9 @@ func (n *Node) Timeline(ctx context.Context, u UserID, room RoomID, q TimelineQu
 			out = append(out, te)
 		}
 	}
-	for _, o := range s.Updates {
-		if in(o) {
-			out = append(out, &TimelineEvent{Type: EventUpdate, order: o})
+	for _, c := range s.Updates {
+		if in(c.Order) {
+			out = append(out, &TimelineEvent{Type: EventUpdate, order: c.Order})
 		}
 	}
 	r.mu.Unlock()

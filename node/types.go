@@ -77,7 +77,8 @@ const (
 	MemberRole   = "role"
 )
 
-// Roles, from least to most powerful.
+// Roles, from least to most powerful (RoleModerator, between member and
+// admin, is in powers.go).
 const (
 	RoleMember = "member"
 	RoleAdmin  = "admin"
@@ -105,6 +106,18 @@ type Room struct {
 	// Encrypted is true once the room is end-to-end encrypted (API.md
 	// §7); it is never turned off.
 	Encrypted bool `json:"encrypted"`
+	// Avatar is the room's avatar, a media ID.
+	Avatar string `json:"avatar,omitempty"`
+	// Roles maps the joined members above member to their role (API.md
+	// §8), at most MaxListedRoles of them, the highest ranked first.
+	Roles map[UserID]string `json:"roles"`
+	// PostingRole is the lowest role that may post.
+	PostingRole string `json:"postingRole"`
+	// Powers is the whole powers table (group rooms): for each power the
+	// lowest role that holds it.
+	Powers Powers `json:"powers,omitempty"`
+	// Pinned lists the pinned messages, most recently pinned first.
+	Pinned []EventID `json:"pinned"`
 }
 
 // Message is the API view of a message with edits, deletion and reactions
