@@ -35,6 +35,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		wasMember bool        // the user a member event names was joined before e
 		undo      func()      // puts the state back if the write fails
 		keyRef    *RoomKeyRef // set when a room.key event takes its epoch
+		rv        *revalidation
 	)
 	err := n.store.Update(ctx, func(tx Tx) error {
 		if ok, err := tx.HasEvent(e.ID); err != nil {
@@ -70,6 +71,11 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 				if err := tx.PutMember(s.ID, u, s.History[u]); err != nil {
 					return err
 				}
+			}
+			// What follows e in room order may no longer pass.
+			var err error
+			if rv, err = n.revalidateLocked(tx, r, e); err != nil {
+				return err
 			}
 		case EventMessage:
 			m, err := n.applyMessage(tx, s, e)
@@ -126,6 +132,9 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		return tx.PutEvent(e)
 	})
 	if err != nil {
+		if rv != nil && rv.undo != nil {
+			rv.undo()
+		}
 		if undo != nil {
 			undo()
 		}
@@ -133,6 +142,13 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	}
 	if changed {
 		r.version++
+		if rv != nil {
+			for _, u := range rv.users {
+				if !slices.Contains(touched, u) {
+					touched = append(touched, u)
+				}
+			}
+		}
 		if len(touched) > 0 {
 			n.reindexLocked(r, touched)
 			n.federation().RoomsChanged()
@@ -141,6 +157,9 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 		// encodes the notifications: each gets its own view.
 		res.room = s.View(e.Sender)
 		notes = append(notes, n.stateNotes(r, e)...)
+		if rv != nil {
+			notes = append(notes, n.revalidationNotes(r, rv)...)
+		}
 		n.e2eeStateChanged(wasEnc, wasMember, s, e)
 	}
 	if keyRef != nil {

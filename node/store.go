@@ -49,6 +49,12 @@ type Tx interface {
 	// EachEventAfter visits a room's events after order key from (nil for
 	// all) in room order until fn returns false.
 	EachEventAfter(room RoomID, from OrderKey, fn func(id EventID, order OrderKey) bool) error
+	// DeleteEvent removes the event at order key o of a room and its
+	// place in room order; deleting an absent event is not an error. The
+	// node deletes an event that an earlier one, arriving late, made
+	// invalid (revalidate.go), so that nodes holding the same valid
+	// events hold the same set.
+	DeleteEvent(room RoomID, o OrderKey) error
 
 	// Rooms: derived state snapshots. PutRoomState stores a room's
 	// metadata, not its History: each member's history is stored apart
@@ -66,6 +72,10 @@ type Tx interface {
 	// read costs O(limit), however often the messages were rewritten.
 	Message(id EventID) (*Message, error)
 	PutMessage(m *Message) error
+	// DeleteMessage removes a message view and its indexes (by ID, in
+	// room order, in its thread, its clientId); an absent one is not an
+	// error.
+	DeleteMessage(m *Message) error
 	// Messages returns up to limit messages of a room older than before
 	// (nil for newest), newest first, and whether more exist.
 	Messages(room RoomID, before OrderKey, limit int) ([]*Message, bool, error)

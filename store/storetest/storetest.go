@@ -45,6 +45,8 @@ var Cases = []Case{
 	{"ClientMessages", testClientMessages},
 	{"Aggregates", testAggregates},
 	{"ReactionRecords", testReactionRecords},
+	{"DeleteEvent", testDeleteEvent},
+	{"DeleteMessage", testDeleteMessage},
 	{"Expiry", testExpiry},
 	{"Receipts", testReceipts},
 	{"RoomKeyRefs", testRoomKeyRefs},
