@@ -151,6 +151,9 @@ type roomEntry struct {
 	// that applyLocked can tell whether an event changed the room.
 	version uint64
 
+	// lateness bounds back-dated events from other nodes (late.go).
+	lateness lateState
+
 	// idx is what fan-out, typing and presence read without the room's
 	// lock. It is replaced under r.mu on each membership change, never
 	// changed, so a reader may keep its slices.
@@ -592,12 +595,20 @@ func (n *Node) IngestAsync(ctx context.Context, e *Event, durable func(error)) e
 		r = n.strangerRoom(e.Room)
 	}
 	r.mu.Lock()
+	if err := n.admitLocked(r, e); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	allowedNow := !r.state.Created() || r.state.mayNow(e)
 	_, err := n.applyLocked(ctx, r, e, false, func(_ *result, err error) {
 		if err != nil {
 			err = fmt.Errorf("sync event %s: %w", e.ID, err)
 		}
 		durable(err)
 	})
+	if err == nil {
+		n.admittedLocked(r, e, allowedNow)
+	}
 	if errors.Is(err, ErrPending) {
 		n.holdLocked(r, e)
 	}

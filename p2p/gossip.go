@@ -382,6 +382,11 @@ func (h *Host) ingestResult(ctx context.Context, from peer.ID, e *node.Event) pu
 	case errors.Is(err, node.ErrPending):
 		h.requestSync(from)
 		return pubsub.ValidationIgnore
+	case errors.Is(err, node.ErrSuperseded):
+		// A ban or demotion raced the event: the relay may not have
+		// received it yet, so the event is dropped without blame.
+		h.log.Debug("event superseded", "event", e.ID, "from", from, "err", err)
+		return pubsub.ValidationIgnore
 	case errors.Is(err, node.ErrForbidden), errors.Is(err, node.ErrInvalid),
 		errors.Is(err, node.ErrTooLarge), errors.Is(err, node.ErrConflict), errors.Is(err, node.ErrNotFound):
 		h.log.Debug("event refused", "event", e.ID, "from", from, "err", err)
