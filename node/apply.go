@@ -98,6 +98,15 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 				return err
 			}
 			res.msg = m
+			if e.Type == EventDelete && m != nil && m.Sender != e.Sender {
+				// A moderator's deletion goes in the room's moderation log.
+				old := s.Removals
+				undo = func() { s.Removals = old }
+				s.logRemoval(RemovalChange{Order: e.Order(), By: e.Sender, Target: m.ID, User: m.Sender})
+				if err := tx.PutRoomState(s); err != nil {
+					return err
+				}
+			}
 			if m != nil {
 				notes = append(notes, note{to: r.localMembers(), n: &Notification{Kind: NoteUpdate, Message: m}})
 			}

@@ -82,6 +82,9 @@ type RoomState struct {
 	// Pins is the room's pin changes in room order (the newest
 	// maxPinLog); Pinned derives the pinned messages from it.
 	Pins []PinChange `json:"pins,omitempty"`
+	// Removals are moderators' deletions of others' messages (the newest
+	// maxRemovalLog), for the moderation log (timeline.go).
+	Removals []RemovalChange `json:"removals,omitempty"`
 
 	// The indexes below are derived from History and kept in step with
 	// each change (setHistory), so that counting, listing a page of

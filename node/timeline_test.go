@@ -17,7 +17,7 @@ import (
 func line(e *node.TimelineEvent) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s by %s", e.Type, userName(e.Sender))
-	if e.Membership != "" {
+	if e.Membership != "" || e.User != "" {
 		fmt.Fprintf(&b, ": %s %s", userName(e.User), e.Membership)
 	}
 	if e.Name != nil {
