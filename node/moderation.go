@@ -74,6 +74,14 @@ func (n *Node) remove(ctx context.Context, actor UserID, id RoomID, target UserI
 		return fmt.Errorf("%s: %w", how, err)
 	}
 	s := r.state
+	power := PowerKick
+	if how == MemberBan {
+		power = PowerBan
+	}
+	if !s.May(actor, power, nil) {
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "only "+plural(s.powersAt(nil).Level(power))+" may "+how+" in this room")
+	}
 	st, _ := s.At(target, nil)
 	switch {
 	case how == MemberKick && st != MemberJoin && st != MemberInvite:
@@ -126,6 +134,9 @@ func (n *Node) SetRole(ctx context.Context, actor UserID, id RoomID, target User
 	st, cur := s.At(target, nil)
 	_, mine := s.At(actor, nil)
 	switch {
+	case target != actor && !s.May(actor, PowerRoles, nil):
+		r.mu.Unlock()
+		return errorf(ErrForbidden, "only "+plural(s.powersAt(nil).Level(PowerRoles))+" may change roles in this room")
 	case st != MemberJoin:
 		r.mu.Unlock()
 		return errorf(ErrNotFound, "user is not a member of this room")

@@ -351,6 +351,8 @@ type wsFrame struct {
 	UpTo     string          `json:"upTo"`
 	Kind     string          `json:"kind"`
 	Code     string          `json:"code"`
+	// Membership is a member frame's new state (API.md §4).
+	Membership string `json:"membership"`
 	// End-to-end encryption frames (API.md §7).
 	Events           []json.RawMessage `json:"events"`
 	Next             string            `json:"next"`

@@ -7,18 +7,23 @@ import (
 	"github.com/hearth-chat/hearth/node"
 )
 
-// patchRoom renames a room or changes its topic (API.md §8; postingRole
-// comes with moderation).
+// patchRoom changes a room's name, topic, avatar, who may post
+// (postingRole) or any of its powers (API.md §8).
 func (s *Server) patchRoom(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name  *string `json:"name"`
-		Topic *string `json:"topic"`
+		Name        *string     `json:"name"`
+		Topic       *string     `json:"topic"`
+		Avatar      *string     `json:"avatar"`
+		PostingRole *string     `json:"postingRole"`
+		Powers      node.Powers `json:"powers"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	room, err := s.node.UpdateRoom(r.Context(), userOf(r), roomID(r), node.RoomPatch{Name: req.Name, Topic: req.Topic})
+	room, err := s.node.UpdateRoom(r.Context(), userOf(r), roomID(r), node.RoomPatch{
+		Name: req.Name, Topic: req.Topic, Avatar: req.Avatar, PostingRole: req.PostingRole, Powers: req.Powers,
+	})
 	s.respond(w, r, http.StatusOK, room, err)
 }
 
@@ -43,6 +48,14 @@ func (s *Server) roomTimeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tq.Limit = int(limit)
+	switch q.Get("moderation") {
+	case "", "0", "false":
+	case "1", "true":
+		tq.Moderation = true
+	default:
+		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", "moderation must be true or false")
+		return
+	}
 	evs, more, err := s.node.Timeline(r.Context(), userOf(r), roomID(r), tq)
 	if err != nil {
 		s.writeError(w, r, err)

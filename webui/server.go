@@ -220,6 +220,7 @@ func (s *Server) routes() {
 	s.handle("/api/v1/dm", methods{"POST": s.authed(s.dm)})
 	s.keyRoutes()
 	s.adminRoutes()
+	s.moderationRoutes()
 	s.handle("/api/v1/ws", methods{"GET": s.serveWS})
 	s.mediaRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
