@@ -347,7 +347,11 @@ func TestRemoteAttachmentsAreCheckedAndIndexed(t *testing.T) {
 	other := newMediaNode(t, nil)
 	bob := mustRegister(t, other.Node, "bob")
 	signer := other.Signer()
-	join := &node.Event{Type: node.EventMember, Room: room.ID, Sender: bob, TS: time.Now().UnixMilli(), Content: json.RawMessage(fmt.Sprintf(`{"user":%q,"membership":"join"}`, bob))}
+	// The messages come a millisecond after the join, as a node's hybrid
+	// clock would stamp them: events are judged at their place in room
+	// order, and one that sorted before the join would be a non-member's.
+	joined := time.Now().UnixMilli()
+	join := &node.Event{Type: node.EventMember, Room: room.ID, Sender: bob, TS: joined, Content: json.RawMessage(fmt.Sprintf(`{"user":%q,"membership":"join"}`, bob))}
 	if err := signer.Seal(join); err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +360,7 @@ func TestRemoteAttachmentsAreCheckedAndIndexed(t *testing.T) {
 	}
 	id := node.MediaID("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
 	send := func(atts string) error {
-		e := &node.Event{Type: node.EventMessage, Room: room.ID, Sender: bob, TS: time.Now().UnixMilli(),
+		e := &node.Event{Type: node.EventMessage, Room: room.ID, Sender: bob, TS: joined + 1,
 			Content: json.RawMessage(`{"body":"","attachments":` + atts + `}`)}
 		if err := signer.Seal(e); err != nil {
 			t.Fatal(err)
