@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,6 +62,8 @@ func TestModerationEndpoints(t *testing.T) {
 		t.Fatalf("banned user invited: %q", code)
 	}
 	mona.must(t, "POST", path+"/unban", map[string]string{"userId": uid(bob)}, http.StatusNoContent, nil)
+	// A lifted ban leaves the user out (membership leave), free to come back.
+	eveWS.expect(t, "member", func(f wsFrame) bool { return f.Membership == "leave" && strings.Contains(string(f.User), uid(bob)) })
 	bob.must(t, "POST", path+"/join", nil, http.StatusOK, nil)
 
 	// A moderator's DELETE of another's message works as the sender's own.
@@ -160,6 +163,16 @@ func TestModerationEndpoints(t *testing.T) {
 			}
 		})
 	}
+	// A cross-site form cannot ban for a moderator (the body must be JSON).
+	r := tn.do(t, request{method: "POST", path: path + "/ban", body: `{"userId":"` + uid(eve) + `"}`, token: mona.Access,
+		header: map[string]string{"Content-Type": "text/plain", "Origin": "https://attacker.example"}})
+	if r.Status != http.StatusUnsupportedMediaType {
+		t.Fatalf("ban as text/plain: %d %s", r.Status, r.Body)
+	}
+	eve.must(t, "GET", path, nil, http.StatusOK, &got)
+	if !slices.Contains(got.Members, eve.User.ID) {
+		t.Fatal("a refused cross-site ban removed the user")
+	}
 	for _, p := range []string{"/kick", "/ban", "/unban"} {
 		if r := tn.do(t, request{method: "POST", path: path + p, body: map[string]string{"userId": uid(eve)}}); r.Status != http.StatusUnauthorized {
 			t.Fatalf("%s without a token: %d", p, r.Status)
@@ -167,5 +180,57 @@ func TestModerationEndpoints(t *testing.T) {
 	}
 	if r := mona.call(t, "GET", path+"/kick", nil); r.Status != http.StatusMethodNotAllowed {
 		t.Fatalf("GET kick: %d", r.Status)
+	}
+}
+
+// TestOwnershipTransfer: an owner who makes another member owner becomes
+// an admin, the new owner manages roles (an admin renames, a member who
+// was demoted no longer may), and every member's socket sees the roles.
+func TestOwnershipTransfer(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{})
+	ann, bea, cid := tn.mustRegister(t, "ann"), tn.mustRegister(t, "bea"), tn.mustRegister(t, "cid")
+	room := ann.mustCreateRoom(t, "club", "public")
+	path := "/api/v1/rooms/" + string(room.ID)
+	bea.must(t, "POST", path+"/join", nil, http.StatusOK, nil)
+	cid.must(t, "POST", path+"/join", nil, http.StatusOK, nil)
+	cidWS := cid.mustWS(t)
+	roles := func(want map[node.UserID]string) func(wsFrame) bool {
+		return func(f wsFrame) bool {
+			var r node.Room
+			return json.Unmarshal(f.Room, &r) == nil && maps.Equal(r.Roles, want)
+		}
+	}
+
+	if code := ann.call(t, "PUT", path+"/roles/"+string(ann.User.ID), map[string]string{"role": "member"}).errorCode(t); code != "forbidden" {
+		t.Fatalf("the only owner steps down: %q", code)
+	}
+	ann.must(t, "PUT", path+"/roles/"+string(bea.User.ID), map[string]string{"role": "owner"}, http.StatusNoContent, nil)
+	cidWS.expect(t, "room", roles(map[node.UserID]string{bea.User.ID: "owner", ann.User.ID: "admin"}))
+	var got node.Room
+	cid.must(t, "GET", path, nil, http.StatusOK, &got)
+	if got.Roles[bea.User.ID] != "owner" || got.Roles[ann.User.ID] != "admin" {
+		t.Fatalf("roles after the transfer = %v", got.Roles)
+	}
+	if code := ann.call(t, "PUT", path+"/roles/"+string(bea.User.ID), map[string]string{"role": "member"}).errorCode(t); code != "forbidden" {
+		t.Fatalf("an admin demotes the owner: %q", code)
+	}
+	if code := ann.call(t, "PUT", path+"/roles/"+string(cid.User.ID), map[string]string{"role": "owner"}).errorCode(t); code != "forbidden" {
+		t.Fatalf("an admin gives a role above their own: %q", code)
+	}
+
+	bea.must(t, "PUT", path+"/roles/"+string(cid.User.ID), map[string]string{"role": "admin"}, http.StatusNoContent, nil)
+	cidWS.expect(t, "room", roles(map[node.UserID]string{bea.User.ID: "owner", ann.User.ID: "admin", cid.User.ID: "admin"}))
+	cid.must(t, "PATCH", path, map[string]any{"name": "club two"}, http.StatusOK, &got)
+	if got.Name != "club two" {
+		t.Fatalf("an admin's rename answered %q", got.Name)
+	}
+	// An admin may step down; then the rename power is gone.
+	cid.must(t, "PUT", path+"/roles/"+string(cid.User.ID), map[string]string{"role": "member"}, http.StatusNoContent, nil)
+	cidWS.expect(t, "room", roles(map[node.UserID]string{bea.User.ID: "owner", ann.User.ID: "admin"}))
+	if code := cid.call(t, "PATCH", path, map[string]any{"name": "mine"}).errorCode(t); code != "forbidden" {
+		t.Fatalf("a member renames: %q", code)
+	}
+	if code := cid.call(t, "PUT", path+"/roles/"+string(cid.User.ID), map[string]string{"role": "admin"}).errorCode(t); code != "forbidden" {
+		t.Fatalf("a member raises their own role: %q", code)
 	}
 }
