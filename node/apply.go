@@ -51,7 +51,7 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			wasEnc, wasMember = s.Encrypted, memberNamed(s, e)
 			touched = s.touches(e)
 			undo = s.saver(touched)
-			wasCreated := s.Created()
+			wasCreated, oldAvatar := s.Created(), s.Avatar
 			if !s.Apply(e) {
 				touched = nil
 				break
@@ -64,6 +64,11 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 			}
 			if e.Type != EventMember {
 				if err := tx.PutRoomState(s); err != nil {
+					return err
+				}
+			}
+			if s.Avatar != oldAvatar {
+				if err := n.setRoomAvatarRef(tx, s.ID, e.Origin, oldAvatar, s.Avatar); err != nil {
 					return err
 				}
 			}

@@ -71,6 +71,9 @@ const (
 	RefMessage = "msg"
 	// RefAvatar: user Target has it as their avatar.
 	RefAvatar = "av"
+	// RefRoomAvatar: room Target (= Room) has it as its avatar; those who
+	// may read the room may read it.
+	RefRoomAvatar = "rav"
 )
 
 // MediaRef is one reason to keep (and to grant access to) a media ID.
@@ -78,7 +81,8 @@ type MediaRef struct {
 	Media  MediaID `json:"media"`
 	Kind   string  `json:"kind"`
 	Target string  `json:"target"`
-	// Room is the attaching message's room (RefMessage).
+	// Room is the attaching message's room (RefMessage) or the room
+	// whose avatar it is (RefRoomAvatar).
 	Room RoomID `json:"room,omitempty"`
 	// Node is where the bytes came from first: the message's origin or
 	// the avatar owner's node; the first node asked for them.
@@ -445,6 +449,30 @@ func (n *Node) setAvatarRef(tx Tx, u UserID, old, avatar string) error {
 	return tx.PutMediaRef(&MediaRef{Media: id, Kind: RefAvatar, Target: string(u), Node: u.Node(), At: now})
 }
 
+// setRoomAvatarRef moves a room's avatar reference from old to avatar (a
+// room.update applied here, from this node or another: origin is where
+// the bytes are first asked for).
+func (n *Node) setRoomAvatarRef(tx Tx, room RoomID, origin NodeID, old, avatar string) error {
+	if old != "" && MediaID(old).Valid() {
+		if err := tx.DeleteMediaRef(MediaID(old), RefRoomAvatar, string(room)); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	id := MediaID(avatar)
+	if avatar == "" || !id.Valid() {
+		return nil
+	}
+	now := n.now().UnixMilli()
+	if _, err := tx.MediaRecord(id); errors.Is(err, ErrNotFound) {
+		if err := tx.PutMediaRecord(&MediaRecord{Media: Media{ID: id, Type: "application/octet-stream"}, At: now}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return tx.PutMediaRef(&MediaRef{Media: id, Kind: RefRoomAvatar, Target: string(room), Room: room, Node: origin, At: now})
+}
+
 // checkAvatar checks that a user may set a media ID as their avatar: one
 // they may read, and an image that browsers show inline.
 func (n *Node) checkAvatar(ctx context.Context, u UserID, avatar string) error {
@@ -479,8 +507,8 @@ func InlineImage(t string) bool {
 }
 
 // readableMedia returns a media record if u may read it (API.md §6): u
-// uploaded it, it is attached to a message in a room u may read, or it is
-// someone's avatar. Anything else is ErrNotFound, so knowing a file's
+// uploaded it, it is attached to a message in a room u may read or is
+// that room's avatar, or it is someone's avatar. Anything else is ErrNotFound, so knowing a file's
 // hash tells nothing.
 func (n *Node) readableMedia(ctx context.Context, u UserID, id MediaID) (*MediaRecord, error) {
 	notFound := errorf(ErrNotFound, "no such media")
@@ -508,7 +536,7 @@ func (n *Node) readableMedia(ctx context.Context, u UserID, id MediaID) (*MediaR
 			switch r.Kind {
 			case RefAvatar:
 				ok = true
-			case RefMessage:
+			case RefMessage, RefRoomAvatar:
 				rooms = append(rooms, r.Room)
 			}
 			seen++
@@ -537,7 +565,7 @@ func (n *Node) readableMedia(ctx context.Context, u UserID, id MediaID) (*MediaR
 
 // mediaReadableByNode reports whether another node may fetch a file from
 // this one: it is someone's avatar, or attached to a message of a room
-// that node may read (ReadableBy: any node for a public room, member
+// (or the avatar of a room) that node may read (ReadableBy: any node for a public room, member
 // nodes for a private room or DM).
 func (n *Node) mediaReadableByNode(ctx context.Context, id MediaID, reader NodeID) (bool, error) {
 	var (
@@ -550,7 +578,7 @@ func (n *Node) mediaReadableByNode(ctx context.Context, id MediaID, reader NodeI
 			switch r.Kind {
 			case RefAvatar:
 				ok = true
-			case RefMessage:
+			case RefMessage, RefRoomAvatar:
 				rooms = append(rooms, r.Room)
 			}
 			seen++
@@ -595,7 +623,7 @@ func (n *Node) mediaSources(ctx context.Context, id MediaID) ([]NodeID, error) {
 		add(r.Node)
 	}
 	for _, r := range refs {
-		if r.Kind == RefMessage {
+		if r.Kind == RefMessage || r.Kind == RefRoomAvatar {
 			for _, id := range n.RoomNodes(r.Room) {
 				add(id)
 			}

@@ -426,3 +426,53 @@ func TestEncryptedRoomAttachments(t *testing.T) {
 		t.Fatalf("thumbnail of ciphertext: %v", err)
 	}
 }
+
+// A room's avatar is kept past the grace period and read by the room's
+// readers; when it is replaced, the old one is collected.
+func TestRoomAvatarMedia(t *testing.T) {
+	ctx := context.Background()
+	n := newMediaNode(t, nil)
+	alice, bob := mustRegister(t, n.Node, "alice"), mustRegister(t, n.Node, "bob")
+	room, _ := n.CreateRoom(ctx, alice, "r", "", node.Private)
+	secret, _ := n.CreateRoom(ctx, alice, "s", "", node.Private)
+	if err := n.Invite(ctx, alice, room.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Join(ctx, bob, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	first, other := n.upload(t, alice, "", pngBytes(t, 4, 4)), n.upload(t, alice, "", pngBytes(t, 6, 6))
+	if _, err := n.UpdateRoom(ctx, bob, room.ID, node.RoomPatch{Avatar: ptr(string(first.ID))}); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("bob sets a file he cannot read as the avatar: %v", err)
+	}
+	if _, err := n.UpdateRoom(ctx, alice, room.ID, node.RoomPatch{Avatar: ptr(string(first.ID))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.UpdateRoom(ctx, alice, secret.ID, node.RoomPatch{Avatar: ptr(string(other.ID))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := canRead(n, bob, first.ID); err != nil {
+		t.Fatalf("a member reads the room's avatar: %v", err)
+	}
+	if err := canRead(n, bob, other.ID); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("a non-member reads a private room's avatar: %v", err)
+	}
+	n.clock.advance(2 * time.Hour)
+	if _, err := n.CollectMedia(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !n.files.Has(first.ID) {
+		t.Fatal("the room's avatar was collected")
+	}
+	second := n.upload(t, alice, "", pngBytes(t, 5, 5))
+	if _, err := n.UpdateRoom(ctx, alice, room.ID, node.RoomPatch{Avatar: ptr(string(second.ID))}); err != nil {
+		t.Fatal(err)
+	}
+	n.clock.advance(2 * time.Hour)
+	if _, err := n.CollectMedia(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n.files.Has(first.ID) || !n.files.Has(second.ID) {
+		t.Fatalf("after a new avatar: old stored %v, new stored %v", n.files.Has(first.ID), n.files.Has(second.ID))
+	}
+}

@@ -12,7 +12,7 @@ import (
 const mediaGCBatch = 256
 
 // collectable reports whether a file has no reason to be kept: no
-// message attaches it, no one has it as avatar, and its uploads and its
+// message attaches it, no user or room has it as avatar, and its uploads and its
 // record are older than the grace period (which covers the time between
 // an upload and the message that attaches it).
 func collectable(rec *MediaRecord, refs []*MediaRef, cutoff int64) bool {

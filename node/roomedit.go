@@ -41,8 +41,10 @@ func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch)
 		c.Topic = &topic
 	}
 	if p.Avatar != nil {
-		if *p.Avatar != "" && !ValidOpaqueID(*p.Avatar) {
-			return nil, errorf(ErrInvalid, "avatar must be a media id")
+		// The same rule as a user's avatar: an image the caller may read
+		// (so members can be shown it), or "" to clear it.
+		if err := n.checkAvatar(ctx, u, *p.Avatar); err != nil {
+			return nil, err
 		}
 		c.Avatar = p.Avatar
 	}

@@ -101,10 +101,16 @@ func TestModerationEndpoints(t *testing.T) {
 		t.Fatalf("member posts in an announcement room: %q", code)
 	}
 	mona.must(t, "POST", path+"/messages", map[string]string{"body": "news"}, http.StatusCreated, nil)
-	owner.must(t, "PATCH", path, map[string]any{"powers": map[string]string{"pin": "member"}, "avatar": "media123"}, http.StatusOK, &got)
-	if got.Powers[node.PowerPin] != "member" || got.Avatar != "media123" {
+	pic := owner.upload(t, "logo.png", "image/png", testPNG(t, 8, 8))
+	owner.must(t, "PATCH", path, map[string]any{"powers": map[string]string{"pin": "member"}, "avatar": string(pic.ID)}, http.StatusOK, &got)
+	if got.Powers[node.PowerPin] != "member" || got.Avatar != string(pic.ID) {
 		t.Fatalf("PATCH powers and avatar answered %v %q", got.Powers, got.Avatar)
 	}
+	// A member who did not upload the room's avatar may load it.
+	if r := tn.raw(t, "GET", "/api/v1/media/"+string(pic.ID), eve.Access, nil, nil); r.status != http.StatusOK {
+		t.Fatalf("member loads the room avatar: %d %s", r.status, r.body)
+	}
+	text := owner.upload(t, "notes.txt", "text/plain", []byte("not an image"))
 
 	// The moderation log.
 	var log struct {
@@ -146,6 +152,8 @@ func TestModerationEndpoints(t *testing.T) {
 		{"member renames", eve, "PATCH", path, map[string]any{"name": "mine"}, "forbidden"},
 		{"unknown role", owner, "PUT", path + "/roles/" + uid(eve), map[string]string{"role": "king"}, "invalid_argument"},
 		{"unknown postingRole", owner, "PATCH", path, map[string]any{"postingRole": "king"}, "invalid_argument"},
+		{"avatar that is not an image", owner, "PATCH", path, map[string]any{"avatar": string(text.ID)}, "invalid_argument"},
+		{"avatar the caller cannot read", owner, "PATCH", path, map[string]any{"avatar": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "invalid_argument"},
 		{"unknown power", owner, "PATCH", path, map[string]any{"powers": map[string]string{"launch": "member"}}, "invalid_argument"},
 		{"reason too long", mona, "POST", path + "/ban", map[string]string{"userId": uid(eve), "reason": long}, "invalid_argument"},
 		{"no userId", mona, "POST", path + "/kick", map[string]string{}, "invalid_argument"},
