@@ -40,9 +40,13 @@ import (
 //     the database
 //  5. reactions and thread counts out of message records (agg/, rxu/,
 //     rx/); the mo/ page index; idempotent sends keyed by room (cr/)
-//  6. the administration tables (admin.go) and account flags, so that an
-//     older binary, which would let a locked user log in and federate
-//     with blocked nodes, refuses the database
+//  6. the administration tables (admin.go) and account flags; moderation:
+//     roles above admin and below, powers tables, pins, room avatars (new
+//     fields of room/ and mem/ records, rav media references). Nothing
+//     moves; the version makes an older binary, which would let a locked
+//     user log in, federate with blocked nodes, misjudge a moderator's
+//     events and drop the powers table when it rewrites a room, refuse the
+//     database. (Both came in the same release, so they share one step.)
 const SchemaVersion = 6
 
 var keySchema = []byte("meta/schema")
@@ -195,7 +199,7 @@ var migrations = map[int]struct {
 	2: {"one key per room member", splitMembers},
 	3: {"key directory and mailboxes (new tables, nothing to move)", func(*DB) error { return nil }},
 	4: {"reactions and page indexes out of message records", moveReactions},
-	5: {"administration tables and account flags (new, nothing to move)", func(*DB) error { return nil }},
+	5: {"administration tables, account flags and moderation state (new, nothing to move)", func(*DB) error { return nil }},
 }
 
 // splitMembers moves each room record's member histories to mem/ keys, so
