@@ -25,7 +25,8 @@ export type Action =
   | 'react'
   | 'profile'
   | 'password'
-  | 'searchUsers';
+  | 'searchUsers'
+  | 'moderate';
 
 type Table = Partial<Record<string, string>>;
 
@@ -81,7 +82,7 @@ const BY_ACTION: Record<Action, Table> = {
     rate_limited: 'You have created many rooms recently. Try again later.',
   },
   updateRoom: {
-    forbidden: "Only the room's admins can change its name or topic.",
+    forbidden: 'You may not change this room (ask one of its admins).',
     invalid_argument: 'Room names are 1 to 100 characters on one line, and topics at most 1,000 characters.',
   },
   invite: {
@@ -90,7 +91,7 @@ const BY_ACTION: Record<Action, Table> = {
   },
   dm: { not_found: 'There is no such user.', invalid_argument: 'You cannot send a direct message to that user.' },
   send: {
-    forbidden: 'You are not a member of this room any more.',
+    forbidden: 'You are not a member of this room any more, or may not post in it.',
     too_large: 'This message is too long (16 KiB at most).',
     invalid_argument: 'The node did not accept this message.',
     not_found: 'This room no longer exists.',
@@ -102,7 +103,7 @@ const BY_ACTION: Record<Action, Table> = {
     too_large: 'This message is too long (16 KiB at most).',
     invalid_argument: 'A message cannot be empty.',
   },
-  delete: { forbidden: 'You can only delete your own messages.', not_found: 'That message was already deleted.' },
+  delete: { forbidden: 'You can only delete your own messages (moderators: those of members of a lower role).', not_found: 'That message was already deleted.' },
   react: {
     invalid_argument: 'The node does not accept that reaction.',
     not_found: 'That message was deleted.',
@@ -115,6 +116,10 @@ const BY_ACTION: Record<Action, Table> = {
     invalid_argument: 'New passwords are 8 to 72 characters.',
   },
   searchUsers: {},
+  moderate: {
+    forbidden: 'You may not do that to this member (only to members of a lower role, with the power to).',
+    not_found: 'That person is no longer in this room.',
+  },
 };
 
 /** codeOf reads the contract's error code from anything the API layer throws. */

@@ -2,7 +2,7 @@
 // token in memory only (the refresh token lives in the HttpOnly cookie
 // hearth_refresh), refreshes it silently a minute before it expires, and
 // retries a request once after a 401 with a fresh token.
-import type { Encrypted, Message, NodeInfo, Receipt, Room, Session, TimelineEvent, User } from './types';
+import type { Encrypted, Message, NodeInfo, Receipt, Role, Room, Session, TimelineEvent, User } from './types';
 
 const BASE = '/api/v1';
 
@@ -240,8 +240,16 @@ export class Api {
       `/rooms/${encodeURIComponent(room)}/members${qs ? `?${qs}` : ''}`,
     ).then((r) => ({ members: r.members ?? [], more: !!r.more }));
   };
-  updateRoom = (id: string, patch: { name?: string; topic?: string }) =>
+  updateRoom = (id: string, patch: { name?: string; topic?: string; postingRole?: Role }) =>
     this.request<Room>('PATCH', `/rooms/${encodeURIComponent(id)}`, patch);
+  // Moderation (API.md §8).
+  kick = (room: string, userId: string, reason?: string) =>
+    this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/kick`, { userId, reason: reason || undefined });
+  ban = (room: string, userId: string, reason?: string) =>
+    this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/ban`, { userId, reason: reason || undefined });
+  unban = (room: string, userId: string) => this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/unban`, { userId });
+  setRole = (room: string, userId: string, role: Role) =>
+    this.request<void>('PUT', `/rooms/${encodeURIComponent(room)}/roles/${encodeURIComponent(userId)}`, { role });
   timeline = (room: string, opts: { since?: number; until?: number; limit?: number } = {}) => {
     const q = new URLSearchParams();
     if (opts.since) q.set('since', String(Math.max(0, Math.floor(opts.since))));

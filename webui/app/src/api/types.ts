@@ -90,28 +90,63 @@ export interface Room {
   invited?: UserID[];
   /** end-to-end encrypted (API.md §7); never turned off. */
   encrypted?: boolean;
-  /** members above "member" (API.md §8). */
-  roles?: Record<UserID, string>;
+  /** members above "member" (API.md §8), at most 100, highest first. */
+  roles?: Record<UserID, Role>;
+  /** the lowest role that may post (API.md §8); "member" unless an announcement room. */
+  postingRole?: Role;
+  /** pinned messages, most recently pinned first (API.md §8). */
+  pinned?: MessageID[];
+  /** the room's picture, a media ID (docs/api.md). */
+  avatar?: string;
+  /** for each power the lowest role that holds it (docs/protocol.md §2.4); group rooms only. */
+  powers?: Partial<Record<Power, Role>>;
 }
+
+/** Role is a member's level in a room: owner > admin > moderator > member. */
+export type Role = 'owner' | 'admin' | 'moderator' | 'member';
+
+/** Power names one thing a room's members may be allowed to do. */
+export type Power =
+  | 'post'
+  | 'invite'
+  | 'kick'
+  | 'ban'
+  | 'delete'
+  | 'pin'
+  | 'name'
+  | 'topic'
+  | 'avatar'
+  | 'roles'
+  | 'powers';
 
 /**
  * TimelineEvent is a change shown as a quiet line between messages (docs/api.md,
- * GET /rooms/{id}/timeline): the room's creation, a membership change, a rename
- * or a new topic.
+ * GET /rooms/{id}/timeline): the room's creation, a membership or role change,
+ * a rename, a new topic or picture, a new powers table, a pin, or a
+ * moderator's deletion of someone's message.
  */
 export interface TimelineEvent {
   id: string;
   room: RoomID;
-  type: 'room.create' | 'member' | 'room.update';
+  type: 'room.create' | 'member' | 'room.update' | 'room.powers' | 'room.pin' | 'message.delete';
   sender?: UserID;
   ts: number;
   user?: UserID;
-  membership?: 'join' | 'leave' | 'invite' | 'kick' | 'ban';
+  membership?: 'join' | 'leave' | 'invite' | 'kick' | 'ban' | 'unban' | 'role';
+  /** the new role of a role change. */
+  role?: Role;
   reason?: string;
   /** set on room.create, and on room.update when it changed the name. */
   name?: string;
   /** set on room.create with a topic, and on room.update when it changed the topic ("" = cleared). */
   topic?: string;
+  /** set on room.update when it changed the picture ("" = removed). */
+  avatar?: string;
+  /** a room.powers event's whole table. */
+  powers?: Partial<Record<Power, Role>>;
+  /** the message a pin or a deletion names; on: pinned (true) or unpinned. */
+  target?: MessageID;
+  on?: boolean;
 }
 
 export interface NodeInfo {

@@ -14,6 +14,8 @@ export interface MessageItemProps {
   m: ChatMessage;
   senderName: string;
   mine: boolean;
+  /** the viewer may delete this message of someone else (a moderator over a lower role). */
+  canRemove?: boolean;
   /** a continuation of the previous message's group: no avatar or name. */
   grouped: boolean;
   /** the day separator to show above this message, if it starts a day. */
@@ -256,6 +258,11 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
                   Delete
                 </button>
               </>
+            )}
+            {!p.mine && p.canRemove && !p.m.deleted && (
+              <button type="button" className={`${act} text-danger`} onClick={p.onDelete}>
+                Delete
+              </button>
             )}
           </div>
         )}

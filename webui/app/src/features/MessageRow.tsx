@@ -1,6 +1,7 @@
 import { memo, useCallback, useEffect } from 'react';
 import { MessageItem, type Receipt } from '../components/MessageItem';
 import { dayKey, formatDay } from '../components/format';
+import { holds, rank, roleOf } from '../api/powers';
 import { deleteMessage, discardSend, editMessage, ensureRef, retrySend, toggleReaction } from '../api/app';
 import { describeCode, describeError } from '../api/errors';
 import { displayName, findMessage, useShallow, useStore } from '../store';
@@ -48,6 +49,10 @@ export const MessageRow = memo(function MessageRow(p: RowProps) {
   const presence = useStore((s) => s.presence);
   const nameOf = useCallback((id: string) => displayName(presence, id), [presence]);
   const dialogs = useDialogs();
+  const canRemove = useStore((s) => {
+    const r = s.rooms.byId[p.room];
+    return !!r && !!m && holds(r, p.me, 'delete') && rank(roleOf(r, m.sender)) < rank(roleOf(r, p.me));
+  });
   const replyTo = m?.replyTo;
   const missing = reply === null;
   useEffect(() => {
@@ -68,6 +73,7 @@ export const MessageRow = memo(function MessageRow(p: RowProps) {
       m={m}
       senderName={senderName}
       mine={mine}
+      canRemove={canRemove}
       grouped={grouped && !dayLabel}
       dayLabel={dayLabel}
       reply={reply}
@@ -93,7 +99,7 @@ export const MessageRow = memo(function MessageRow(p: RowProps) {
       }}
       onDelete={async () => {
         const ok = await dialogs.confirm({
-          title: 'Delete this message?',
+          title: mine ? 'Delete this message?' : `Delete this message by ${senderName}?`,
           body: 'It will be removed for everyone in the room. This cannot be undone.',
           confirm: 'Delete',
           danger: true,

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Avatar } from '../components/Avatar';
+import { Menu, type MenuItem } from '../components/Menu';
+import { moderation, roleOf, ROLE_LABEL } from '../api/powers';
 import { formatAgo } from '../components/format';
 import { api, loadThread } from '../api/app';
 import { describeError } from '../api/errors';
@@ -37,7 +39,9 @@ export const MEMBERS_PAGE = 100;
  */
 export function MembersPanel({ room, members, count, onClose }: { room: string; members: string[]; count: number; onClose(): void }) {
   const [error, setError] = useState<string | null>(null);
-  const { openProfile } = useDialogs();
+  const { openProfile, confirm } = useDialogs();
+  const info = useStore((s) => s.rooms.byId[room]);
+  const me = useStore((s) => s.session.user?.id);
   const [paged, setPaged] = useState<string[]>([]);
   const [more, setMore] = useState(false);
   const [loading, setLoading] = useState(false);
@@ -60,7 +64,10 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
   const people = useStore((s) => s.presence);
   const list = useMemo(
     () =>
-      [...new Set([...members, ...paged])]
+      // When the room lists all its members, that list is current (member
+      // frames keep it so) and a page loaded earlier may hold someone who
+      // has left, been removed or banned since.
+      (members.length >= count ? members : [...new Set([...members, ...paged])])
         .map((id) => {
           const p = people.presence[id];
           const u = people.users[id];
@@ -73,8 +80,43 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
           };
         })
         .sort((a, b) => (a.presence === b.presence ? a.name.localeCompare(b.name) : a.presence === 'online' ? -1 : 1)),
-    [members, paged, people],
+    [members, paged, people, count],
   );
+  /** actions lists what this user may do to a member (docs/api.md: kick, ban, roles). */
+  const actions = (id: string, name: string): MenuItem[] => {
+    if (!info) return [];
+    const may = moderation(info, me, id);
+    const run = (p: Promise<unknown>) => {
+      setError(null);
+      p.catch((e) => setError(describeError(e, 'moderate')));
+    };
+    const items: MenuItem[] = may.roles.map((r) => ({
+      label: r === 'member' ? 'Make member' : `Make ${r}`,
+      onSelect: async () => {
+        if (r === 'owner' && !(await confirm({ title: `Make ${name} owner?`, body: `${name} will own the room and you will be an admin.`, confirm: 'Make owner' }))) return;
+        run(api.setRole(room, id, r));
+      },
+    }));
+    if (may.kick)
+      items.push({
+        label: 'Remove from room',
+        danger: true,
+        onSelect: async () => {
+          if (await confirm({ title: `Remove ${name}?`, body: `${name} leaves the room and may come back.`, confirm: 'Remove', danger: true }))
+            run(api.kick(room, id));
+        },
+      });
+    if (may.ban)
+      items.push({
+        label: 'Ban',
+        danger: true,
+        onSelect: async () => {
+          if (await confirm({ title: `Ban ${name}?`, body: `${name} leaves the room and cannot come back or be invited.`, confirm: 'Ban', danger: true }))
+            run(api.ban(room, id));
+        },
+      });
+    return items;
+  };
   return (
     <SidePanel title="Members" onClose={onClose}>
       {error && (
@@ -83,26 +125,36 @@ export function MembersPanel({ room, members, count, onClose }: { room: string; 
         </p>
       )}
       <ul className="flex-1 overflow-y-auto p-2 flex flex-col gap-1">
-        {list.map((u) => (
-          <li key={u.id} data-member={u.id} data-presence={u.presence}>
-            <button
-              type="button"
-              className="flex w-full items-center gap-2 p-1 rounded-lg text-left hover:bg-base-200"
-              aria-haspopup="dialog"
-              onClick={() => openProfile(u.id)}
-            >
-              <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
-              <span className="min-w-0 flex-1">
-                <span className="block truncate" dir="auto">
-                  {u.name}
+        {list.map((u) => {
+          const role = info ? roleOf(info, u.id) : 'member';
+          const items = actions(u.id, u.name);
+          return (
+            <li key={u.id} data-member={u.id} data-presence={u.presence} data-role={role} className="flex items-center gap-1">
+              <button
+                type="button"
+                className="flex w-full items-center gap-2 p-1 rounded-lg text-left hover:bg-base-200"
+                aria-haspopup="dialog"
+                onClick={() => openProfile(u.id)}
+              >
+                <Avatar id={u.id} name={u.name} size="sm" presence={u.presence} />
+                <span className="min-w-0 flex-1">
+                  <span className="block truncate" dir="auto">
+                    {u.name}
+                    {role !== 'member' && <span className="badge badge-sm badge-outline ml-1">{ROLE_LABEL[role]}</span>}
+                  </span>
+                  <span className="block truncate text-xs opacity-80">
+                    {u.presence === 'online' ? 'Online' : u.lastSeen ? `Last seen ${formatAgo(u.lastSeen)}` : 'Offline'} · <NodeName node={u.node} />
+                  </span>
                 </span>
-                <span className="block truncate text-xs opacity-80">
-                  {u.presence === 'online' ? 'Online' : u.lastSeen ? `Last seen ${formatAgo(u.lastSeen)}` : 'Offline'} · <NodeName node={u.node} />
-                </span>
-              </span>
-            </button>
-          </li>
-        ))}
+              </button>
+              {items.length > 0 && (
+                <Menu label={`Moderate ${u.name}`} items={items}>
+                  ⋯
+                </Menu>
+              )}
+            </li>
+          );
+        })}
       </ul>
       {list.length < count && (
         <div className="p-2 border-t border-base-300 flex items-center justify-between text-sm">

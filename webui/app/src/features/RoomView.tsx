@@ -3,6 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import type { Room } from '../api/types';
 import { api, closeRoom, declineInvite, ensureUsers, joinRoom, leaveRoom, openRoom, revealMessage } from '../api/app';
 import { codeOf, describeError } from '../api/errors';
+import { holds, levelOf, ROLE_PLURAL } from '../api/powers';
 import { Menu, type MenuItem } from '../components/Menu';
 import { RoomIcon } from '../components/RoomIcon';
 import { displayName, memberCount, store, useShallow, useStore } from '../store';
@@ -19,11 +20,9 @@ import { useMe } from './session';
 
 type Lookup = 'ok' | 'loading' | 'not_found' | 'forbidden' | 'error';
 
-/** canEditRoom: admins and the owner may rename (roles come with moderation; until then the creator is the owner). */
+/** canEditRoom: who holds the power to rename the room or change its topic (admins by default). */
 function canEditRoom(room: Room, me: string | undefined): boolean {
-  if (!me || room.kind === 'dm' || !room.members.includes(me)) return false;
-  const role = room.roles?.[me];
-  return role === 'owner' || role === 'admin' || (!room.roles && room.createdBy === me);
+  return room.kind !== 'dm' && (holds(room, me, 'name') || holds(room, me, 'topic'));
 }
 
 export function RoomView() {
@@ -318,7 +317,13 @@ export function RoomView() {
               onError={setError}
             />
             <TypingLine room={id} />
-            <Composer key={`composer-${id}`} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
+            {holds(room, me, 'post') ? (
+              <Composer key={`composer-${id}`} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
+            ) : (
+              <p className="p-3 border-t border-base-300 text-sm text-center opacity-80" data-posting-role={levelOf(room, 'post')}>
+                Only {ROLE_PLURAL[levelOf(room, 'post')]} may post in this room.
+              </p>
+            )}
           </>
         )}
       </div>

@@ -1,4 +1,5 @@
 import { memo, useEffect } from 'react';
+import { ROLE_LABEL, ROLE_PLURAL } from '../api/powers';
 import type { TimelineEvent } from '../api/types';
 import { dayKey, formatDay, formatFull, formatTime } from '../components/format';
 import { ensureUsers } from '../api/app';
@@ -15,8 +16,19 @@ export function lineText(e: TimelineEvent, name: (id: string) => string): string
       const parts: string[] = [];
       if (e.name !== undefined) parts.push(`renamed the room to “${e.name}”`);
       if (e.topic !== undefined) parts.push(e.topic ? `changed the topic to “${e.topic}”` : 'removed the topic');
+      if (e.avatar !== undefined) parts.push(e.avatar ? "changed the room's picture" : "removed the room's picture");
       return `${who} ${parts.join(' and ') || 'changed the room'}`;
     }
+    case 'room.powers': {
+      const post = e.powers?.post ?? 'member';
+      return post === 'member'
+        ? `${who} changed who may do what in the room`
+        : `${who} changed who may do what: only ${ROLE_PLURAL[post]} may post`;
+    }
+    case 'room.pin':
+      return `${who} ${e.on ? 'pinned' : 'unpinned'} a message`;
+    case 'message.delete':
+      return `${who} deleted a message by ${whom}`;
     case 'member':
       switch (e.membership) {
         case 'join':
@@ -29,6 +41,13 @@ export function lineText(e: TimelineEvent, name: (id: string) => string): string
           return `${who} removed ${whom}${e.reason ? `: ${e.reason}` : ''}`;
         case 'ban':
           return `${who} banned ${whom}${e.reason ? `: ${e.reason}` : ''}`;
+        case 'unban':
+          return `${who} lifted the ban on ${whom}`;
+        case 'role': {
+          const role = e.role ?? 'member';
+          if (e.sender === e.user) return `${whom} stepped down to ${ROLE_LABEL[role].toLowerCase()}`;
+          return role === 'member' ? `${who} made ${whom} a member again` : `${who} made ${whom} ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role}`;
+        }
       }
   }
   return `${who} changed the room`;
