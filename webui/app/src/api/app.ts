@@ -3,10 +3,13 @@
 import { api, ApiError } from './rest';
 import { describeError } from './errors';
 import { Socket, type WSLike } from './socket';
-import type { Message, Room, ServerFrame, User } from './types';
+import type { Media, Message, Room, ServerFrame, User } from './types';
 import { firstUnread, newestEventTs, oldestConfirmed, store } from '../store';
 import { toggled } from '../store/reactions';
 import { deviceFrame, encryptFor, initCrypto, stopCrypto } from '../crypto/browser';
+import type { FileRef } from '../crypto/content';
+import { uploadFile } from './upload';
+import { imageDimensions } from '../components/media';
 
 export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`,
@@ -54,9 +57,32 @@ export function onSignedIn(fn: () => void): void {
   signedInHooks.push(fn);
 }
 
+// The media cookie (docs/api.md) lets <img>/<video> loads of
+// /api/v1/media authenticate; it lives as long as the access token, so it
+// is renewed with every new token. mediaCookie is the latest request, for
+// an image that failed to load to wait on before trying again.
+let mediaCookie: Promise<void> = Promise.resolve();
+
+function renewMediaCookie(): Promise<void> {
+  mediaCookie = api.mediaCookie().catch(() => undefined);
+  return mediaCookie;
+}
+
+/**
+ * mediaRetry is called by an image or player that failed to load: when
+ * the cookie may have been missing or expired (a load that raced the
+ * sign-in, a machine that slept), it renews it; the caller then tries once
+ * more. The promise resolves when it may.
+ */
+export function mediaRetry(): Promise<void> {
+  if (!api.accessToken()) return Promise.resolve();
+  return renewMediaCookie();
+}
+
 api.onSession((s) => {
   const st = store.get();
   rememberSession(!!s);
+  if (s) void renewMediaCookie();
   if (s) {
     st.signedIn(s.user);
     if (!started) {
@@ -306,8 +332,45 @@ export async function loadThread(room: string, root: string): Promise<void> {
   store.get().mergePage(room, all, { thread: root });
 }
 
-export function sendMessage(room: string, body: string, opts: { replyTo?: string; thread?: string } = {}): string {
+export function sendMessage(
+  room: string,
+  body: string,
+  opts: { replyTo?: string; thread?: string; attachments?: Media[]; files?: FileRef[] } = {},
+): string {
   return socket.send({ room, body, ...opts });
+}
+
+/** Uploaded is a file ready to attach to a message. */
+export interface Uploaded {
+  /** what the message attaches (in an encrypted room: the ciphertext's Media, without a name). */
+  media: Media;
+  /** in an encrypted room, the key and the real type, size and name (sent inside the ciphertext). */
+  file?: FileRef;
+}
+
+/**
+ * uploadAttachment uploads a file for a message in room. In an end-to-end
+ * encrypted room the file is encrypted first (Matrix encrypted
+ * attachments, src/crypto/attachments.ts) and uploaded without its name,
+ * so the node only ever holds ciphertext; its name, type and size travel
+ * with the key inside the encrypted message.
+ */
+export async function uploadAttachment(
+  room: string,
+  file: File,
+  opts: { onProgress?(f: number): void; signal?: AbortSignal } = {},
+): Promise<Uploaded> {
+  if (!store.get().rooms.byId[room]?.encrypted) {
+    return { media: await uploadFile(file, { name: file.name || undefined, ...opts }) };
+  }
+  const { encryptAttachment } = await import('../crypto/attachments');
+  const [plain, dims] = await Promise.all([file.arrayBuffer(), imageDimensions(file)]);
+  const { ciphertext, info } = await encryptAttachment(new Uint8Array(plain));
+  const media = await uploadFile(new Blob([ciphertext as BlobPart], { type: 'application/octet-stream' }), opts);
+  const inner: FileRef['media'] = { id: media.id, type: file.type || 'application/octet-stream', size: file.size };
+  if (file.name) inner.name = file.name;
+  if (dims) Object.assign(inner, dims);
+  return { media: { id: media.id, type: media.type, size: media.size }, file: { media: inner, file: { ...info, url: media.id } } };
 }
 
 export const retrySend = (clientId: string) => socket.retry(clientId);
@@ -316,7 +379,8 @@ export const discardSend = (clientId: string) => socket.discard(clientId);
 export async function editMessage(m: Message, body: string): Promise<void> {
   // In an end-to-end encrypted room the new text is encrypted like a
   // message, naming the message it edits inside the ciphertext.
-  const enc = encryptFor(m.room, body, { replyTo: m.replyTo, thread: m.thread, edits: m.id });
+  // The edit's ciphertext replaces the message's, so it carries the files too.
+  const enc = encryptFor(m.room, body, { replyTo: m.replyTo, thread: m.thread, edits: m.id }, (m as { files?: FileRef[] }).files);
   const updated = await api.editMessage(m.room, m.id, enc ? { encrypted: await enc } : body);
   store.get().mergeMessages([updated ? { ...updated, body } : { ...m, body, editedAt: Date.now() }]);
 }
@@ -403,6 +467,15 @@ export async function startDm(user: User): Promise<Room> {
   const r = await api.dm(user.id);
   store.get().upsertRoom(r);
   return r;
+}
+
+/** setAvatar uploads a picture and makes it the user's avatar; null removes it. */
+export async function setAvatar(file: File | null, onProgress?: (f: number) => void): Promise<void> {
+  let id = '';
+  if (file) id = (await uploadFile(file, { name: file.name || undefined, onProgress })).id;
+  const u = await api.updateMe({ avatar: id });
+  // addUsers merges: an absent avatar must overwrite the old one.
+  store.get().signedIn({ ...u, avatar: u.avatar ?? '' });
 }
 
 export async function updateProfile(displayName: string): Promise<void> {

@@ -26,7 +26,9 @@ export type Action =
   | 'profile'
   | 'password'
   | 'searchUsers'
-  | 'moderate';
+  | 'moderate'
+  | 'upload'
+  | 'avatar';
 
 type Table = Partial<Record<string, string>>;
 
@@ -119,6 +121,19 @@ const BY_ACTION: Record<Action, Table> = {
   moderate: {
     forbidden: 'You may not do that to this member (only to members of a lower role, with the power to).',
     not_found: 'That person is no longer in this room.',
+  },
+  upload: {
+    too_large: 'This file is larger than this node accepts.',
+    quota_exceeded: 'Your storage on this node is full. Delete messages with files you no longer need, or ask whoever runs the node for more room.',
+    rate_limited: 'You are uploading too many files at once. Wait for the others to finish, then try again.',
+    invalid_argument: 'The node could not read this file as the image it claims to be.',
+    forbidden: 'You are not allowed to upload files here.',
+  },
+  avatar: {
+    invalid_argument: 'An avatar must be a PNG, JPEG, GIF, WebP or AVIF image.',
+    too_large: 'This picture is larger than this node accepts.',
+    quota_exceeded: 'Your storage on this node is full. Delete files you no longer need first.',
+    rate_limited: 'You are uploading too many files at once. Wait a moment and try again.',
   },
 };
 

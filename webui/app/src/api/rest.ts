@@ -194,8 +194,16 @@ export class Api {
     }
   }
   me = () => this.request<User>('GET', '/me');
-  updateMe = (patch: { displayName?: string; password?: { old: string; new: string } }) =>
+  updateMe = (patch: { displayName?: string; avatar?: string; password?: { old: string; new: string } }) =>
     this.request<User>('PATCH', '/me', patch);
+
+  /**
+   * mediaCookie asks the node for the media cookie that lets <img> and
+   * <video> loads of /api/v1/media authenticate (docs/api.md, "the media
+   * cookie"); it lives as long as the access token, so it is renewed on
+   * every sign-in and refresh.
+   */
+  mediaCookie = () => this.raw<void>('POST', '/media/cookie', undefined, true);
 
   // Node.
   node = () => this.raw<NodeInfo>('GET', '/node', undefined, false);

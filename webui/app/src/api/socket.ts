@@ -4,7 +4,8 @@
 // were never acknowledged with their original clientId (after first checking
 // the caught-up history for them), so a flaky link never duplicates a message.
 // Every server frame reaches the UI through the store's actions.
-import type { ClientFrame, Encrypted, Message, Room, SendFrame, ServerFrame } from './types';
+import type { AttachmentRef, ClientFrame, Encrypted, Media, Message, Room, SendFrame, ServerFrame } from './types';
+import type { FileRef } from '../crypto/content';
 import type { AppState } from '../store';
 
 /** The subset of the browser WebSocket that Socket uses (tests pass a fake). */
@@ -44,7 +45,7 @@ export interface SocketDeps {
    * encrypt returns the encrypted content of a send in an end-to-end
    * encrypted room, or null when the room is not encrypted.
    */
-  encrypt?: (room: string, body: string, rel: { replyTo?: string; thread?: string }) => Promise<Encrypted> | null;
+  encrypt?: (room: string, body: string, rel: { replyTo?: string; thread?: string }, files?: FileRef[]) => Promise<Encrypted> | null;
   now?: () => number;
   random?: () => number;
   setTimeout?: (fn: () => void, ms: number) => unknown;
@@ -77,6 +78,23 @@ export function newClientId(): string {
 }
 
 const OPEN = 1;
+
+/** OutgoingSend is a message to post. */
+export interface OutgoingSend {
+  room: string;
+  body: string;
+  replyTo?: string;
+  thread?: string;
+  /** uploaded files; in an encrypted room only their IDs are sent in the clear. */
+  attachments?: Media[];
+  /** the encrypted files' keys (encrypted rooms only), sent inside the ciphertext. */
+  files?: FileRef[];
+}
+
+/** attachmentRef is what a send frame names of a file: its ID, and its name unless it is ciphertext. */
+export function attachmentRef(m: Media): AttachmentRef {
+  return m.name ? { id: m.id, name: m.name } : { id: m.id };
+}
 
 export class Socket {
   private ws: WSLike | null = null;
@@ -369,12 +387,27 @@ export class Socket {
     for (const f of this.outbox.values()) if (!this.raw(f)) return;
   }
 
-  /** send posts a message: it shows at once as pending and goes out now or on reconnect. */
-  send(p: { room: string; body: string; replyTo?: string; thread?: string }): string {
+  /**
+   * send posts a message: it shows at once as pending and goes out now or
+   * on reconnect. attachments are uploaded files (API.md §6); in an
+   * end-to-end encrypted room files carries their keys, which travel inside
+   * the ciphertext while the clear attachments name only the IDs.
+   */
+  send(p: OutgoingSend): string {
     const st = this.d.state();
     const clientId = newClientId();
     const me = st.session.user?.id ?? '';
-    st.addPending({ clientId, room: p.room, sender: me, body: p.body, replyTo: p.replyTo, thread: p.thread, ts: this.d.now() });
+    st.addPending({
+      clientId,
+      room: p.room,
+      sender: me,
+      body: p.body,
+      replyTo: p.replyTo,
+      thread: p.thread,
+      ts: this.d.now(),
+      attachments: p.attachments,
+      files: p.files,
+    });
     this.queue(clientId, p);
     return clientId;
   }
@@ -384,11 +417,12 @@ export class Socket {
    * end-to-end encrypted (the ciphertext is made once: a resend after a
    * reconnect sends the same one, which the node recognises by clientId).
    */
-  private queue(clientId: string, p: { room: string; body: string; replyTo?: string; thread?: string }): void {
+  private queue(clientId: string, p: OutgoingSend): void {
     const f: SendFrame = { type: 'send', id: clientId, room: p.room, body: p.body };
     if (p.replyTo) f.replyTo = p.replyTo;
     if (p.thread) f.thread = p.thread;
-    const enc = this.d.encrypt(p.room, p.body, { replyTo: p.replyTo, thread: p.thread });
+    if (p.attachments?.length) f.attachments = p.attachments.map(attachmentRef);
+    const enc = this.d.encrypt(p.room, p.body, { replyTo: p.replyTo, thread: p.thread }, p.files?.length ? p.files : undefined);
     if (!enc) {
       this.outbox.set(clientId, f);
       if (this.isReady) this.raw(f);

@@ -34,6 +34,23 @@ export interface Encrypted {
   device_id?: string;
 }
 
+/** Media is a stored file (API.md §6): what an upload returns and what messages attach. */
+export interface Media {
+  id: string;
+  type: string;
+  size: number;
+  name?: string;
+  width?: number;
+  height?: number;
+  blurhash?: string;
+}
+
+/** AttachmentRef is what a send names: a file the sender may read, and the name to show. */
+export interface AttachmentRef {
+  id: string;
+  name?: string;
+}
+
 export interface Message {
   id: MessageID;
   room: RoomID;
@@ -45,7 +62,7 @@ export interface Message {
   clientId?: string;
   editedAt?: number;
   deleted?: boolean;
-  attachments?: unknown[];
+  attachments?: Media[];
   /** per key: how many show it, a few of them (newest first), and whether I do (REST only). */
   reactions?: Reaction[];
   threadCount?: number;
@@ -191,6 +208,7 @@ export interface SendFrame {
   encrypted?: Encrypted;
   replyTo?: MessageID;
   thread?: MessageID;
+  attachments?: AttachmentRef[];
 }
 
 /** someone else's membership changed in one of our rooms. */

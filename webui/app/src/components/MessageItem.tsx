@@ -4,6 +4,7 @@ import { Avatar } from './Avatar';
 import { formatFull, formatTime } from './format';
 import { QUICK_REACTIONS, Reactions } from './Reactions';
 import { RichText } from './RichText';
+import { Attachments } from './Attachments';
 import { EncryptedNotice, ShieldNote, unreadable } from '../crypto/ui/EncryptedNotice';
 
 export { QUICK_REACTIONS };
@@ -161,7 +162,11 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
           ) : unreadable(m) ? (
             <EncryptedNotice m={m} />
           ) : (
-            <Body text={m.body} edited={!!m.editedAt} />
+            <>
+              {(m.body || !(m.attachments?.length || m.files?.length)) && <Body text={m.body} edited={!!m.editedAt} />}
+              {/* In an encrypted room the clear attachments are ciphertext: only the decrypted files show. */}
+              <Attachments media={m.encrypted || m.files ? undefined : m.attachments} files={m.files} />
+            </>
           )}
           <ShieldNote m={m} />
           <Reactions

@@ -19,7 +19,7 @@ import type { Encrypted, ServerFrame } from '../api/types';
 import { api } from '../api/rest';
 import { store, type E2eeView, type VerificationView } from '../store';
 import type { Decrypted, DeviceView, E2ee, Verification } from './engine';
-import type { Relations } from './content';
+import type { FileRef, Relations } from './content';
 
 let sendFrame: (f: { type: 'todevice_ack'; upTo: string }) => boolean = () => false;
 let engineP: Promise<E2ee> | null = null;
@@ -147,12 +147,12 @@ async function members(room: string): Promise<string[]> {
 }
 
 /** encryptFor is the socket's encrypt hook: null for rooms that are not end-to-end encrypted. */
-export function encryptFor(room: string, body: string, rel: Relations): Promise<Encrypted> | null {
+export function encryptFor(room: string, body: string, rel: Relations, files?: FileRef[]): Promise<Encrypted> | null {
   if (!store.get().rooms.byId[room]?.encrypted) return null;
   return (async () => {
     const e = await loadCrypto();
     try {
-      return (await e.encrypt(room, await members(room), body, rel)) as unknown as Encrypted;
+      return (await e.encrypt(room, await members(room), body, rel, files)) as unknown as Encrypted;
     } catch (err) {
       // Devices get keys only when their owner signed them, and an
       // unsigned device may not send either (docs/e2ee.md).
@@ -205,12 +205,24 @@ async function decryptOne(room: string, id: string): Promise<void> {
     const e = await loadCrypto();
     const since = Number(localStorage.getItem(`hearth-e2ee-since:${e.user}:${e.device}`) ?? 0);
     const r = await e.decrypt(m as never, { joinedAt: joinedAt(room, since) });
-    store.get().applyDecrypted(room, id, m.encrypted.ciphertext, r.ok ? r.body : '', view(r));
+    store.get().applyDecrypted(room, id, m.encrypted.ciphertext, r.ok ? r.body : '', view(r), r.ok ? attached(m, r.files) : undefined);
   } catch (err) {
     store.get().applyDecrypted(room, id, m.encrypted.ciphertext, '', { ok: false, why: 'failed', text: String(err) });
   } finally {
     inflight.delete(key);
   }
+}
+
+/**
+ * attached keeps the decrypted files that the message also attaches in
+ * the clear: only those does the node keep and let the room read, so
+ * another one could only be a file the sender wants us to fetch blindly.
+ */
+function attached(m: { attachments?: { id: string }[] }, files: FileRef[] | undefined): FileRef[] | undefined {
+  if (!files?.length || !Array.isArray(files)) return undefined;
+  const ids = new Set((m.attachments ?? []).map((a) => a.id));
+  const ok = files.filter((f) => f && typeof f === 'object' && f.file && typeof f.media?.id === 'string' && ids.has(f.media.id) && f.file.url === f.media.id);
+  return ok.length ? ok : undefined;
 }
 
 function scanRoom(room: string): void {

@@ -1,5 +1,6 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { sendMessage, setTyping } from '../api/app';
+import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type MutableRefObject } from 'react';
+import { describeError, sendMessage, setTyping, uploadAttachment, type Uploaded } from '../api/app';
+import { formatBytes, MAX_ATTACHMENTS } from '../components/media';
 import type { Suggestion } from '../emoji/data';
 import { draftKey, useStore } from '../store';
 import { useDialogs } from './dialogs';
@@ -13,6 +14,19 @@ const emojiData = () => import('../emoji/data');
 /** A ":partial" shortcode right before the caret (at a word start), or a finished ":code:". */
 const PARTIAL = /(?:^|[\s(])(:[a-z0-9_+-]{2,})$/i;
 const FINISHED = /(?:^|[\s(])(:[a-z0-9_+-]+:)$/i;
+
+/** PendingFile is a file attached in the composer: uploading, uploaded, or refused. */
+interface PendingFile {
+  key: string;
+  name: string;
+  size: number;
+  progress: number;
+  done?: Uploaded;
+  error?: string;
+  abort: AbortController;
+}
+
+let fileSeq = 0;
 
 interface Completion {
   /** where the ":partial" starts in the text. */
@@ -39,6 +53,7 @@ export function Composer({
   disabled,
   label = 'Message',
   action = 'Send',
+  filesRef,
 }: {
   room: string;
   thread?: string;
@@ -49,6 +64,8 @@ export function Composer({
   disabled?: boolean;
   label?: string;
   action?: string;
+  /** filesRef receives this composer's way to attach files (the room's drop zone uses it). */
+  filesRef?: MutableRefObject<((files: File[]) => void) | null>;
 }) {
   const key = draftKey(room, thread);
   const text = useStore((s) => s.drafts[key] ?? '');
@@ -60,6 +77,65 @@ export function Composer({
   const editStarted = useRef(false);
   const listId = useId();
   const dialogs = useDialogs();
+  const [files, setFiles] = useState<PendingFile[]>([]);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const filesNow = useRef(files);
+  filesNow.current = files;
+
+  const patchFile = (key: string, patch: Partial<PendingFile>) =>
+    setFiles((list) => list.map((f) => (f.key === key ? { ...f, ...patch } : f)));
+
+  /** addFiles attaches files and starts uploading them at once, so they are ready by the time the text is. */
+  const addFiles = (list: File[]) => {
+    if (disabled || list.length === 0) return;
+    const room0 = filesNow.current.length;
+    const take = list.slice(0, Math.max(0, MAX_ATTACHMENTS - room0));
+    if (take.length < list.length) setError(`A message carries at most ${MAX_ATTACHMENTS} files.`);
+    else setError(null);
+    const added = take.map((file) => ({
+      key: `f${++fileSeq}`,
+      name: file.name || 'pasted file',
+      size: file.size,
+      progress: 0,
+      abort: new AbortController(),
+      file,
+    }));
+    setFiles((cur) => [...cur, ...added.map(({ file: _f, ...p }) => p)]);
+    for (const p of added) {
+      uploadAttachment(room, p.file, { onProgress: (x) => patchFile(p.key, { progress: x }), signal: p.abort.signal })
+        .then((done) => patchFile(p.key, { done, progress: 1 }))
+        .catch((err) => {
+          if (p.abort.signal.aborted) return;
+          patchFile(p.key, { error: uploadError(err) });
+        });
+    }
+  };
+  const addRef = useRef(addFiles);
+  addRef.current = addFiles;
+  useEffect(() => {
+    if (!filesRef) return;
+    filesRef.current = (l) => addRef.current(l);
+    return () => {
+      filesRef.current = null;
+    };
+  }, [filesRef]);
+  // Uploads still running when the composer goes are cancelled.
+  useEffect(() => () => filesNow.current.forEach((f) => f.abort.abort()), []);
+
+  const removeFile = (key: string) => {
+    filesNow.current.find((f) => f.key === key)?.abort.abort();
+    setFiles((list) => list.filter((f) => f.key !== key));
+  };
+
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = Array.from(e.clipboardData?.files ?? []);
+    if (pasted.length === 0) return; // text: the textarea takes it
+    e.preventDefault();
+    addFiles(pasted);
+  };
+
+  const uploading = files.some((f) => !f.done && !f.error);
+  const ready = files.filter((f) => f.done);
 
   // Back to the composer when an edit started here ends.
   useEffect(() => {
@@ -76,14 +152,26 @@ export function Composer({
 
   const send = () => {
     const body = text.trim();
-    if (!body) return;
+    if (!body && ready.length === 0) return;
+    if (uploading) {
+      setError('Wait for the files to finish uploading.');
+      return;
+    }
     if (encoder.encode(body).length > MAX_BODY_BYTES) {
       setError('This message is too long (16 KiB at most).');
       return;
     }
     setError(null);
     setComp(null);
-    sendMessage(room, body, { replyTo: reply?.id, thread });
+    const attachments = ready.map((f) => f.done!.media);
+    const enc = ready.flatMap((f) => (f.done!.file ? [f.done!.file] : []));
+    sendMessage(room, body, {
+      replyTo: reply?.id,
+      thread,
+      attachments: attachments.length ? attachments : undefined,
+      files: enc.length ? enc : undefined,
+    });
+    setFiles([]);
     setDraft(key, '');
     setTyping(room, false);
     onCancelReply?.();
@@ -232,7 +320,64 @@ export function Composer({
           {error}
         </p>
       )}
+      {files.length > 0 && (
+        <ul className="flex flex-wrap gap-2 px-2 pb-2" aria-label="Attached files">
+          {files.map((f) => (
+            <li
+              key={f.key}
+              className={`flex flex-col gap-1 rounded-box border px-2 py-1 text-sm max-w-64 ${f.error ? 'border-error' : 'border-base-300'}`}
+              data-upload={f.error ? 'failed' : f.done ? 'done' : 'uploading'}
+            >
+              <div className="flex items-center gap-2 min-w-0">
+                <span className="truncate flex-1" dir="auto" title={f.name}>
+                  {f.name}
+                </span>
+                <span className="opacity-70 whitespace-nowrap text-xs">{formatBytes(f.size)}</span>
+                <button type="button" className="btn btn-ghost btn-xs" aria-label={`Remove ${f.name}`} onClick={() => removeFile(f.key)}>
+                  ✕
+                </button>
+              </div>
+              {f.error ? (
+                <p role="alert" className="text-danger text-xs">
+                  {f.error}
+                </p>
+              ) : (
+                !f.done && (
+                  <progress
+                    className="progress progress-primary w-full"
+                    value={Math.round(f.progress * 100)}
+                    max={100}
+                    aria-label={`Uploading ${f.name}`}
+                  />
+                )
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="flex items-end gap-2">
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          className="hidden"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            addFiles(Array.from(e.target.files ?? []));
+            e.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          className="btn btn-ghost btn-square"
+          aria-label="Attach files"
+          title="Attach files (or paste, or drop them on the room)"
+          disabled={disabled}
+          onClick={() => fileInput.current?.click()}
+        >
+          <span aria-hidden="true">📎</span>
+        </button>
         <button
           type="button"
           className="btn btn-ghost btn-square"
@@ -259,15 +404,21 @@ export function Composer({
             complete(e.target.value, e.target.selectionStart);
           }}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={() => {
             setTyping(room, false);
             setComp(null);
           }}
         />
-        <button type="submit" className="btn btn-primary" disabled={disabled || !text.trim()}>
+        <button type="submit" className="btn btn-primary" disabled={disabled || uploading || (!text.trim() && ready.length === 0)}>
           {action}
         </button>
       </div>
     </form>
   );
+}
+
+/** uploadError says in a sentence why an upload failed (API.md §6: 413 too_large or quota_exceeded, 429). */
+function uploadError(err: unknown): string {
+  return describeError(err, 'upload');
 }

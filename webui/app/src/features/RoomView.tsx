@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import type { Room } from '../api/types';
 import { api, closeRoom, declineInvite, ensureUsers, joinRoom, leaveRoom, openRoom, revealMessage } from '../api/app';
@@ -45,6 +45,36 @@ export function RoomView() {
   const [replyTo, setReplyTo] = useState<string | null>(null);
   const navigate = useNavigate();
   const dialogs = useDialogs();
+  // Files dropped anywhere on the room go to its composer.
+  const attach = useRef<((files: File[]) => void) | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+  const drop = {
+    onDragEnter: (e: DragEvent) => {
+      if (!hasFiles(e) || !attach.current) return;
+      e.preventDefault();
+      dragDepth.current++;
+      setDragging(true);
+    },
+    onDragOver: (e: DragEvent) => {
+      if (!hasFiles(e) || !attach.current) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    },
+    onDragLeave: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      dragDepth.current = Math.max(0, dragDepth.current - 1);
+      if (dragDepth.current === 0) setDragging(false);
+    },
+    onDrop: (e: DragEvent) => {
+      dragDepth.current = 0;
+      setDragging(false);
+      if (!attach.current || !e.dataTransfer?.files?.length) return;
+      e.preventDefault();
+      attach.current(Array.from(e.dataTransfer.files));
+    },
+  };
 
   useEffect(() => {
     setError(null);
@@ -198,7 +228,15 @@ export function RoomView() {
   const count = room ? memberCount(room) : 0;
   return (
     <section className="flex flex-1 min-h-0" aria-label={title || 'Room'}>
-      <div className="flex flex-col flex-1 min-w-0 min-h-0">
+      <div className="relative flex flex-col flex-1 min-w-0 min-h-0" {...drop} data-dropzone>
+        {dragging && (
+          <div
+            className="absolute inset-0 z-30 flex items-center justify-center bg-base-100/80 border-4 border-dashed border-primary pointer-events-none"
+            role="status"
+          >
+            <p className="text-lg font-semibold">Drop files to attach them</p>
+          </div>
+        )}
         <header className="flex items-center gap-1 px-3 py-2 border-b border-base-300">
           <Link to="/" className="btn btn-ghost btn-sm md:hidden" aria-label="Back to rooms">
             ←
@@ -318,7 +356,14 @@ export function RoomView() {
             />
             <TypingLine room={id} />
             {holds(room, me, 'post') ? (
-              <Composer key={`composer-${id}`} room={id} reply={reply} onCancelReply={() => setReplyTo(null)} onEditLast={editLast} />
+              <Composer
+                key={`composer-${id}`}
+                room={id}
+                reply={reply}
+                onCancelReply={() => setReplyTo(null)}
+                onEditLast={editLast}
+                filesRef={member ? attach : undefined}
+              />
             ) : (
               <p className="p-3 border-t border-base-300 text-sm text-center opacity-80" data-posting-role={levelOf(room, 'post')}>
                 Only {ROLE_PLURAL[levelOf(room, 'post')]} may post in this room.

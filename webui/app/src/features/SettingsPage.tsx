@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { api, updateProfile } from '../api/app';
+import { api, setAvatar, updateProfile } from '../api/app';
+import { Avatar } from '../components/Avatar';
 import { describeError } from '../api/errors';
 import { useSession } from './session';
 import { AdminLink } from './AdminPage';
@@ -31,6 +32,22 @@ export function SettingsPage() {
   const [oldPw, setOldPw] = useState('');
   const [newPw, setNewPw] = useState('');
   const [pwMsg, setPwMsg] = useState<{ ok?: string; error?: string }>({});
+  const [avMsg, setAvMsg] = useState<{ ok?: string; error?: string }>({});
+  const [avBusy, setAvBusy] = useState<number | null>(null);
+  const avInput = useRef<HTMLInputElement>(null);
+
+  const changeAvatar = async (file: File | null) => {
+    setAvMsg({});
+    setAvBusy(0);
+    try {
+      await setAvatar(file, (f) => setAvBusy(f));
+      setAvMsg({ ok: file ? 'Avatar saved.' : 'Avatar removed.' });
+    } catch (err) {
+      setAvMsg({ error: describeError(err, 'avatar') });
+    } finally {
+      setAvBusy(null);
+    }
+  };
 
   const saveName = async (e: FormEvent) => {
     e.preventDefault();
@@ -69,6 +86,31 @@ export function SettingsPage() {
             <p className="text-sm opacity-80">
               Signed in as <code className="break-all">{user?.id}</code>
             </p>
+            <div className="flex items-center gap-3 flex-wrap">
+              {user && <Avatar id={user.id} name={user.displayName || user.username} />}
+              <input
+                ref={avInput}
+                type="file"
+                accept="image/png,image/jpeg,image/gif,image/webp,image/avif"
+                className="hidden"
+                aria-label="Avatar picture"
+                onChange={(e) => {
+                  const f = e.target.files?.[0];
+                  e.target.value = '';
+                  if (f) void changeAvatar(f);
+                }}
+              />
+              <button type="button" className="btn btn-sm" disabled={avBusy !== null} onClick={() => avInput.current?.click()}>
+                {user?.avatar ? 'Change avatar' : 'Upload avatar'}
+              </button>
+              {user?.avatar && (
+                <button type="button" className="btn btn-sm btn-ghost" disabled={avBusy !== null} onClick={() => void changeAvatar(null)}>
+                  Remove avatar
+                </button>
+              )}
+              {avBusy !== null && <progress className="progress progress-primary w-24" value={Math.round(avBusy * 100)} max={100} aria-label="Uploading avatar" />}
+            </div>
+            <Status {...avMsg} />
             <label className="form-control">
               <span className="label-text mb-1 block">Display name</span>
               <input className="input input-bordered w-full" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />

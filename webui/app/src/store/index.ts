@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { Message, Receipt, Room, ServerFrame, TimelineEvent, User } from '../api/types';
+import type { FileRef } from '../crypto/content';
 import * as conn from './connection';
 import * as crypto from './crypto';
 import { DRAFTS_KEY, loadDrafts, setDraft } from './drafts';
@@ -43,7 +44,7 @@ export interface Actions {
   land(room: string, unreadFrom: string | null): void;
   focusMessage(room: string, id: string, highlight: boolean): void;
   setEditing(id: string | null): void;
-  applyDecrypted(room: string, id: string, ciphertext: string, body: string, view: msgs.E2eeView): void;
+  applyDecrypted(room: string, id: string, ciphertext: string, body: string, view: msgs.E2eeView, files?: FileRef[]): void;
   setCryptoStatus(status: crypto.CryptoState['status'], error?: string): void;
   setVerification(v: crypto.VerificationView | null): void;
   bumpDevices(): void;
@@ -89,9 +90,9 @@ export const useStore = create<AppState>()((set) => ({
   land: (room, unreadFrom) => set((s) => ({ view: vw.land(s.view, room, unreadFrom) })),
   focusMessage: (room, id, highlight) => set((s) => ({ view: vw.focusMessage(s.view, room, id, highlight) })),
   setEditing: (id) => set((s) => ({ view: vw.setEditing(s.view, id) })),
-  applyDecrypted: (room, id, ciphertext, body, view) =>
+  applyDecrypted: (room, id, ciphertext, body, view, files) =>
     set((s) => {
-      const m = msgs.applyDecrypted(s.messages, room, id, ciphertext, body, view);
+      const m = msgs.applyDecrypted(s.messages, room, id, ciphertext, body, view, files);
       if (m === s.messages) return s;
       // The room list's preview shows the plaintext too.
       const r = s.rooms.byId[room];

@@ -1,6 +1,7 @@
 // The messages slice: one timeline per room, kept sorted, with the user's
 // own unconfirmed sends (keyed by clientId) at the end until their ack.
 import type { Message } from '../api/types';
+import type { FileRef } from '../crypto/content';
 
 export type SendStatus = 'pending' | 'failed';
 
@@ -26,6 +27,12 @@ export interface ChatMessage extends Message {
   /** why a send failed: the error code of the node's error frame. */
   error?: string;
   e2ee?: E2eeView;
+  /**
+   * files are the attachments of an end-to-end encrypted message with the
+   * keys to their bytes, from inside the ciphertext (src/crypto/content.ts);
+   * the clear attachments then name only IDs of ciphertext.
+   */
+  files?: FileRef[];
 }
 
 /**
@@ -35,18 +42,27 @@ export interface ChatMessage extends Message {
  * ciphertext; a new one (an edit) is decrypted again.
  */
 export function keepPlain(prev: ChatMessage | undefined, m: ChatMessage): ChatMessage {
-  if (!prev || !m.encrypted || m.body || m.deleted || !prev.body) return m;
+  if (!prev || !m.encrypted || m.body || m.files || m.deleted || (!prev.body && !prev.files)) return m;
   const same = prev.encrypted?.ciphertext === m.encrypted.ciphertext;
-  return { ...m, body: prev.body, e2ee: same ? prev.e2ee : undefined };
+  return { ...m, body: prev.body, files: prev.files, e2ee: same ? prev.e2ee : undefined };
 }
 
 /** applyDecrypted records what the crypto made of a message, if it still has that ciphertext. */
-export function applyDecrypted(s: MessagesState, room: string, id: string, ciphertext: string, body: string, view: E2eeView): MessagesState {
+export function applyDecrypted(
+  s: MessagesState,
+  room: string,
+  id: string,
+  ciphertext: string,
+  body: string,
+  view: E2eeView,
+  files?: FileRef[],
+): MessagesState {
   const t = s.rooms[room];
   const m = t?.byId[id];
   if (!m || m.encrypted?.ciphertext !== ciphertext) return s;
-  if (m.body === body && JSON.stringify(m.e2ee) === JSON.stringify(view)) return s;
-  return { rooms: { ...s.rooms, [room]: { ...t, byId: { ...t.byId, [id]: { ...m, body, e2ee: view } } } } };
+  const f = files?.length ? files : undefined;
+  if (m.body === body && JSON.stringify(m.e2ee) === JSON.stringify(view) && JSON.stringify(m.files) === JSON.stringify(f)) return s;
+  return { rooms: { ...s.rooms, [room]: { ...t, byId: { ...t.byId, [id]: { ...m, body, e2ee: view, files: f } } } } };
 }
 
 export interface Timeline {
@@ -263,6 +279,9 @@ export interface PendingSend {
   replyTo?: string;
   thread?: string;
   ts: number;
+  /** the files it carries, as shown while it is sent. */
+  attachments?: Message['attachments'];
+  files?: FileRef[];
 }
 
 export function addPending(s: MessagesState, p: PendingSend): MessagesState {
@@ -277,6 +296,8 @@ export function addPending(s: MessagesState, p: PendingSend): MessagesState {
     thread: p.thread,
     status: 'pending',
   };
+  if (p.attachments?.length) m.attachments = p.attachments;
+  if (p.files?.length) m.files = p.files;
   return upsertMessages(s, [m]).state;
 }
 
