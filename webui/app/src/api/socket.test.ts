@@ -143,6 +143,42 @@ describe('Socket', () => {
     h.socket.stop();
   });
 
+  it('sends attachments by ID and name, with an empty body allowed (API.md §6)', async () => {
+    const h = harness();
+    h.socket.start();
+    const ws = await connect(h);
+    const media = [{ id: 'm1', type: 'image/png', size: 5, name: 'cat.png', width: 2, height: 1 }];
+    const id = h.socket.send({ room: 'r1', body: '', attachments: media });
+    expect(ws.of('send')[0]).toEqual({ type: 'send', id, room: 'r1', body: '', attachments: [{ id: 'm1', name: 'cat.png' }] });
+    // The pending message shows its files while it is sent.
+    expect(useStore.getState().messages.rooms.r1.byId[id].attachments).toEqual(media);
+    h.socket.stop();
+  });
+
+  it('in an encrypted room, puts the files in the ciphertext and only their IDs in the clear', async () => {
+    const seen: unknown[] = [];
+    const h = harness({
+      encrypt: (_room, body, _rel, files) => {
+        seen.push({ body, files });
+        return Promise.resolve({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'CT', session_id: 's' });
+      },
+    });
+    h.socket.start();
+    const ws = await connect(h);
+    const file = {
+      media: { id: 'c1', type: 'image/png', size: 5, name: 'secret.png' },
+      file: { url: 'c1', key: { kty: 'oct' as const, key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR' as const, k: 'k', ext: true as const }, iv: 'iv', hashes: { sha256: 'h' }, v: 'v2' as const },
+    };
+    h.socket.send({ room: 'r1', body: '', attachments: [{ id: 'c1', type: 'application/octet-stream', size: 21 }], files: [file] });
+    await flush();
+    const f = ws.of('send')[0];
+    expect(f.attachments).toEqual([{ id: 'c1' }]);
+    expect(f.body).toBeUndefined();
+    expect(JSON.stringify(f)).not.toContain('secret.png');
+    expect(seen).toEqual([{ body: '', files: [file] }]);
+    h.socket.stop();
+  });
+
   it('shows a send at once and confirms it on ack', async () => {
     const h = harness();
     h.socket.start();

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type MutableRefObject } from 'react';
 import { describeError, sendMessage, setTyping, uploadAttachment, type Uploaded } from '../api/app';
+import { codeOf } from '../api/errors';
 import { formatBytes, MAX_ATTACHMENTS } from '../components/media';
 import type { Suggestion } from '../emoji/data';
 import { draftKey, useStore } from '../store';
@@ -420,5 +421,10 @@ export function Composer({
 
 /** uploadError says in a sentence why an upload failed (API.md §6: 413 too_large or quota_exceeded, 429). */
 function uploadError(err: unknown): string {
+  // A node that refuses a large body may close the connection before the
+  // browser has sent it all: the browser then reports a network error.
+  if (codeOf(err) === 'network') {
+    return 'The upload was cut off: the file may be larger than this node accepts, or the connection dropped.';
+  }
   return describeError(err, 'upload');
 }
