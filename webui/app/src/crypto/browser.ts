@@ -103,10 +103,11 @@ export function loadCrypto(): Promise<E2ee> {
       deviceSince: Number(local(`hearth-e2ee-since:${who.user}:${who.device}`, () => String(Date.now()))),
     });
     engine = e;
-    for (const f of buffered.splice(0)) e.handleFrame(f as never);
+    // Listen before the buffered frames are replayed: they may hold room keys.
     e.on('keys', ({ room }) => redecrypt(room));
     e.on('verification', (v) => showVerification(v));
     e.on('devices', () => store.get().bumpDevices());
+    for (const f of buffered.splice(0)) e.handleFrame(f as never);
     // The user's first device makes the cross-signing keys (no password
     // is needed for the first upload); later devices find them and stay
     // unverified until one of the user's devices verifies them.
@@ -204,7 +205,16 @@ async function decryptOne(room: string, id: string): Promise<void> {
   try {
     const e = await loadCrypto();
     const since = Number(localStorage.getItem(`hearth-e2ee-since:${e.user}:${e.device}`) ?? 0);
-    const r = await e.decrypt(m as never, { joinedAt: joinedAt(room, since) });
+    let r: Decrypted;
+    // A room key that arrives while this message is being decrypted
+    // (they often come together) is announced before the failure is
+    // recorded, so redecrypt cannot see the message yet: try again
+    // while keys for the room keep arriving.
+    for (let attempt = 0; ; attempt++) {
+      const gen = keyGen.get(room) ?? 0;
+      r = await e.decrypt(m as never, { joinedAt: joinedAt(room, since) });
+      if (r.ok || (keyGen.get(room) ?? 0) === gen || attempt >= 3) break;
+    }
     store.get().applyDecrypted(room, id, m.encrypted.ciphertext, r.ok ? r.body : '', view(r), r.ok ? attached(m, r.files) : undefined);
   } catch (err) {
     store.get().applyDecrypted(room, id, m.encrypted.ciphertext, '', { ok: false, why: 'failed', text: String(err) });
@@ -235,7 +245,11 @@ function scanAll(): void {
   for (const room of Object.keys(store.get().messages.rooms)) scanRoom(room);
 }
 
+/** keyGen counts the room keys received per room, so a decryption that raced one can tell. */
+const keyGen = new Map<string, number>();
+
 function redecrypt(room: string): void {
+  keyGen.set(room, (keyGen.get(room) ?? 0) + 1);
   const t = store.get().messages.rooms[room];
   if (!t) return;
   for (const m of Object.values(t.byId)) if (m.encrypted && m.e2ee && !m.e2ee.ok) void decryptOne(room, m.id);
