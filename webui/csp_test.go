@@ -30,3 +30,25 @@ func TestCSPAllowsWasmNotEval(t *testing.T) {
 		}
 	}
 }
+
+// TestCSPAllowsDecryptedMedia: the files of encrypted rooms are decrypted
+// in the page and played from blob: URLs (docs/ui.md, "Media"), so
+// media-src allows blob: beside the node's own files, and nothing else.
+func TestCSPAllowsDecryptedMedia(t *testing.T) {
+	tn := newTestNode(t, nodeOptions{})
+	resp := tn.do(t, request{method: http.MethodGet, path: "/"})
+	var media []string
+	for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "media-src" {
+			media = f[1:]
+		}
+	}
+	if !slices.Contains(media, "'self'") || !slices.Contains(media, "blob:") {
+		t.Errorf("media-src %q lacks 'self' or blob:", media)
+	}
+	for _, bad := range []string{"*", "data:", "http:", "https:"} {
+		if slices.Contains(media, bad) {
+			t.Errorf("media-src allows %s", bad)
+		}
+	}
+}
