@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileLabel, fitBox, formatBytes, kindOf, mediaUrl, safeBlobType, thumbSide, thumbUrl } from './media';
+import { attachmentSummary, fileLabel, fitBox, formatBytes, kindOf, mediaUrl, safeBlobType, thumbSide, thumbUrl } from './media';
 import { parseError, uploadPath } from '../api/upload';
 import { describeError } from '../api/errors';
 import { applyDecrypted, keepPlain, type ChatMessage, type MessagesState, emptyTimeline } from '../store/messages';
@@ -47,6 +47,9 @@ describe('media rules', () => {
     expect(kindOf(undefined)).toBe('file');
     expect(fileLabel({ type: 'image/png' })).toBe('Image');
     expect(fileLabel({ type: 'text/plain', name: 'notes.txt' })).toBe('notes.txt');
+    expect(attachmentSummary([{ type: 'image/png', name: 'cat.png' }])).toBe('📎 cat.png');
+    expect(attachmentSummary([{ type: 'application/octet-stream' }])).toBe('📎 File');
+    expect(attachmentSummary([{ type: 'image/png' }, { type: 'video/mp4' }])).toBe('📎 2 files');
   });
 
   it('never gives a decrypted file a type the page could run (a blob: URL has our origin)', () => {

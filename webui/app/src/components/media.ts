@@ -87,6 +87,13 @@ export function fileLabel(m: Pick<Media, 'name' | 'type'>): string {
   return k === 'image' ? 'Image' : k === 'video' ? 'Video' : k === 'audio' ? 'Audio' : 'File';
 }
 
+/** attachmentSummary names a message's files for a one-line preview (the room list). */
+export function attachmentSummary(list: Pick<Media, 'name' | 'type'>[]): string {
+  if (list.length === 0) return '';
+  if (list.length > 1) return `📎 ${list.length} files`;
+  return `📎 ${fileLabel(list[0])}`;
+}
+
 /** imageDimensions reads an image file's size in the browser (for encrypted uploads, which the node cannot read). */
 export async function imageDimensions(file: Blob): Promise<{ width: number; height: number } | null> {
   if (kindOf(file.type) !== 'image' || typeof createImageBitmap !== 'function') return null;

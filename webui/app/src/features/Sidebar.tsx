@@ -1,6 +1,7 @@
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Link, NavLink, useNavigate } from 'react-router';
 import { Avatar, PresenceDot } from '../components/Avatar';
+import { attachmentSummary } from '../components/media';
 import { RoomIcon } from '../components/RoomIcon';
 import type { Room } from '../api/types';
 import { api, ensureUsers, startDm } from '../api/app';
@@ -141,7 +142,13 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
     return m.sender === s.session.user?.id ? 'You' : displayName(s.presence, m.sender);
   });
   const m = room.lastMessage;
-  const text = !m ? (room.topic ?? '') : m.deleted ? 'Message deleted' : previewText(m.body);
+  const text = !m
+    ? (room.topic ?? '')
+    : m.deleted
+      ? 'Message deleted'
+      : !m.body && m.attachments?.length
+        ? attachmentSummary(m.attachments)
+        : previewText(m.body);
   const unread = room.unread ?? 0;
   const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
   // The row is a link to the room, but only the title is inside the <a>
