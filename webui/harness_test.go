@@ -53,9 +53,12 @@ type testNode struct {
 }
 
 type nodeOptions struct {
-	config   func(*webui.Config)
-	node     func(*node.Config)
-	admin    node.AdminConfig // the node's registration mode and the like
+	config func(*webui.Config)
+	node   func(*node.Config)
+	admin  node.AdminConfig // the node's registration mode and the like
+	// domain, when set, is what the server is given instead of the real
+	// node: a wrapper around it (the server sees only webui.Domain).
+	domain   func(*node.Node) webui.Domain
 	tokenTTL time.Duration
 	typing   time.Duration
 	// sndBuf, when set, shrinks the server side's socket send buffer so
@@ -102,7 +105,11 @@ func newTestNode(t *testing.T, o nodeOptions) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := webui.Config{Node: n, Hub: hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: log}
+	var d webui.Domain = n
+	if o.domain != nil {
+		d = o.domain(n)
+	}
+	cfg := webui.Config{Node: d, Hub: hub, Tokens: tokens, MediaTokens: mediaTokens, Logger: log}
 	if o.config != nil {
 		o.config(&cfg)
 	}

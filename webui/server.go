@@ -1,8 +1,8 @@
 // Package webui serves Hearth's HTTP and WebSocket API (API.md §3, §4) and
 // the embedded browser UI.
 //
-// It talks to the domain only through *node.Node and translates errors in
-// one place (errorCode). Live delivery goes through the Hub, which the node
+// It talks to the domain only through the Domain interface it declares
+// (domain.go) and translates errors in one place (errorCode). Live delivery goes through the Hub, which the node
 // uses as its Notifier.
 package webui
 
@@ -29,7 +29,9 @@ const MaxBodyBytes = 64 << 10
 
 // Config configures a Server. Zero fields take defaults.
 type Config struct {
-	Node   *node.Node
+	// Node is the domain service (required); cmd/hearth passes a
+	// *node.Node.
+	Node   Domain
 	Hub    *Hub
 	Tokens *token.Issuer
 	// MediaTokens signs the media cookie (webui/media.go); with a key of
@@ -77,7 +79,7 @@ type Config struct {
 // Server is the HTTP handler of a node.
 type Server struct {
 	cfg    Config
-	node   *node.Node
+	node   Domain
 	hub    *Hub
 	tokens *token.Issuer
 	log    *slog.Logger

@@ -282,7 +282,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.hub.OnDelivered(m.node.Delivered)
 	// The only place that knows *node.Node is what satisfies p2p.Domain
-	// (and node.Federation is what *p2p.Host offers back).
+	// and webui.Domain (and node.Federation is what *p2p.Host offers
+	// back).
 	m.host, err = p2p.New(ctx, p2p.Config{
 		Key: key, Listen: c.P2P, Peers: c.Peers, MDNS: c.MDNS, Domain: m.node, Media: m.node, Policy: m.node,
 		Logger: m.log.With("component", "p2p"), Observer: met,
