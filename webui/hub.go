@@ -254,7 +254,7 @@ func (h *Hub) deliver(fo fanout) {
 		sh.mu.RLock()
 		reached := false
 		for _, c := range sh.users[u] {
-			if c.push(fo.frame) {
+			if c.w.push(fo.frame) {
 				reached = true
 				pushed++
 			}
@@ -322,7 +322,7 @@ func (h *Hub) deliverMerged(batch []fanout, m *merger) {
 			m.buf = append(m.buf, batch[m.links[l-1].fo].frame...)
 		}
 		c.mergeFirst, c.mergeLast = 0, 0
-		c.pushCopy(m.buf)
+		c.w.pushCopy(m.buf)
 		m.touched[i] = nil
 	}
 	m.touched = m.touched[:0]
@@ -421,7 +421,7 @@ func (h *Hub) keepAlive(stop <-chan struct{}, every time.Duration) {
 		case <-t.C:
 			h.liveMu.Lock()
 			for c := range h.live {
-				c.ping()
+				c.w.ping()
 			}
 			h.liveMu.Unlock()
 		}

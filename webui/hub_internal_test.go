@@ -41,7 +41,7 @@ func TestDeliverMergedJoinsFramesPerConnection(t *testing.T) {
 	defer h.Shutdown()
 	newConn := func(u node.UserID) *conn {
 		// No descriptor: pushes queue (batchConn.TryWrite declines).
-		c := &conn{user: u, bc: &batchConn{}, done: make(chan struct{}), wakeC: make(chan struct{}, 1)}
+		c := &conn{user: u, w: newWriter(nil, &batchConn{}, outQueueSize, nil)}
 		h.add(c)
 		return c
 	}
@@ -63,7 +63,7 @@ func TestDeliverMergedJoinsFramesPerConnection(t *testing.T) {
 		want []string
 	}{{a, []string{"AC"}}, {b, []string{"AC"}}, {c, []string{"AB", "DE"}}} {
 		var got []string
-		for _, q := range tc.c.takeQueued() {
+		for _, q := range tc.c.w.takeQueued() {
 			got = append(got, string(q))
 		}
 		if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) || (len(got) > 1 && got[1] != tc.want[1]) {

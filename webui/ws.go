@@ -51,37 +51,26 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// conn is one authenticated WebSocket.
+// conn is one WebSocket: the protocol (API.md §4) and authentication.
+// Its outgoing side is w (writer.go).
 type conn struct {
 	s    *Server
 	ws   *websocket.Conn
-	bc   *batchConn
+	w    *writer
 	user node.UserID
 	addr string // client address, counted by connLimits until auth
 
-	sid     atomic.Value // string: session of the current token
-	away    atomic.Bool  // the node is shutting down: read no more frames
-	pingDue atomic.Bool  // the writer pings the client at its next wake-up
-	awayT   *time.Timer  // guarded by expMu
-	qmu     sync.Mutex
-	q       [][]byte      // whole WebSocket frames (textFrame) for the writer; guarded by qmu
-	qlen    atomic.Int32  // len(q), read without the lock by push's fast path
-	wakeC   chan struct{} // tells the writer to look at out, pingDue and done
-	wmu     sync.Mutex    // held by whoever writes frames to the socket
-	wclosed bool          // the close frame went out; guarded by wmu
+	sid   atomic.Value // string: session of the current token
+	away  atomic.Bool  // the node is shutting down: read no more frames
+	awayT *time.Timer  // guarded by expMu
 	// mergeFirst and mergeLast (index+1 into a lane's merger links, 0
 	// when none) list the frames a hub lane is joining for this
 	// connection; that lane's alone.
 	mergeFirst, mergeLast int32
-	done                  chan struct{}
-	once                  sync.Once
-	code                  int
-	reason                string
 	expiry                *time.Timer
 	expMu                 sync.Mutex
-	ctx                   context.Context
+	ctx                   context.Context // ends when the connection closes
 	cancel                context.CancelFunc
-	writerD               chan struct{}
 
 	inflight chan struct{}  // one token per send awaiting durability
 	acks     sync.WaitGroup // sends whose acknowledgement is not yet queued
@@ -97,7 +86,7 @@ func (c *conn) sessionID() string { s, _ := c.sid.Load().(string); return s }
 // that does not get there within shutdownGrace is closed anyway.
 func (c *conn) goAway() {
 	select {
-	case <-c.done:
+	case <-c.done():
 		return // already ending
 	default:
 	}
@@ -126,14 +115,21 @@ func (c *conn) unauthenticated(msg, reason string) {
 	c.close(closeUnauthenticated, reason)
 }
 
-// close ends the connection with a close code; the first call wins.
-func (c *conn) close(code int, reason string) {
-	c.once.Do(func() {
-		c.code, c.reason = code, reason
-		close(c.done)
-		c.cancel()
-		c.wake()
-	})
+// close ends the connection with a close code; the first call wins. The
+// writer cancels the connection's context (newConn).
+func (c *conn) close(code int, reason string) { c.w.close(code, reason) }
+
+// done is closed once the connection is closing.
+func (c *conn) done() <-chan struct{} { return c.w.done }
+
+// sendFrame encodes v as a text frame and pushes it.
+func (c *conn) sendFrame(v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		c.s.log.Error("encode frame", "err", err)
+		return
+	}
+	c.w.push(textFrame(data))
 }
 
 func (c *conn) sendError(id string, err error) {
@@ -166,10 +162,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, bc: bw.conn, wakeC: make(chan struct{}, 1), addr: addr,
-		done: make(chan struct{}), ctx: ctx, cancel: cancel, writerD: make(chan struct{}),
-		inflight: make(chan struct{}, maxInflight),
+		s: s, ws: ws, w: newWriter(ws, bw.conn, outQueueSize, cancel), addr: addr,
+		ctx: ctx, cancel: cancel, inflight: make(chan struct{}, maxInflight),
 	}
+	c.w.onSlow = s.hub.observer().SlowClient
 	if !s.hub.track(c) {
 		s.conns.releaseUnauth(addr)
 		cancel()
@@ -195,12 +191,12 @@ func (c *conn) run() {
 	}()
 	ws := c.ws
 	ws.SetReadLimit(preAuthReadLimit)
-	go c.writer()
+	go c.w.run()
 
 	user, ok := c.authenticate()
 	s.conns.releaseUnauth(c.addr)
 	if !ok {
-		<-c.writerD
+		c.w.wait()
 		_ = ws.Close()
 		return
 	}
@@ -208,21 +204,21 @@ func (c *conn) run() {
 		c.sendFrame(errorFrame{Type: "error", Code: "limit_exceeded",
 			Message: fmt.Sprintf("this user has %d connections open, the most a user may have; close one", s.cfg.UserSockets)})
 		c.close(websocket.CloseTryAgainLater, "too many connections")
-		<-c.writerD
+		c.w.wait()
 		return
 	}
 	defer s.conns.releaseUser(user)
 	ws.SetReadLimit(readLimit)
 	c.user = user
 	if !c.bindDevice() {
-		<-c.writerD
+		c.w.wait()
 		return
 	}
 	defer c.dev.stop()
 	me, err := s.node.User(c.ctx, user)
 	if err != nil {
 		c.close(websocket.CloseInternalServerErr, "internal error")
-		<-c.writerD
+		c.w.wait()
 		return
 	}
 	// ready is the first frame after auth, and the client must not see it
@@ -235,15 +231,13 @@ func (c *conn) run() {
 	ready, err := json.Marshal(map[string]any{"type": "ready", "user": me})
 	if err != nil {
 		c.close(websocket.CloseInternalServerErr, "internal error")
-		<-c.writerD
+		c.w.wait()
 		return
 	}
-	c.wmu.Lock()
-	c.enqueue(textFrame(ready))
-	s.hub.add(c)
-	s.node.Connect(user)
-	c.wmu.Unlock()
-	c.wake()
+	c.w.queueFirst(textFrame(ready), func() {
+		s.hub.add(c)
+		s.node.Connect(user)
+	})
 	c.startDevicePump()
 	defer func() {
 		s.hub.remove(c)
@@ -281,13 +275,13 @@ func (c *conn) run() {
 		}
 		c.handle(mt, data)
 		select {
-		case <-c.done:
+		case <-c.done():
 		default:
 			continue
 		}
 		break
 	}
-	<-c.writerD
+	c.w.wait()
 }
 
 // readFrame reads one message but keeps at most maxFrame+1 bytes of it:
@@ -474,7 +468,7 @@ func (c *conn) handle(mt int, data []byte) {
 func (c *conn) send(ctx context.Context, p node.SendParams) {
 	select {
 	case c.inflight <- struct{}{}:
-	case <-c.done:
+	case <-c.done():
 		return
 	}
 	c.acks.Add(1)
@@ -504,7 +498,7 @@ func (c *conn) sendAck(id string, m *node.Message) {
 		c.s.log.Error("encode ack", "err", err)
 		return
 	}
-	c.push(textFrame(data))
+	c.w.push(textFrame(data))
 }
 
 func (c *conn) reply(id string, m *node.Message, err error) {

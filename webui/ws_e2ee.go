@@ -89,7 +89,7 @@ func (c *conn) runPump() {
 			c.sendKeyCounts()
 		}
 		select {
-		case <-c.done:
+		case <-c.done():
 			return
 		case <-c.dev.wakeC:
 		}
@@ -161,7 +161,7 @@ func (c *conn) sendKeyCounts() {
 
 func (c *conn) isDone() bool {
 	select {
-	case <-c.done:
+	case <-c.done():
 		return true
 	default:
 		return false
