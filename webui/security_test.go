@@ -228,9 +228,17 @@ func TestWSBeforeAuth(t *testing.T) {
 			}
 			return err
 		})
+		// A socket closed by its client frees its place once the server
+		// has read the close, which may be a moment after the dial above.
 		var open []*wsClient
 		for range 3 {
-			open = append(open, tn.mustDial(t))
+			poll.Until(t, 5*time.Second, func() error {
+				conn, _, err := tn.dialWS(t, nil)
+				if err == nil {
+					open = append(open, newWSClient(t, conn, true))
+				}
+				return err
+			})
 		}
 		_, resp, err := tn.dialWS(t, nil)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
