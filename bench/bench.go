@@ -86,49 +86,44 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// defaultConfig is the run a zero Config describes: setDefaults fills
+// zero fields from it and Main's flags show it, so each default is
+// written once.
+func defaultConfig() Config {
+	return Config{
+		URLs: []string{"http://127.0.0.1:8080"}, Target: "hearth",
+		Receivers: 100, Rate: 200, Messages: 2000, Size: 100,
+		UsersPrefix: "bench", Password: "bench-password", ConnsPerUser: 1, Channel: "bench",
+		Warmup: time.Second, Drain: 5 * time.Second, DialConcurrency: 64, RateLimitWait: 3 * time.Minute,
+	}
+}
+
+// orDefault sets *v to d when *v is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
 func (c *Config) setDefaults() error {
+	d := defaultConfig()
 	if len(c.URLs) == 0 {
-		c.URLs = []string{"http://127.0.0.1:8080"}
+		c.URLs = d.URLs
 	}
-	if c.Target == "" {
-		c.Target = "hearth"
-	}
-	if c.Receivers == 0 {
-		c.Receivers = 100
-	}
-	if c.Rate == 0 {
-		c.Rate = 200
-	}
-	if c.Messages == 0 {
-		c.Messages = 2000
-	}
-	if c.Size == 0 {
-		c.Size = 100
-	}
-	if c.UsersPrefix == "" {
-		c.UsersPrefix = "bench"
-	}
-	if c.Password == "" {
-		c.Password = "bench-password"
-	}
-	if c.ConnsPerUser == 0 {
-		c.ConnsPerUser = 1
-	}
-	if c.Channel == "" {
-		c.Channel = "bench"
-	}
-	if c.Warmup == 0 {
-		c.Warmup = time.Second
-	}
-	if c.Drain == 0 {
-		c.Drain = 5 * time.Second
-	}
-	if c.DialConcurrency == 0 {
-		c.DialConcurrency = 64
-	}
-	if c.RateLimitWait == 0 {
-		c.RateLimitWait = 3 * time.Minute
-	}
+	orDefault(&c.Target, d.Target)
+	orDefault(&c.Receivers, d.Receivers)
+	orDefault(&c.Rate, d.Rate)
+	orDefault(&c.Messages, d.Messages)
+	orDefault(&c.Size, d.Size)
+	orDefault(&c.UsersPrefix, d.UsersPrefix)
+	orDefault(&c.Password, d.Password)
+	orDefault(&c.ConnsPerUser, d.ConnsPerUser)
+	orDefault(&c.Channel, d.Channel)
+	orDefault(&c.Warmup, d.Warmup)
+	orDefault(&c.Drain, d.Drain)
+	orDefault(&c.DialConcurrency, d.DialConcurrency)
+	orDefault(&c.RateLimitWait, d.RateLimitWait)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

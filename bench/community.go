@@ -70,37 +70,27 @@ type CommunityResult struct {
 	LoadAvg              float64 `json:"load_avg"`
 }
 
+// defaultCommunity is the run a zero CommunityConfig describes
+// (setDefaults and Main's flags).
+func defaultCommunity() CommunityConfig {
+	return CommunityConfig{
+		Users: 5000, Rooms: 1000, MinSize: 2, MaxSize: 500, Busy: 4, BusyRate: 5,
+		PerUserPerMinute: 2, Duration: time.Minute, Size: 100, Seed: 1,
+	}
+}
+
 func (cc *CommunityConfig) setDefaults() {
-	if cc.Users == 0 {
-		cc.Users = 5000
-	}
-	if cc.Rooms == 0 {
-		cc.Rooms = 1000
-	}
-	if cc.MinSize == 0 {
-		cc.MinSize = 2
-	}
-	if cc.MaxSize == 0 {
-		cc.MaxSize = 500
-	}
-	if cc.Busy == 0 {
-		cc.Busy = 4
-	}
-	if cc.BusyRate == 0 {
-		cc.BusyRate = 5
-	}
-	if cc.PerUserPerMinute == 0 {
-		cc.PerUserPerMinute = 2
-	}
-	if cc.Duration == 0 {
-		cc.Duration = time.Minute
-	}
-	if cc.Size == 0 {
-		cc.Size = 100
-	}
-	if cc.Seed == 0 {
-		cc.Seed = 1
-	}
+	d := defaultCommunity()
+	orDefault(&cc.Users, d.Users)
+	orDefault(&cc.Rooms, d.Rooms)
+	orDefault(&cc.MinSize, d.MinSize)
+	orDefault(&cc.MaxSize, d.MaxSize)
+	orDefault(&cc.Busy, d.Busy)
+	orDefault(&cc.BusyRate, d.BusyRate)
+	orDefault(&cc.PerUserPerMinute, d.PerUserPerMinute)
+	orDefault(&cc.Duration, d.Duration)
+	orDefault(&cc.Size, d.Size)
+	orDefault(&cc.Seed, d.Seed)
 }
 
 // communityPlan is the rooms' members and the posting schedule.

@@ -108,26 +108,27 @@ func (o *observer) read(c *websocket.Conn) {
 	}
 }
 
+// defaultJoins is the run a zero JoinsConfig describes (setDefaults and
+// Main's flags).
+func defaultJoins() JoinsConfig {
+	return JoinsConfig{Sizes: []int{100, 1000, 10000}, Joins: 50, JoinRate: 10, Observers: 50, Talkers: 2, TalkRate: 5}
+}
+
+func (jc *JoinsConfig) setDefaults() {
+	d := defaultJoins()
+	if len(jc.Sizes) == 0 {
+		jc.Sizes = d.Sizes
+	}
+	orDefault(&jc.Joins, d.Joins)
+	orDefault(&jc.JoinRate, d.JoinRate)
+	orDefault(&jc.Observers, d.Observers)
+	orDefault(&jc.Talkers, d.Talkers)
+	orDefault(&jc.TalkRate, d.TalkRate)
+}
+
 // RunJoins runs workload J against one Hearth node.
 func RunJoins(ctx context.Context, jc JoinsConfig) (*JoinsResult, error) {
-	if len(jc.Sizes) == 0 {
-		jc.Sizes = []int{100, 1000, 10000}
-	}
-	if jc.Joins == 0 {
-		jc.Joins = 50
-	}
-	if jc.JoinRate == 0 {
-		jc.JoinRate = 10
-	}
-	if jc.Observers == 0 {
-		jc.Observers = 50
-	}
-	if jc.Talkers == 0 {
-		jc.Talkers = 2
-	}
-	if jc.TalkRate == 0 {
-		jc.TalkRate = 5
-	}
+	jc.setDefaults()
 	cfg := Config{URLs: []string{jc.URL}, UsersPrefix: jc.UsersPrefix, Password: jc.Password, Accounts: jc.Accounts, Logger: jc.Logger}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err

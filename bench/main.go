@@ -45,6 +45,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		cRooms  int
 		cDur    time.Duration
 	)
+	def, defJ, defC := defaultConfig(), defaultJoins(), defaultCommunity()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
@@ -67,22 +68,22 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.Var(&urls, "url", "server base URL; repeat for several federated nodes (default http://127.0.0.1:8080)")
-	fs.StringVar(&cfg.Target, "target", "hearth", "protocol: hearth, socketio or centrifugo")
-	fs.IntVar(&cfg.Receivers, "receivers", 100, "N: receiving connections")
-	fs.Float64Var(&cfg.Rate, "rate", 200, "R: messages per second")
-	fs.IntVar(&cfg.Messages, "messages", 2000, "messages to send")
-	fs.IntVar(&cfg.Size, "size", 100, "message body size in bytes")
+	fs.Var(&urls, "url", "server base URL; repeat for several federated nodes (default "+def.URLs[0]+")")
+	fs.StringVar(&cfg.Target, "target", def.Target, "protocol: hearth, socketio or centrifugo")
+	fs.IntVar(&cfg.Receivers, "receivers", def.Receivers, "N: receiving connections")
+	fs.Float64Var(&cfg.Rate, "rate", def.Rate, "R: messages per second")
+	fs.IntVar(&cfg.Messages, "messages", def.Messages, "messages to send")
+	fs.IntVar(&cfg.Size, "size", def.Size, "message body size in bytes")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process ID, to sample /proc/PID for CPU and memory (local server only)")
 	fs.IntVar(&cfg.Idle, "idle", 0, "open this many idle authenticated connections and report server memory per connection")
-	fs.StringVar(&cfg.UsersPrefix, "users-prefix", "bench", "Hearth usernames are PREFIX0, PREFIX1, … and PREFIX-sender; reused across runs")
-	fs.StringVar(&cfg.Password, "password", "bench-password", "password of the Hearth users")
-	fs.IntVar(&cfg.ConnsPerUser, "conns-per-user", 0, "receiving connections per Hearth user (default: at most 50 users per node)")
-	fs.StringVar(&cfg.Channel, "channel", "bench", "room or channel name for socketio and centrifugo")
-	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "pause between connecting and sending")
-	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "how long after the last message is due to wait for deliveries")
-	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connections opened at once")
-	fs.DurationVar(&cfg.RateLimitWait, "rate-limit-wait", 3*time.Minute, "total time to wait out HTTP 429s before failing")
+	fs.StringVar(&cfg.UsersPrefix, "users-prefix", def.UsersPrefix, "Hearth usernames are PREFIX0, PREFIX1, … and PREFIX-sender; reused across runs")
+	fs.StringVar(&cfg.Password, "password", def.Password, "password of the Hearth users")
+	fs.IntVar(&cfg.ConnsPerUser, "conns-per-user", def.ConnsPerUser, "receiving connections per Hearth user (1: one user per connection)")
+	fs.StringVar(&cfg.Channel, "channel", def.Channel, "room or channel name for socketio and centrifugo")
+	fs.DurationVar(&cfg.Warmup, "warmup", def.Warmup, "pause between connecting and sending")
+	fs.DurationVar(&cfg.Drain, "drain", def.Drain, "how long after the last message is due to wait for deliveries")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", def.DialConcurrency, "connections opened at once")
+	fs.DurationVar(&cfg.RateLimitWait, "rate-limit-wait", def.RateLimitWait, "total time to wait out HTTP 429s before failing")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the result as JSON to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
@@ -90,11 +91,11 @@ flags:
 	fs.StringVar(&work, "workload", "fanout", "fanout (F), joins (J) or community (C)")
 	fs.StringVar(&accts, "accounts", "", "Hearth accounts file (refresh tokens) to sign in with; written by --prepare-accounts")
 	fs.IntVar(&prepare, "prepare-accounts", 0, "sign up this many Hearth users and write --accounts, then exit")
-	fs.StringVar(&sizes, "sizes", "100,1000,10000", "workload J: room sizes")
-	fs.IntVar(&joins, "joins", 50, "workload J: joins measured per size")
-	fs.IntVar(&cUsers, "users", 5000, "workload C: users")
-	fs.IntVar(&cRooms, "rooms", 1000, "workload C: rooms")
-	fs.DurationVar(&cDur, "duration", time.Minute, "workload C: how long users post")
+	fs.StringVar(&sizes, "sizes", joinInts(defJ.Sizes), "workload J: room sizes")
+	fs.IntVar(&joins, "joins", defJ.Joins, "workload J: joins measured per size")
+	fs.IntVar(&cUsers, "users", defC.Users, "workload C: users")
+	fs.IntVar(&cRooms, "rooms", defC.Rooms, "workload C: rooms")
+	fs.DurationVar(&cDur, "duration", defC.Duration, "workload C: how long users post")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -237,9 +238,18 @@ func WriteTable(w io.Writer, r *Result) error {
 
 func first(urls []string) string {
 	if len(urls) == 0 {
-		return "http://127.0.0.1:8080"
+		return defaultConfig().URLs[0]
 	}
 	return urls[0]
+}
+
+// joinInts writes ns as parseInts reads them.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 func parseInts(s string) ([]int, error) {

@@ -25,164 +25,202 @@ func (n *Node) applyOneLocked(ctx context.Context, r *roomEntry, e *Event) (*res
 	if err := r.state.Authorize(e); err != nil {
 		return nil, nil, err
 	}
-	s := r.state
-	var (
-		res       = &result{}
-		notes     []note
-		touched   []UserID    // users whose membership history e changed
-		changed   bool        // the room's state changed
-		wasEnc    bool        // the room was end-to-end encrypted before e
-		wasMember bool        // the user a member event names was joined before e
-		undo      func()      // puts the state back if the write fails
-		keyRef    *RoomKeyRef // set when a room.key event takes its epoch
-		rv        *revalidation
-	)
+	a := &applied{res: &result{}}
 	err := n.store.Update(ctx, func(tx Tx) error {
 		if ok, err := tx.HasEvent(e.ID); err != nil {
 			return err
 		} else if ok {
 			return ErrDuplicate
 		}
-		switch e.Type {
-		case EventCreate, EventMember, EventUpdate, EventEncryption, EventPowers, EventPin:
-			// The state changes in place (the room's lock is held) and
-			// only what changed is written: the room's record for its
-			// metadata, one key per member whose history changed.
-			wasEnc, wasMember = s.Encrypted, memberNamed(s, e)
-			touched = s.touches(e)
-			undo = s.saver(touched)
-			wasCreated, oldAvatar := s.Created(), s.Avatar
-			if !s.Apply(e) {
-				touched = nil
-				break
-			}
-			changed = true
-			if e.Type == EventCreate && !wasCreated {
-				// Holding the create event means holding the room from
-				// its start; federation clears this for windowed joins.
-				s.Complete = true
-			}
-			if e.Type != EventMember {
-				if err := tx.PutRoomState(s); err != nil {
-					return err
-				}
-			}
-			if s.Avatar != oldAvatar {
-				if err := n.setRoomAvatarRef(tx, s.ID, e.Origin, oldAvatar, s.Avatar); err != nil {
-					return err
-				}
-			}
-			for _, u := range touched {
-				if err := tx.PutMember(s.ID, u, s.History[u]); err != nil {
-					return err
-				}
-			}
-			// What follows e in room order may no longer pass.
-			var err error
-			if rv, err = n.revalidateLocked(tx, r, e); err != nil {
-				return err
-			}
-		case EventMessage:
-			m, err := n.applyMessage(tx, s, e)
-			if err != nil {
-				return err
-			}
-			res.msg = m
-			members := r.localMembers()
-			notes = append(notes, note{to: members, n: &Notification{
-				Kind: NoteMessage, Message: m, Delivered: r.index().count <= maxReceiptNotifyMembers,
-			}})
-			if m.Thread != "" {
-				if root, err := n.bumpThread(tx, m); err == nil && root != nil {
-					notes = append(notes, note{to: members, n: &Notification{Kind: NoteUpdate, Message: root}})
-				}
-			}
-		case EventEdit, EventDelete:
-			m, err := n.applyChange(tx, s, e)
-			if err != nil {
-				return err
-			}
-			res.msg = m
-			if e.Type == EventDelete && m != nil && m.Sender != e.Sender {
-				// A moderator's deletion goes in the room's moderation log.
-				old := s.Removals
-				undo = func() { s.Removals = old }
-				s.logRemoval(RemovalChange{Order: e.Order(), By: e.Sender, Target: m.ID, User: m.Sender})
-				if err := tx.PutRoomState(s); err != nil {
-					return err
-				}
-			}
-			if m != nil {
-				notes = append(notes, note{to: r.localMembers(), n: &Notification{Kind: NoteUpdate, Message: m}})
-			}
-		case EventReaction:
-			m, nt, err := n.applyReactionEvent(tx, e)
-			if err != nil {
-				return err
-			}
-			res.msg = m
-			if nt != nil {
-				notes = append(notes, note{to: r.localMembers(), n: nt})
-			}
-		case EventReceipt:
-			rc, err := n.applyReceipt(tx, e)
-			if err != nil {
-				return err
-			}
-			if rc != nil {
-				notes = append(notes, note{to: n.receiptAudience(r, rc.User), n: &Notification{
-					Kind: NoteReceipt, RoomID: s.ID, User: rc.User, UpTo: rc.UpTo, Receipt: "read",
-				}})
-			}
-		case EventRoomKey:
-			// Indexed by room and epoch (roomkeys.go).
-			var err error
-			if keyRef, err = indexRoomKey(tx, e); err != nil {
-				return err
-			}
-		default:
-			return errorf(ErrInvalid, "unknown event type "+string(e.Type))
+		if err := n.applyEventTx(tx, r, e, a); err != nil {
+			return err
 		}
 		return tx.PutEvent(e)
 	})
 	if err != nil {
-		if rv != nil && rv.undo != nil {
-			rv.undo()
+		if a.rv != nil && a.rv.undo != nil {
+			a.rv.undo()
 		}
-		if undo != nil {
-			undo()
+		if a.undo != nil {
+			a.undo()
 		}
 		return nil, nil, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
-	if changed {
+	n.appliedLocked(r, e, a)
+	return a.res, a.notes, nil
+}
+
+// applied is what applying one event in its transaction produced, for
+// the in-memory work done once the write succeeded (appliedLocked).
+type applied struct {
+	res       *result
+	notes     []note
+	changed   bool        // the room's state changed
+	touched   []UserID    // users whose membership history e changed
+	wasEnc    bool        // the room was end-to-end encrypted before e
+	wasMember bool        // the user a member event names was joined before e
+	undo      func()      // puts the state back if the write fails
+	keyRef    *RoomKeyRef // set when a room.key event takes its epoch
+	// rv is what a state event made of the events that follow it in room
+	// order (revalidateLocked): what no longer passes, and its undo.
+	rv *revalidation
+}
+
+// applyEventTx writes what e derives, by event type, in tx. r.mu is held.
+func (n *Node) applyEventTx(tx Tx, r *roomEntry, e *Event, a *applied) error {
+	switch e.Type {
+	case EventCreate, EventMember, EventUpdate, EventEncryption, EventPowers, EventPin:
+		if err := n.applyStateTx(tx, r.state, e, a); err != nil || !a.changed {
+			return err
+		}
+		// What follows e in room order may no longer pass.
+		rv, err := n.revalidateLocked(tx, r, e)
+		a.rv = rv
+		return err
+	case EventMessage:
+		return n.applyMessageTx(tx, r, e, a)
+	case EventEdit, EventDelete:
+		m, err := n.applyChange(tx, r.state, e)
+		if err != nil {
+			return err
+		}
+		a.res.msg = m
+		if e.Type == EventDelete && m != nil && m.Sender != e.Sender {
+			// A moderator's deletion goes in the room's moderation log.
+			s := r.state
+			old := s.Removals
+			a.undo = func() { s.Removals = old }
+			s.logRemoval(RemovalChange{Order: e.Order(), By: e.Sender, Target: m.ID, User: m.Sender})
+			if err := tx.PutRoomState(s); err != nil {
+				return err
+			}
+		}
+		if m != nil {
+			a.notes = append(a.notes, note{to: r.localMembers(), n: &Notification{Kind: NoteUpdate, Message: m}})
+		}
+	case EventReaction:
+		m, nt, err := n.applyReactionEvent(tx, e)
+		if err != nil {
+			return err
+		}
+		a.res.msg = m
+		if nt != nil {
+			a.notes = append(a.notes, note{to: r.localMembers(), n: nt})
+		}
+	case EventReceipt:
+		rc, err := n.applyReceipt(tx, e)
+		if err != nil {
+			return err
+		}
+		if rc != nil {
+			a.notes = append(a.notes, note{to: n.receiptAudience(r, rc.User), n: &Notification{
+				Kind: NoteReceipt, RoomID: r.state.ID, User: rc.User, UpTo: rc.UpTo, Receipt: "read",
+			}})
+		}
+	case EventRoomKey:
+		// Indexed by room and epoch (roomkeys.go).
+		ref, err := indexRoomKey(tx, e)
+		if err != nil {
+			return err
+		}
+		a.keyRef = ref
+	default:
+		return errorf(ErrInvalid, "unknown event type "+string(e.Type))
+	}
+	return nil
+}
+
+// applyStateTx applies a state event (create, member, update, encryption,
+// powers, pin).
+// The state changes in place (the room's lock is held) and only what
+// changed is written: the room's record for its metadata, one key per
+// member whose history changed.
+func (n *Node) applyStateTx(tx Tx, s *RoomState, e *Event, a *applied) error {
+	a.wasEnc, a.wasMember = s.Encrypted, memberNamed(s, e)
+	a.touched = s.touches(e)
+	a.undo = s.saver(a.touched)
+	wasCreated, oldAvatar := s.Created(), s.Avatar
+	if !s.Apply(e) {
+		a.touched = nil
+		return nil
+	}
+	a.changed = true
+	if e.Type == EventCreate && !wasCreated {
+		// Holding the create event means holding the room from its
+		// start; federation clears this for windowed joins.
+		s.Complete = true
+	}
+	if e.Type != EventMember {
+		if err := tx.PutRoomState(s); err != nil {
+			return err
+		}
+	}
+	if s.Avatar != oldAvatar {
+		if err := n.setRoomAvatarRef(tx, s.ID, e.Origin, oldAvatar, s.Avatar); err != nil {
+			return err
+		}
+	}
+	for _, u := range a.touched {
+		if err := tx.PutMember(s.ID, u, s.History[u]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMessageTx stores a message and notes it for the room's local
+// members, with the thread root's new count when it is a reply in one.
+func (n *Node) applyMessageTx(tx Tx, r *roomEntry, e *Event, a *applied) error {
+	m, err := n.applyMessage(tx, r.state, e)
+	if err != nil {
+		return err
+	}
+	a.res.msg = m
+	members := r.localMembers()
+	a.notes = append(a.notes, note{to: members, n: &Notification{
+		Kind: NoteMessage, Message: m, Delivered: r.index().count <= maxReceiptNotifyMembers,
+	}})
+	if m.Thread != "" {
+		if root, err := n.bumpThread(tx, m); err == nil && root != nil {
+			a.notes = append(a.notes, note{to: members, n: &Notification{Kind: NoteUpdate, Message: root}})
+		}
+	}
+	return nil
+}
+
+// appliedLocked updates the in-memory state once e is written: the room's
+// version, member index and views, what end-to-end encryption follows,
+// the room key index and the last activity. r.mu is held.
+func (n *Node) appliedLocked(r *roomEntry, e *Event, a *applied) {
+	s := r.state
+	if a.changed {
 		r.version++
-		if rv != nil {
-			for _, u := range rv.users {
-				if !slices.Contains(touched, u) {
-					touched = append(touched, u)
+		if a.rv != nil {
+			for _, u := range a.rv.users {
+				if !slices.Contains(a.touched, u) {
+					a.touched = append(a.touched, u)
 				}
 			}
 		}
-		if len(touched) > 0 {
-			n.reindexLocked(r, touched)
+		if len(a.touched) > 0 {
+			n.reindexLocked(r, a.touched)
 			n.federation().RoomsChanged()
 		}
 		// The caller adds its own unread count to res.room while the hub
 		// encodes the notifications: each gets its own view.
-		res.room = s.View(e.Sender)
-		notes = append(notes, n.stateNotes(r, e)...)
-		if rv != nil {
-			notes = append(notes, n.revalidationNotes(r, rv)...)
+		a.res.room = s.View(e.Sender)
+		a.notes = append(a.notes, n.stateNotes(r, e)...)
+		if a.rv != nil {
+			a.notes = append(a.notes, n.revalidationNotes(r, a.rv)...)
 		}
-		n.e2eeStateChanged(wasEnc, wasMember, s, e)
+		n.e2eeStateChanged(a.wasEnc, a.wasMember, s, e)
 	}
-	if keyRef != nil {
-		r.learnKeyLocked(keyRef)
+	if a.keyRef != nil {
+		r.learnKeyLocked(a.keyRef)
 	}
-	if res.msg != nil && e.Type == EventMessage {
-		s.LastActivity = max(s.LastActivity, res.msg.TS)
+	if a.res.msg != nil && e.Type == EventMessage {
+		s.LastActivity = max(s.LastActivity, a.res.msg.TS)
 	}
-	return res, notes, nil
 }
 
 // receiptAudience is who hears of u's read marker in room r: every local
