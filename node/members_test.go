@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-chat/hearth/internal/poll"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/store"
 )
@@ -354,9 +355,14 @@ func TestRenameOfALargeRoom(t *testing.T) {
 		rs := rec.notesOf(u, node.NoteRoom)
 		return rs[len(rs)-1].Room
 	}
-	if r := last(alice); r.Name != "small" || len(r.Members) != 3 || r != last(bob) {
-		t.Fatalf("small room rename: %+v (shared with bob: %v)", r, r == last(bob))
-	}
+	// Notifications go out once the write is durable, which may be just
+	// after Ingest returns.
+	poll.Until(t, 5*time.Second, func() error {
+		if r := last(alice); r.Name != "small" || len(r.Members) != 3 || r != last(bob) {
+			return fmt.Errorf("small room rename: %+v (shared with bob: %v)", r, r == last(bob))
+		}
+		return nil
+	})
 	for i := range 120 {
 		u := w.user(fmt.Sprintf("r%03d", i), "R")
 		if err := n.Ingest(ctx, w.member(id, u, u, node.MemberJoin)); err != nil {
@@ -368,8 +374,11 @@ func TestRenameOfALargeRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []node.UserID{alice, bob} {
-		if r := last(u); r.Name != "large" || r.MemberCount != 123 || len(r.Members) != 1 || r.Members[0] != u {
-			t.Fatalf("large room rename for %s: name %q, count %d, members %v", u, r.Name, r.MemberCount, r.Members)
-		}
+		poll.Until(t, 5*time.Second, func() error {
+			if r := last(u); r.Name != "large" || r.MemberCount != 123 || len(r.Members) != 1 || r.Members[0] != u {
+				return fmt.Errorf("large room rename for %s: name %q, count %d, members %v", u, r.Name, r.MemberCount, r.Members)
+			}
+			return nil
+		})
 	}
 }
