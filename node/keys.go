@@ -230,71 +230,16 @@ func (n *Node) UploadKeys(ctx context.Context, u UserID, d DeviceID, req *KeysUp
 			return err
 		}
 		if newKeys != nil {
-			stored := edKeyOf(dev)
-			newEd := ""
-			if ks, ok := keysField(newKeys); ok {
-				newEd = ks["ed25519:"+string(d)]
-			}
-			if stored != "" && stored != newEd {
-				return errorf(ErrConflict, "this device's identity key cannot change: log in as a new device")
-			}
-			enc := encodeObject(newKeys)
-			if !sameSigned(dev.Keys, enc) {
-				changed = true
-			}
-			if dev.Keys == nil || changed {
-				dev.Keys = enc
+			if changed, err = setDeviceKeys(dev, d, newKeys); err != nil {
+				return err
 			}
 		}
 		ed := edKeyOf(dev)
-		have, err := tx.CountOneTimeKeys(u, d)
-		if err != nil {
+		if err := putOneTimeKeysTx(tx, u, d, dev, ed, req.OneTimeKeys); err != nil {
 			return err
 		}
-		total := 0
-		for _, c := range have {
-			total += c
-		}
-		for _, id := range slices.Sorted(maps.Keys(req.OneTimeKeys)) {
-			raw := req.OneTimeKeys[id]
-			alg, keyID, ok := splitKeyID(id)
-			if !ok {
-				return errorf(ErrInvalid, "one-time key IDs are <algorithm>:<id>")
-			}
-			if err := signedKeyCheck(raw, u, d, ed, alg); err != nil {
-				return err
-			}
-			old, err := tx.OneTimeKey(u, d, alg, keyID)
-			if err == nil {
-				if !sameSigned(old.Key, raw) {
-					return errorf(ErrConflict, "one-time key "+id+" already exists with other content")
-				}
-				continue
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			if total++; total > MaxOneTimeKeys {
-				return errorf(ErrTooLarge, fmt.Sprintf("a device may hold at most %d unclaimed one-time keys", MaxOneTimeKeys))
-			}
-			dev.NextKeySeq++ // keys of one upload are equivalent; uploads are ordered
-			if err := tx.PutOneTimeKey(u, d, &OneTimeKey{Algorithm: alg, KeyID: keyID, Seq: dev.NextKeySeq, Key: raw}); err != nil {
-				return err
-			}
-		}
-		for id, raw := range req.FallbackKeys {
-			alg, keyID, ok := splitKeyID(id)
-			if !ok {
-				return errorf(ErrInvalid, "fallback key IDs are <algorithm>:<id>")
-			}
-			if err := signedKeyCheck(raw, u, d, ed, alg); err != nil {
-				return err
-			}
-			if dev.Fallback == nil {
-				dev.Fallback = map[string]*FallbackKey{}
-			}
-			if old := dev.Fallback[alg]; old == nil || old.KeyID != keyID || !sameSigned(old.Key, raw) {
-				dev.Fallback[alg] = &FallbackKey{KeyID: keyID, Key: raw}
-			}
+		if err := setFallbackKeys(u, d, dev, ed, req.FallbackKeys); err != nil {
+			return err
 		}
 		if len(dev.Fallback) > MaxAlgorithms {
 			return errorf(ErrTooLarge, fmt.Sprintf("at most %d fallback keys", MaxAlgorithms))
@@ -316,6 +261,87 @@ func (n *Node) UploadKeys(ctx context.Context, u UserID, d DeviceID, req *KeysUp
 	}
 	n.pokeDevice(u, d, PokeKeyCounts)
 	return &KeysUploadResponse{OneTimeKeyCounts: withZero(counts)}, nil
+}
+
+// setDeviceKeys sets a device's signed keys, whose Ed25519 key may not
+// change once stored, and reports whether they changed.
+func setDeviceKeys(dev *Device, d DeviceID, newKeys map[string]json.RawMessage) (changed bool, err error) {
+	stored := edKeyOf(dev)
+	newEd := ""
+	if ks, ok := keysField(newKeys); ok {
+		newEd = ks["ed25519:"+string(d)]
+	}
+	if stored != "" && stored != newEd {
+		return false, errorf(ErrConflict, "this device's identity key cannot change: log in as a new device")
+	}
+	enc := encodeObject(newKeys)
+	changed = !sameSigned(dev.Keys, enc)
+	if dev.Keys == nil || changed {
+		dev.Keys = enc
+	}
+	return changed, nil
+}
+
+// putOneTimeKeysTx stores new one-time keys signed by the device's key
+// ed, within MaxOneTimeKeys unclaimed; a key uploaded again must be the
+// same.
+func putOneTimeKeysTx(tx Tx, u UserID, d DeviceID, dev *Device, ed string, keys map[string]json.RawMessage) error {
+	have, err := tx.CountOneTimeKeys(u, d)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, c := range have {
+		total += c
+	}
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		raw := keys[id]
+		alg, keyID, ok := splitKeyID(id)
+		if !ok {
+			return errorf(ErrInvalid, "one-time key IDs are <algorithm>:<id>")
+		}
+		if err := signedKeyCheck(raw, u, d, ed, alg); err != nil {
+			return err
+		}
+		old, err := tx.OneTimeKey(u, d, alg, keyID)
+		if err == nil {
+			if !sameSigned(old.Key, raw) {
+				return errorf(ErrConflict, "one-time key "+id+" already exists with other content")
+			}
+			continue
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if total++; total > MaxOneTimeKeys {
+			return errorf(ErrTooLarge, fmt.Sprintf("a device may hold at most %d unclaimed one-time keys", MaxOneTimeKeys))
+		}
+		dev.NextKeySeq++ // keys of one upload are equivalent; uploads are ordered
+		if err := tx.PutOneTimeKey(u, d, &OneTimeKey{Algorithm: alg, KeyID: keyID, Seq: dev.NextKeySeq, Key: raw}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setFallbackKeys sets the device's fallback key per algorithm, each
+// signed by the device's key ed.
+func setFallbackKeys(u UserID, d DeviceID, dev *Device, ed string, keys map[string]json.RawMessage) error {
+	for id, raw := range keys {
+		alg, keyID, ok := splitKeyID(id)
+		if !ok {
+			return errorf(ErrInvalid, "fallback key IDs are <algorithm>:<id>")
+		}
+		if err := signedKeyCheck(raw, u, d, ed, alg); err != nil {
+			return err
+		}
+		if dev.Fallback == nil {
+			dev.Fallback = map[string]*FallbackKey{}
+		}
+		if old := dev.Fallback[alg]; old == nil || old.KeyID != keyID || !sameSigned(old.Key, raw) {
+			dev.Fallback[alg] = &FallbackKey{KeyID: keyID, Key: raw}
+		}
+	}
+	return nil
 }
 
 // withZero reports signed_curve25519 even when none are left, so that

@@ -75,38 +75,11 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	}
 	var prior *Message
 	err = n.store.View(ctx, func(tx Tx) error {
-		if p.ClientID != "" {
-			id, err := tx.ClientMessage(u, p.Room, p.ClientID)
-			if err == nil {
-				prior, err = tx.Message(id)
-				if err == nil && (prior.Room != p.Room || prior.Sender != u) {
-					prior = nil // not this room's: never hand it out
-				}
-				if errors.Is(err, ErrNotFound) {
-					err = nil
-				}
-				if err != nil || prior == nil {
-					return err
-				}
-				return markMine(tx, []*Message{prior}, u)
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
-			}
+		var err error
+		if prior, err = priorSend(tx, u, p); err != nil || prior != nil {
+			return err
 		}
-		for _, ref := range []EventID{p.ReplyTo, p.Thread} {
-			if ref == "" {
-				continue
-			}
-			if !ValidOpaqueID(string(ref)) {
-				return errorf(ErrInvalid, "replyTo and thread must be message ids")
-			}
-			if _, err := orderOf(tx, p.Room, ref); errors.Is(err, ErrNotFound) {
-				return errorf(ErrInvalid, "replyTo or thread names no message of this room")
-			} else if err != nil {
-				return err
-			}
-		}
-		return nil
+		return checkRefs(tx, p)
 	})
 	if err != nil {
 		r.mu.Unlock()
@@ -136,6 +109,49 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	})
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// priorSend returns the message an earlier send with p's clientId made,
+// if there is one and it is u's in p's room: a retry gets it back.
+func priorSend(tx Tx, u UserID, p SendParams) (*Message, error) {
+	if p.ClientID == "" {
+		return nil, nil
+	}
+	id, err := tx.ClientMessage(u, p.Room, p.ClientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	prior, err := tx.Message(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if prior.Room != p.Room || prior.Sender != u {
+		return nil, nil // not this room's: never hand it out
+	}
+	return prior, markMine(tx, []*Message{prior}, u)
+}
+
+// checkRefs checks that a send's replyTo and thread name messages of its
+// room.
+func checkRefs(tx Tx, p SendParams) error {
+	for _, ref := range []EventID{p.ReplyTo, p.Thread} {
+		if ref == "" {
+			continue
+		}
+		if !ValidOpaqueID(string(ref)) {
+			return errorf(ErrInvalid, "replyTo and thread must be message ids")
+		}
+		if _, err := orderOf(tx, p.Room, ref); errors.Is(err, ErrNotFound) {
+			return errorf(ErrInvalid, "replyTo or thread names no message of this room")
+		} else if err != nil {
+			return err
+		}
 	}
 	return nil
 }
