@@ -416,23 +416,7 @@ func (n *Node) QueryKeys(ctx context.Context, requester UserID, req *KeysQueryRe
 		MasterKeys: map[string]json.RawMessage{}, SelfSigningKeys: map[string]json.RawMessage{},
 		UserSigningKeys: map[string]json.RawMessage{},
 	}
-	byNode := map[NodeID]*KeyQuery{}
-	for mu, devs := range req.DeviceKeys {
-		u, ok := UserFromMatrix(mu)
-		if !ok {
-			continue // unknown users are simply absent (Matrix)
-		}
-		q := byNode[u.Node()]
-		if q == nil {
-			q = &KeyQuery{Users: map[UserID][]DeviceID{}}
-			byNode[u.Node()] = q
-		}
-		ids := make([]DeviceID, 0, len(devs))
-		for _, d := range devs {
-			ids = append(ids, DeviceID(d))
-		}
-		q.Users[u] = ids
-	}
+	byNode := keyQueriesByNode(req)
 	results := map[NodeID]*KeyQueryResult{}
 	if q := byNode[n.ID()]; q != nil {
 		res, err := n.localKeys(ctx, q, requester)
@@ -442,36 +426,7 @@ func (n *Node) QueryKeys(ctx context.Context, requester UserID, req *KeysQueryRe
 		results[n.ID()] = res
 		delete(byNode, n.ID())
 	}
-	if len(byNode) > 0 {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		qctx, cancel := context.WithTimeout(ctx, queryTimeout(req.Timeout))
-		defer cancel()
-		kf, ok := n.keyFederation()
-		for to, q := range byNode {
-			if !ok {
-				resp.Failures[string(to)] = json.RawMessage(`{}`)
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res, err := kf.QueryKeys(qctx, to, q)
-				if err == nil {
-					res, err = n.checkKeyAnswer(qctx, to, q, res)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					n.log.Debug("key query", "node", to, "err", err)
-					resp.Failures[string(to)] = failure(err)
-					return
-				}
-				results[to] = res
-			}()
-		}
-		wg.Wait()
-	}
+	n.queryRemoteKeys(ctx, byNode, queryTimeout(req.Timeout), results, resp.Failures)
 	for _, res := range results {
 		for u, devs := range res.DeviceKeys {
 			m := map[string]json.RawMessage{}
@@ -496,6 +451,65 @@ func (n *Node) QueryKeys(ctx context.Context, requester UserID, req *KeysQueryRe
 		})
 	}
 	return resp, nil
+}
+
+// keyQueriesByNode groups a key query's users by their home node.
+func keyQueriesByNode(req *KeysQueryRequest) map[NodeID]*KeyQuery {
+	byNode := map[NodeID]*KeyQuery{}
+	for mu, devs := range req.DeviceKeys {
+		u, ok := UserFromMatrix(mu)
+		if !ok {
+			continue // unknown users are simply absent (Matrix)
+		}
+		q := byNode[u.Node()]
+		if q == nil {
+			q = &KeyQuery{Users: map[UserID][]DeviceID{}}
+			byNode[u.Node()] = q
+		}
+		ids := make([]DeviceID, 0, len(devs))
+		for _, d := range devs {
+			ids = append(ids, DeviceID(d))
+		}
+		q.Users[u] = ids
+	}
+	return byNode
+}
+
+// queryRemoteKeys asks each other node for its users' keys, at once,
+// within timeout: answers go to results, nodes that did not answer to
+// failures.
+func (n *Node) queryRemoteKeys(ctx context.Context, byNode map[NodeID]*KeyQuery, timeout time.Duration, results map[NodeID]*KeyQueryResult, failures map[string]json.RawMessage) {
+	if len(byNode) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	qctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	kf, ok := n.keyFederation()
+	for to, q := range byNode {
+		if !ok {
+			failures[string(to)] = json.RawMessage(`{}`)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := kf.QueryKeys(qctx, to, q)
+			if err == nil {
+				res, err = n.checkKeyAnswer(qctx, to, q, res)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				n.log.Debug("key query", "node", to, "err", err)
+				failures[string(to)] = failure(err)
+				return
+			}
+			results[to] = res
+		}()
+	}
+	wg.Wait()
 }
 
 // failure is the Matrix failure object for a node that did not answer.
@@ -884,7 +898,6 @@ func (c *CrossSigning) usesKeyID(id string) bool {
 // the stored keys, needs no password; replacing keys does. Self-signing
 // and user-signing keys must be signed by the master key.
 func (n *Node) UploadCrossSigning(ctx context.Context, u UserID, req *CrossSigningUpload) error {
-	mu := MatrixUserID(u)
 	password := req.Password
 	if password == "" && req.Auth != nil {
 		password = req.Auth.Password
@@ -901,46 +914,9 @@ func (n *Node) UploadCrossSigning(ctx context.Context, u UserID, req *CrossSigni
 	if err != nil {
 		return fmt.Errorf("upload cross-signing keys: %w", err)
 	}
-	next := *cur
-	replaces := false
-	for _, k := range []struct {
-		raw   json.RawMessage
-		usage string
-		slot  *json.RawMessage
-	}{{req.MasterKey, "master", &next.Master}, {req.SelfSigningKey, "self_signing", &next.SelfSigning}, {req.UserSigningKey, "user_signing", &next.UserSigning}} {
-		if k.raw == nil || string(k.raw) == "null" {
-			continue
-		}
-		if err := crossKeyCheck(k.raw, u, k.usage); err != nil {
-			return err
-		}
-		if *k.slot != nil && !sameSigned(*k.slot, k.raw) {
-			replaces = true
-		}
-		*k.slot = k.raw
-	}
-	if next.Master == nil {
-		return errorf(ErrInvalid, "a master key is needed first")
-	}
-	master := publicOf(next.Master)
-	for _, sub := range []json.RawMessage{next.SelfSigning, next.UserSigning} {
-		if sub == nil {
-			continue
-		}
-		obj, _ := object(sub, MaxKeyObjectBytes, "key")
-		if err := verifySignature(obj, mu, "ed25519:"+master, master); err != nil {
-			return fmt.Errorf("self-signing and user-signing keys must be signed by the master key: %w", err)
-		}
-	}
-	if cur.Master != nil && publicOf(cur.Master) != master {
-		// A new master key: the old sub-keys were not signed by it.
-		replaces = true
-		if req.SelfSigningKey == nil {
-			next.SelfSigning = nil
-		}
-		if req.UserSigningKey == nil {
-			next.UserSigning = nil
-		}
+	next, replaces, err := nextCrossSigning(u, cur, req)
+	if err != nil {
+		return err
 	}
 	if replaces {
 		if password == "" {
@@ -975,6 +951,54 @@ func (n *Node) UploadCrossSigning(ctx context.Context, u UserID, req *CrossSigni
 	}
 	n.deviceListChanged(ctx, u)
 	return nil
+}
+
+// nextCrossSigning is u's cross-signing keys once req is applied to cur:
+// each key checked, the sub-keys signed by the master key, and those of
+// an old master dropped. replaces reports whether a stored key changes
+// (which needs the password).
+func nextCrossSigning(u UserID, cur *CrossSigning, req *CrossSigningUpload) (next CrossSigning, replaces bool, err error) {
+	next = *cur
+	for _, k := range []struct {
+		raw   json.RawMessage
+		usage string
+		slot  *json.RawMessage
+	}{{req.MasterKey, "master", &next.Master}, {req.SelfSigningKey, "self_signing", &next.SelfSigning}, {req.UserSigningKey, "user_signing", &next.UserSigning}} {
+		if k.raw == nil || string(k.raw) == "null" {
+			continue
+		}
+		if err := crossKeyCheck(k.raw, u, k.usage); err != nil {
+			return next, false, err
+		}
+		if *k.slot != nil && !sameSigned(*k.slot, k.raw) {
+			replaces = true
+		}
+		*k.slot = k.raw
+	}
+	if next.Master == nil {
+		return next, false, errorf(ErrInvalid, "a master key is needed first")
+	}
+	mu, master := MatrixUserID(u), publicOf(next.Master)
+	for _, sub := range []json.RawMessage{next.SelfSigning, next.UserSigning} {
+		if sub == nil {
+			continue
+		}
+		obj, _ := object(sub, MaxKeyObjectBytes, "key")
+		if err := verifySignature(obj, mu, "ed25519:"+master, master); err != nil {
+			return next, false, fmt.Errorf("self-signing and user-signing keys must be signed by the master key: %w", err)
+		}
+	}
+	if cur.Master != nil && publicOf(cur.Master) != master {
+		// A new master key: the old sub-keys were not signed by it.
+		replaces = true
+		if req.SelfSigningKey == nil {
+			next.SelfSigning = nil
+		}
+		if req.UserSigningKey == nil {
+			next.UserSigning = nil
+		}
+	}
+	return next, replaces, nil
 }
 
 // UploadSignatures adds signatures (POST /keys/signatures/upload): by

@@ -238,75 +238,99 @@ func (w *e2eeWorker) deliver(ctx context.Context, to NodeID) (ok, more bool) {
 	}
 	ok = true
 	if len(msgs) > 0 {
-		var send, expired []*Outbound
-		cutoff := n.now().Add(-OutboxMaxAge).UnixMilli()
-		for _, m := range msgs {
-			if m.CreatedAt < cutoff {
-				expired = append(expired, m)
-			} else {
-				send = append(send, m)
-			}
-		}
-		if len(expired) > 0 {
-			n.log.Warn("to-device messages expired undelivered", "node", to, "count", len(expired))
-			n.forgetOutbound(ctx, to, expired)
-		}
-		if len(send) > 0 {
-			cctx, cancel := context.WithTimeout(ctx, deliveryLimit)
-			results, err := kf.SendToDevice(cctx, to, send)
-			cancel()
-			if err != nil || len(results) != len(send) {
-				n.log.Debug("outbox delivery", "node", to, "messages", len(send), "err", err)
-				return false, true
-			}
-			var done []*Outbound
-			for i, r := range results {
-				switch r {
-				case ReceivedOK:
-					done = append(done, send[i])
-				case ReceivedFull:
-					ok = false // the device has not read its inbox: try later
-				default:
-					n.log.Warn("to-device message refused by its node", "node", to, "id", send[i].ID, "why", r)
-					done = append(done, send[i])
-				}
-			}
-			n.forgetOutbound(ctx, to, done)
-		}
-	}
-	if len(dls) > 0 {
-		cctx, cancel := context.WithTimeout(ctx, deliveryLimit)
-		err := kf.SendDeviceLists(cctx, to, dls)
-		cancel()
-		if err != nil {
-			n.log.Debug("device-list delivery", "node", to, "err", err)
+		var sent bool
+		if ok, sent = w.sendMessages(ctx, kf, to, msgs); !sent {
 			return false, true
 		}
-		_ = n.store.Update(ctx, func(tx Tx) error {
-			cur, err := tx.DeviceListOut(to, MaxQueryUsers*10)
+	}
+	if len(dls) > 0 && !w.sendDeviceLists(ctx, kf, to, dls) {
+		return false, true
+	}
+	return ok, len(msgs) == outboxBatch || len(dls) == dlBatch
+}
+
+// sendMessages sends a batch of to-device messages to node to and
+// forgets those it took or refused, and those too old to send. sent is
+// false when the node could not be asked; ok is false when it must be
+// asked again later.
+func (w *e2eeWorker) sendMessages(ctx context.Context, kf KeyFederation, to NodeID, msgs []*Outbound) (ok, sent bool) {
+	n := w.n
+	var send, expired []*Outbound
+	cutoff := n.now().Add(-OutboxMaxAge).UnixMilli()
+	for _, m := range msgs {
+		if m.CreatedAt < cutoff {
+			expired = append(expired, m)
+		} else {
+			send = append(send, m)
+		}
+	}
+	if len(expired) > 0 {
+		n.log.Warn("to-device messages expired undelivered", "node", to, "count", len(expired))
+		n.forgetOutbound(ctx, to, expired)
+	}
+	if len(send) == 0 {
+		return true, true
+	}
+	cctx, cancel := context.WithTimeout(ctx, deliveryLimit)
+	results, err := kf.SendToDevice(cctx, to, send)
+	cancel()
+	if err != nil || len(results) != len(send) {
+		n.log.Debug("outbox delivery", "node", to, "messages", len(send), "err", err)
+		return false, false
+	}
+	ok = true
+	var done []*Outbound
+	for i, r := range results {
+		switch r {
+		case ReceivedOK:
+			done = append(done, send[i])
+		case ReceivedFull:
+			ok = false // the device has not read its inbox: try later
+		default:
+			n.log.Warn("to-device message refused by its node", "node", to, "id", send[i].ID, "why", r)
+			done = append(done, send[i])
+		}
+	}
+	n.forgetOutbound(ctx, to, done)
+	return ok, true
+}
+
+// sendDeviceLists tells node to of device-list changes and forgets those
+// that did not change again meanwhile. It reports whether the node took
+// them.
+func (w *e2eeWorker) sendDeviceLists(ctx context.Context, kf KeyFederation, to NodeID, dls map[UserID]int64) bool {
+	n := w.n
+	cctx, cancel := context.WithTimeout(ctx, deliveryLimit)
+	err := kf.SendDeviceLists(cctx, to, dls)
+	cancel()
+	if err != nil {
+		n.log.Debug("device-list delivery", "node", to, "err", err)
+		return false
+	}
+	_ = n.store.Update(ctx, func(tx Tx) error {
+		cur, err := tx.DeviceListOut(to, MaxQueryUsers*10)
+		if err != nil {
+			return err
+		}
+		for u, v := range dls {
+			if cur[u] == v { // not changed again meanwhile
+				if err := tx.DeleteDeviceListOut(to, u); err != nil {
+					return err
+				}
+				delete(cur, u)
+			}
+		}
+		if len(cur) == 0 {
+			st, err := tx.OutboxState(to)
 			if err != nil {
 				return err
 			}
-			for u, v := range dls {
-				if cur[u] == v { // not changed again meanwhile
-					if err := tx.DeleteDeviceListOut(to, u); err != nil {
-						return err
-					}
-					delete(cur, u)
-				}
-			}
-			if len(cur) == 0 {
-				st, err := tx.OutboxState(to)
-				if err != nil {
-					return err
-				}
-				st.DeviceLists = false
-				return tx.PutOutboxState(st)
-			}
-			return nil
-		})
-	}
-	return ok, len(msgs) == outboxBatch || len(dls) == dlBatch
+			st.DeviceLists = false
+			return tx.PutOutboxState(st)
+		}
+		return nil
+	})
+	return true
 }
 
 // forgetOutbound deletes delivered (or expired) messages from the
