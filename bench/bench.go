@@ -408,6 +408,9 @@ func readLoop(c *websocket.Conn, scan scanFunc, s sink, now *int64, wmu *sync.Mu
 }
 
 // Run performs one run as cfg describes and returns its result.
+//
+// Kept whole (over 80 lines): the run's phases (accounts, connections,
+// sends, drain, figures) share its counters and read best in order.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -661,6 +664,9 @@ func serverCPU(pid int) (time.Duration, error) {
 
 // runIdle opens cfg.Idle connections that only answer pings and reports
 // the server's RSS growth per connection.
+//
+// Kept whole (over 80 lines), like Run: phases in order over shared
+// counters.
 func runIdle(ctx context.Context, cfg *Config, d driver) (*Result, error) {
 	log := cfg.Logger
 	n := cfg.Idle

@@ -159,6 +159,9 @@ func planCommunity(cc *CommunityConfig) *communityPlan {
 }
 
 // RunCommunity runs workload C against one Hearth node.
+//
+// Kept whole (over 80 lines), like Run: phases in order over shared
+// counters.
 func RunCommunity(ctx context.Context, cc CommunityConfig) (*CommunityResult, error) {
 	cc.setDefaults()
 	cfg := Config{URLs: []string{cc.URL}, UsersPrefix: cc.UsersPrefix, Password: cc.Password, Accounts: cc.Accounts, Logger: cc.Logger}

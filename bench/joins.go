@@ -127,6 +127,9 @@ func (jc *JoinsConfig) setDefaults() {
 }
 
 // RunJoins runs workload J against one Hearth node.
+//
+// Kept whole (over 80 lines): the run's phases share its counters and
+// connections and read best in order.
 func RunJoins(ctx context.Context, jc JoinsConfig) (*JoinsResult, error) {
 	jc.setDefaults()
 	cfg := Config{URLs: []string{jc.URL}, UsersPrefix: jc.UsersPrefix, Password: jc.Password, Accounts: jc.Accounts, Logger: jc.Logger}

@@ -28,6 +28,8 @@ func (u *urlList) Set(s string) error {
 // Main is `hearth bench`: it parses args (the flags after the subcommand),
 // runs, and prints the result to stdout as a table, or as JSON with
 // --json. Progress goes to stderr.
+//
+// Long (over 80 lines) because most of it is the list of flags.
 func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	var (
 		cfg     Config

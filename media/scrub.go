@@ -68,6 +68,8 @@ const (
 	mCOM  = 0xFE
 )
 
+// scrubJPEG is the scrubber of JPEG. It is one loop over the markers
+// (over 80 lines): splitting it would scatter the parser's state.
 func scrubJPEG(w io.Writer, r *bufio.Reader) error {
 	var hdr [2]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil || hdr[0] != 0xFF || hdr[1] != mSOI {

@@ -189,6 +189,9 @@ func (r *roomEntry) localMembers() []UserID { return r.index().local }
 const maxPending = 1024
 
 // New opens the node's state from cfg.Store.
+//
+// Long (over 80 lines): defaults and loading in the order they depend on
+// each other.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Store == nil || len(cfg.Key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("new node: store and key are required: %w", ErrInvalid)

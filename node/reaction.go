@@ -183,6 +183,9 @@ type reactionChange struct {
 // caps: a late event can still bring its key into the slots (an earlier
 // first "on" than the slot it then takes), and the key's state must be
 // known then.
+//
+// Kept whole (over 80 lines): the user's keys, the message's slots and
+// the register change together under one set of rules.
 func applyReaction(tx Tx, msg EventID, key string, u UserID, o OrderKey, on bool) (ch reactionChange, err error) {
 	agg, err := aggregatesOf(tx, msg)
 	if err != nil {

@@ -162,6 +162,9 @@ type Host struct {
 
 // New starts a libp2p host listening on cfg.Listen, with its DHT and
 // GossipSub router. Run starts the loops; Close stops everything.
+//
+// Long (over 80 lines): libp2p's options and the protocols' handlers set
+// up in the order they depend on each other.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
 	if cfg.Domain == nil {

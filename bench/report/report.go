@@ -121,6 +121,9 @@ func header(p *printer, res *suite.Results) {
 }
 
 // load writes the load comparison of Hearth with the peers.
+//
+// Long (over 80 lines) because it writes the report's sections in
+// order.
 func load(p *printer, res *suite.Results, chart string) {
 	p.f("## Single node under load: Hearth, Socket.io and Centrifugo side by side\n\n")
 	p.f("Measured with the load tool (`bench/README.md`) against each server in turn.\n\n")
@@ -534,6 +537,9 @@ func collect(res *suite.Results) []series {
 // Chart writes an SVG with two panels against N (log scale): p50 (dashed)
 // and p99 (solid) latency on a log scale, and deliveries per server
 // CPU-second.
+//
+// Long (over 80 lines) because it draws the panels in order; the
+// geometry is shared.
 func Chart(w io.Writer, res *suite.Results) error {
 	ss := collect(res)
 	const (

@@ -53,6 +53,9 @@ const (
 // Targets compares res with the targets of the benchmark issue. A target
 // whose conditions this run did not meet (a smaller room, fewer
 // connections, a quick run) is "not measured", with what was measured.
+//
+// Long (over 80 lines) because it is the list of targets, one block
+// each.
 func Targets(res *suite.Results) []Target {
 	var ts []Target
 	add := func(goal, measured string, s Status) { ts = append(ts, Target{goal, measured, s}) }

@@ -117,6 +117,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // ParseFlags reads flags, with HEARTH_<FLAG> environment variables as
 // defaults (a flag on the command line wins; list flags take
 // comma-separated values from the environment).
+//
+// Long (over 80 lines) because most of it is the list of flags.
 func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet("hearth serve", flag.ContinueOnError)
 	fs.SetOutput(m.stderr)
@@ -239,6 +241,9 @@ func (m *Main) logger() *slog.Logger {
 
 // Run opens the data directory and starts serving. It returns once the
 // node is ready; Close stops it.
+//
+// Long (over 80 lines) because it is the wiring of every package in
+// start order; each step is a few lines.
 func (m *Main) Run(ctx context.Context) error {
 	m.log = m.logger()
 	// libp2p logs through a process-wide slog handler; route it into ours.

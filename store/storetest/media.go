@@ -15,6 +15,9 @@ func mediaID(i int) node.MediaID {
 
 // testMedia: records by ID and in ID order (after a cursor), references
 // per file, upload references summed per user, deletes, and copies.
+//
+// Long (over 80 lines): each step checks the state the previous ones
+// left.
 func testMedia(t *testing.T, s Store) {
 	mustView(t, s, func(tx node.Tx) error {
 		_, err := tx.MediaRecord(mediaID(1))

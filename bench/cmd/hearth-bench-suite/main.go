@@ -37,6 +37,9 @@ func main() {
 	}
 }
 
+// run is the command: flags, then the suite (or a redraw from JSON) and
+// its report files. Long (over 80 lines) because it is mostly the flags
+// and their defaults, in the order they are shown.
 func run(ctx context.Context, args []string) error {
 	var (
 		cfg      suite.Config
