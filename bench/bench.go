@@ -19,6 +19,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,10 +87,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// defaultConfig is the run a zero Config describes: setDefaults fills
+// DefaultConfig is the run a zero Config describes: setDefaults fills
 // zero fields from it and Main's flags show it, so each default is
 // written once.
-func defaultConfig() Config {
+func DefaultConfig() Config {
 	return Config{
 		URLs: []string{"http://127.0.0.1:8080"}, Target: "hearth",
 		Receivers: 100, Rate: 200, Messages: 2000, Size: 100,
@@ -98,32 +99,24 @@ func defaultConfig() Config {
 	}
 }
 
-// orDefault sets *v to d when *v is the zero value.
-func orDefault[T comparable](v *T, d T) {
-	var zero T
-	if *v == zero {
-		*v = d
-	}
-}
-
 func (c *Config) setDefaults() error {
-	d := defaultConfig()
+	d := DefaultConfig()
 	if len(c.URLs) == 0 {
 		c.URLs = d.URLs
 	}
-	orDefault(&c.Target, d.Target)
-	orDefault(&c.Receivers, d.Receivers)
-	orDefault(&c.Rate, d.Rate)
-	orDefault(&c.Messages, d.Messages)
-	orDefault(&c.Size, d.Size)
-	orDefault(&c.UsersPrefix, d.UsersPrefix)
-	orDefault(&c.Password, d.Password)
-	orDefault(&c.ConnsPerUser, d.ConnsPerUser)
-	orDefault(&c.Channel, d.Channel)
-	orDefault(&c.Warmup, d.Warmup)
-	orDefault(&c.Drain, d.Drain)
-	orDefault(&c.DialConcurrency, d.DialConcurrency)
-	orDefault(&c.RateLimitWait, d.RateLimitWait)
+	c.Target = cmp.Or(c.Target, d.Target)
+	c.Receivers = cmp.Or(c.Receivers, d.Receivers)
+	c.Rate = cmp.Or(c.Rate, d.Rate)
+	c.Messages = cmp.Or(c.Messages, d.Messages)
+	c.Size = cmp.Or(c.Size, d.Size)
+	c.UsersPrefix = cmp.Or(c.UsersPrefix, d.UsersPrefix)
+	c.Password = cmp.Or(c.Password, d.Password)
+	c.ConnsPerUser = cmp.Or(c.ConnsPerUser, d.ConnsPerUser)
+	c.Channel = cmp.Or(c.Channel, d.Channel)
+	c.Warmup = cmp.Or(c.Warmup, d.Warmup)
+	c.Drain = cmp.Or(c.Drain, d.Drain)
+	c.DialConcurrency = cmp.Or(c.DialConcurrency, d.DialConcurrency)
+	c.RateLimitWait = cmp.Or(c.RateLimitWait, d.RateLimitWait)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

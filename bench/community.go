@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -70,9 +71,9 @@ type CommunityResult struct {
 	LoadAvg              float64 `json:"load_avg"`
 }
 
-// defaultCommunity is the run a zero CommunityConfig describes
+// DefaultCommunity is the run a zero CommunityConfig describes
 // (setDefaults and Main's flags).
-func defaultCommunity() CommunityConfig {
+func DefaultCommunity() CommunityConfig {
 	return CommunityConfig{
 		Users: 5000, Rooms: 1000, MinSize: 2, MaxSize: 500, Busy: 4, BusyRate: 5,
 		PerUserPerMinute: 2, Duration: time.Minute, Size: 100, Seed: 1,
@@ -80,17 +81,17 @@ func defaultCommunity() CommunityConfig {
 }
 
 func (cc *CommunityConfig) setDefaults() {
-	d := defaultCommunity()
-	orDefault(&cc.Users, d.Users)
-	orDefault(&cc.Rooms, d.Rooms)
-	orDefault(&cc.MinSize, d.MinSize)
-	orDefault(&cc.MaxSize, d.MaxSize)
-	orDefault(&cc.Busy, d.Busy)
-	orDefault(&cc.BusyRate, d.BusyRate)
-	orDefault(&cc.PerUserPerMinute, d.PerUserPerMinute)
-	orDefault(&cc.Duration, d.Duration)
-	orDefault(&cc.Size, d.Size)
-	orDefault(&cc.Seed, d.Seed)
+	d := DefaultCommunity()
+	cc.Users = cmp.Or(cc.Users, d.Users)
+	cc.Rooms = cmp.Or(cc.Rooms, d.Rooms)
+	cc.MinSize = cmp.Or(cc.MinSize, d.MinSize)
+	cc.MaxSize = cmp.Or(cc.MaxSize, d.MaxSize)
+	cc.Busy = cmp.Or(cc.Busy, d.Busy)
+	cc.BusyRate = cmp.Or(cc.BusyRate, d.BusyRate)
+	cc.PerUserPerMinute = cmp.Or(cc.PerUserPerMinute, d.PerUserPerMinute)
+	cc.Duration = cmp.Or(cc.Duration, d.Duration)
+	cc.Size = cmp.Or(cc.Size, d.Size)
+	cc.Seed = cmp.Or(cc.Seed, d.Seed)
 }
 
 // communityPlan is the rooms' members and the posting schedule.

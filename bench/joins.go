@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,22 +109,22 @@ func (o *observer) read(c *websocket.Conn) {
 	}
 }
 
-// defaultJoins is the run a zero JoinsConfig describes (setDefaults and
+// DefaultJoins is the run a zero JoinsConfig describes (setDefaults and
 // Main's flags).
-func defaultJoins() JoinsConfig {
+func DefaultJoins() JoinsConfig {
 	return JoinsConfig{Sizes: []int{100, 1000, 10000}, Joins: 50, JoinRate: 10, Observers: 50, Talkers: 2, TalkRate: 5}
 }
 
 func (jc *JoinsConfig) setDefaults() {
-	d := defaultJoins()
+	d := DefaultJoins()
 	if len(jc.Sizes) == 0 {
 		jc.Sizes = d.Sizes
 	}
-	orDefault(&jc.Joins, d.Joins)
-	orDefault(&jc.JoinRate, d.JoinRate)
-	orDefault(&jc.Observers, d.Observers)
-	orDefault(&jc.Talkers, d.Talkers)
-	orDefault(&jc.TalkRate, d.TalkRate)
+	jc.Joins = cmp.Or(jc.Joins, d.Joins)
+	jc.JoinRate = cmp.Or(jc.JoinRate, d.JoinRate)
+	jc.Observers = cmp.Or(jc.Observers, d.Observers)
+	jc.Talkers = cmp.Or(jc.Talkers, d.Talkers)
+	jc.TalkRate = cmp.Or(jc.TalkRate, d.TalkRate)
 }
 
 // RunJoins runs workload J against one Hearth node.

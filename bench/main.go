@@ -47,7 +47,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		cRooms  int
 		cDur    time.Duration
 	)
-	def, defJ, defC := defaultConfig(), defaultJoins(), defaultCommunity()
+	def, defJ, defC := DefaultConfig(), DefaultJoins(), DefaultCommunity()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
@@ -240,7 +240,7 @@ func WriteTable(w io.Writer, r *Result) error {
 
 func first(urls []string) string {
 	if len(urls) == 0 {
-		return defaultConfig().URLs[0]
+		return DefaultConfig().URLs[0]
 	}
 	return urls[0]
 }

@@ -7,6 +7,7 @@
 package suite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -171,52 +172,43 @@ type Fsync struct {
 	MaxMs float64 `json:"max_ms"`
 }
 
+// Defaults is the suite a zero Config describes: setDefaults fills zero
+// fields from it and hearth-bench-suite's flags show it, so each default
+// is written once. Community's zero fields take bench's defaults.
+func Defaults() Config {
+	return Config{
+		Targets: []string{"hearth", "socketio", "centrifugo"},
+		Ns:      []int{100, 1000, 5000}, Rate: 200, Messages: 2000, Size: 100,
+		SweepN: 100, SweepP99: 50 * time.Millisecond, SweepMax: 25600,
+		Idle: 10000, HearthConnsPerUser: 1, ManyTabs: 20,
+		BigN: 10000, BigRate: 20, BigMessages: 400,
+		JSizes: []int{100, 1000, 10000},
+	}
+}
+
 func (c *Config) setDefaults() {
+	d := Defaults()
 	if len(c.Targets) == 0 {
-		c.Targets = []string{"hearth", "socketio", "centrifugo"}
+		c.Targets = d.Targets
 	}
 	if len(c.Ns) == 0 {
-		c.Ns = []int{100, 1000, 5000}
+		c.Ns = d.Ns
 	}
-	if c.Rate == 0 {
-		c.Rate = 200
-	}
-	if c.Messages == 0 {
-		c.Messages = 2000
-	}
-	if c.Size == 0 {
-		c.Size = 100
-	}
-	if c.SweepN == 0 {
-		c.SweepN = 100
-	}
-	if c.SweepP99 == 0 {
-		c.SweepP99 = 50 * time.Millisecond
-	}
-	if c.SweepMax == 0 {
-		c.SweepMax = 25600
-	}
-	if c.Idle == 0 {
-		c.Idle = 10000
-	}
-	if c.ManyTabs == 0 {
-		c.ManyTabs = 20
-	}
-	if c.BigN == 0 {
-		c.BigN = 10000
-	}
-	if c.BigRate == 0 {
-		c.BigRate = 20
-	}
-	if c.BigMessages == 0 {
-		c.BigMessages = 400
-	}
+	c.Rate = cmp.Or(c.Rate, d.Rate)
+	c.Messages = cmp.Or(c.Messages, d.Messages)
+	c.Size = cmp.Or(c.Size, d.Size)
+	c.SweepN = cmp.Or(c.SweepN, d.SweepN)
+	c.SweepP99 = cmp.Or(c.SweepP99, d.SweepP99)
+	c.SweepMax = cmp.Or(c.SweepMax, d.SweepMax)
+	c.Idle = cmp.Or(c.Idle, d.Idle)
+	c.ManyTabs = cmp.Or(c.ManyTabs, d.ManyTabs)
+	c.BigN = cmp.Or(c.BigN, d.BigN)
+	c.BigRate = cmp.Or(c.BigRate, d.BigRate)
+	c.BigMessages = cmp.Or(c.BigMessages, d.BigMessages)
 	if len(c.JSizes) == 0 {
-		c.JSizes = []int{100, 1000, 10000}
+		c.JSizes = d.JSizes
 	}
-	if c.HearthConnsPerUser == 0 {
-		c.HearthConnsPerUser = 1
-	}
+	c.HearthConnsPerUser = cmp.Or(c.HearthConnsPerUser, d.HearthConnsPerUser)
 	if c.Users == 0 {
 		need := max(c.Idle, c.BigN, slices.Max(c.Ns), c.SweepN)
 		if !c.SkipJ {
@@ -225,7 +217,7 @@ func (c *Config) setDefaults() {
 		if !c.SkipC {
 			need = max(need, c.Community.Users)
 			if c.Community.Users == 0 {
-				need = max(need, 5000) // bench's default
+				need = max(need, bench.DefaultCommunity().Users)
 			}
 		}
 		c.Users = need + 50

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hearth-chat/hearth/bench"
 	"github.com/hearth-chat/hearth/bench/gobench"
 	"github.com/hearth-chat/hearth/bench/report"
 	"github.com/hearth-chat/hearth/bench/suite"
@@ -60,28 +61,29 @@ func run(ctx context.Context, args []string) error {
 		jSizes   string
 		prepare  bool
 	)
+	def, defC := suite.Defaults(), bench.DefaultCommunity()
 	fs := flag.NewFlagSet("hearth-bench-suite", flag.ContinueOnError)
 	fs.StringVar(&cfg.Peers.Root, "root", "bench", "the bench directory (peers/, .bin/)")
 	fs.StringVar(&cfg.Peers.Hearth, "hearth-bin", "", "hearth binary; empty skips Hearth")
 	fs.StringVar(&cfg.Peers.Node, "node", "node", "node binary for the Socket.io peer")
 	fs.StringVar(&cfg.Peers.Centrifugo, "centrifugo-bin", "", "centrifugo binary (default ROOT/.bin/centrifugo)")
 	fs.StringVar(&cfg.Peers.LogDir, "log-dir", "", "directory for server logs (default a temp dir)")
-	fs.StringVar(&targets, "targets", "hearth,socketio,centrifugo", "comma-separated targets")
-	fs.StringVar(&ns, "n", "100,1000,5000", "comma-separated receiver counts for workload F")
-	fs.Float64Var(&cfg.Rate, "rate", 200, "workload F rate (messages/s)")
-	fs.IntVar(&cfg.Messages, "messages", 2000, "messages per workload F run")
-	fs.IntVar(&cfg.SweepN, "sweep-n", 100, "receivers for the rate sweep; -1 skips it")
-	fs.DurationVar(&cfg.SweepP99, "sweep-p99", 50*time.Millisecond, "latency bound of the sweep")
-	fs.Float64Var(&cfg.SweepMax, "sweep-max", 25600, "highest rate the sweep tries")
-	fs.IntVar(&cfg.Idle, "idle", 10000, "idle Hearth connections for the memory figure; -1 skips it")
-	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", 1, "connections per Hearth user in workload F (1: one user per connection)")
-	fs.IntVar(&cfg.ManyTabs, "many-tabs", 20, "connections per user of the labelled many-tabs Hearth run at N=1000; -1 skips it")
-	fs.IntVar(&cfg.BigN, "big-n", 10000, "receivers of the extra large workload F run of every target; -1 skips it")
-	fs.Float64Var(&cfg.BigRate, "big-rate", 20, "rate of the large workload F run")
-	fs.IntVar(&cfg.BigMessages, "big-messages", 400, "messages of the large workload F run")
-	fs.StringVar(&jSizes, "j-sizes", "100,1000,10000", "workload J room sizes; empty skips J")
-	fs.IntVar(&cfg.Community.Users, "c-users", 5000, "workload C users; -1 skips C")
-	fs.IntVar(&cfg.Community.Rooms, "c-rooms", 1000, "workload C rooms")
+	fs.StringVar(&targets, "targets", strings.Join(def.Targets, ","), "comma-separated targets")
+	fs.StringVar(&ns, "n", joinInts(def.Ns), "comma-separated receiver counts for workload F")
+	fs.Float64Var(&cfg.Rate, "rate", def.Rate, "workload F rate (messages/s)")
+	fs.IntVar(&cfg.Messages, "messages", def.Messages, "messages per workload F run")
+	fs.IntVar(&cfg.SweepN, "sweep-n", def.SweepN, "receivers for the rate sweep; -1 skips it")
+	fs.DurationVar(&cfg.SweepP99, "sweep-p99", def.SweepP99, "latency bound of the sweep")
+	fs.Float64Var(&cfg.SweepMax, "sweep-max", def.SweepMax, "highest rate the sweep tries")
+	fs.IntVar(&cfg.Idle, "idle", def.Idle, "idle Hearth connections for the memory figure; -1 skips it")
+	fs.IntVar(&cfg.HearthConnsPerUser, "hearth-conns-per-user", def.HearthConnsPerUser, "connections per Hearth user in workload F (1: one user per connection)")
+	fs.IntVar(&cfg.ManyTabs, "many-tabs", def.ManyTabs, "connections per user of the labelled many-tabs Hearth run at N=1000; -1 skips it")
+	fs.IntVar(&cfg.BigN, "big-n", def.BigN, "receivers of the extra large workload F run of every target; -1 skips it")
+	fs.Float64Var(&cfg.BigRate, "big-rate", def.BigRate, "rate of the large workload F run")
+	fs.IntVar(&cfg.BigMessages, "big-messages", def.BigMessages, "messages of the large workload F run")
+	fs.StringVar(&jSizes, "j-sizes", joinInts(def.JSizes), "workload J room sizes; empty skips J")
+	fs.IntVar(&cfg.Community.Users, "c-users", defC.Users, "workload C users; -1 skips C")
+	fs.IntVar(&cfg.Community.Rooms, "c-rooms", defC.Rooms, "workload C rooms")
 	fs.DurationVar(&cfg.Community.Duration, "c-duration", 40*time.Second, "how long workload C users post")
 	fs.IntVar(&cfg.Users, "users", 0, "Hearth users in the accounts cache (0: what the largest run needs)")
 	fs.StringVar(&cfg.CacheDir, "cache", "", "where the signed-up Hearth users are kept between runs (default ROOT/.cache)")
@@ -354,4 +356,13 @@ func gitState() (commit string, dirty bool, paths int) {
 		}
 	}
 	return commit, paths > 0, paths
+}
+
+// joinInts writes ns as a comma-separated flag value.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
