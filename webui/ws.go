@@ -116,7 +116,7 @@ func (c *conn) unauthenticated(msg, reason string) {
 }
 
 // close ends the connection with a close code; the first call wins. The
-// writer cancels the connection's context (newConn).
+// writer's onClose cancels the connection's context (serveWS).
 func (c *conn) close(code int, reason string) { c.w.close(code, reason) }
 
 // done is closed once the connection is closing.
