@@ -39,7 +39,6 @@ type Domain interface {
 // Accounts signs users up and in, keeps their sessions and devices, and
 // edits their profiles.
 type Accounts interface {
-	Register(ctx context.Context, username, password, displayName string) (*node.User, error)
 	RegisterWith(ctx context.Context, r node.Registration) (*node.User, error)
 	Login(ctx context.Context, username, password string) (*node.User, error)
 	NewSession(ctx context.Context, u node.UserID, device node.DeviceID) (*node.Session, string, error)

@@ -45,9 +45,9 @@ func (r *recorder) String() string {
 	return fmt.Sprintf("%q", r.calls)
 }
 
-func (r *recorder) Register(ctx context.Context, username, password, displayName string) (*node.User, error) {
-	r.note("Register %s", username)
-	return r.Domain.Register(ctx, username, password, displayName)
+func (r *recorder) RegisterWith(ctx context.Context, reg node.Registration) (*node.User, error) {
+	r.note("Register %s", reg.Username)
+	return r.Domain.RegisterWith(ctx, reg)
 }
 
 func (r *recorder) Send(ctx context.Context, u node.UserID, p node.SendParams) (*node.Message, error) {
