@@ -208,6 +208,7 @@ type Erasure struct {
 // applies; then the user leaves those rooms. See docs/operations.md for
 // what stays (messages in rooms the user had already left, whose rules
 // let only members delete).
+// Kept whole (over 80 lines): the erasure is one ordered list of steps, each of which the next relies on; split, its order would be spread over helpers.
 func (n *Node) DeleteUser(ctx context.Context, actor, name string) (*Erasure, error) {
 	username, err := n.accountName(name)
 	if err != nil {

@@ -33,6 +33,7 @@ func (n *Node) Register(ctx context.Context, username, password, displayName str
 // RegisterWith creates a local account and its profile, as the node's
 // registration mode allows. The first account of a node becomes its node
 // admin.
+// Kept whole (over 80 lines): the mode check, the token spend and the first-admin rule must share one transaction, which reads best in one place.
 func (n *Node) RegisterWith(ctx context.Context, r Registration) (*User, error) {
 	mode := n.admin.registration
 	switch {

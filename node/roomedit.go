@@ -24,6 +24,7 @@ type RoomPatch struct {
 // decides, so every node agrees); others get ErrForbidden. Members learn
 // the change from the room notification the events produce. Fields equal
 // to the room's make no event.
+// Kept whole (over 80 lines): one short block per field of the patch, each building its event the same way.
 func (n *Node) UpdateRoom(ctx context.Context, u UserID, id RoomID, p RoomPatch) (*Room, error) {
 	var c RoomUpdateContent
 	if p.Name != nil {

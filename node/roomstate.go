@@ -616,6 +616,7 @@ func (s *RoomState) authorizeCreate(e *Event) error {
 	return nil
 }
 
+// authorizeMember decides a member event: kept whole (over 80 lines), one case per membership transition, read as a table of rules.
 func (s *RoomState) authorizeMember(e *Event, c *MemberContent, state, role string, o OrderKey) error {
 	if _, _, ok := c.User.Split(); !ok {
 		return errorf(ErrInvalid, "bad user id")
@@ -758,6 +759,7 @@ func (s *RoomState) dmMembers() []UserID {
 
 // Apply changes the state for an authorised event. It returns whether the
 // membership changed, so callers know to persist and announce the room.
+// Kept whole (over 80 lines): one case per state event type, each a few lines.
 func (s *RoomState) Apply(e *Event) (membershipChanged bool) {
 	o := e.Order()
 	switch e.Type {

@@ -105,6 +105,7 @@ func (s *RoomState) logUpdate(c UpdateChange) bool {
 // The membership changes come from the room state, which lists every
 // change; the event itself is read only where the actor matters (invites,
 // kicks and bans), so a page costs a few reads, not a scan of the room.
+// Kept whole (over 80 lines): one short loop per kind of logged change (membership, renames, powers, pins, removals), then one sort and page.
 func (n *Node) Timeline(ctx context.Context, u UserID, room RoomID, q TimelineQuery) ([]*TimelineEvent, bool, error) {
 	if q.Limit == 0 {
 		q.Limit = DefaultTimelineLimit

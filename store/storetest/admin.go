@@ -11,6 +11,7 @@ import (
 // testAdmin: accounts in username order, profile and cross-signing
 // deletion, invite tokens, node rules, settings, closed rooms, and the
 // audit log in both directions with a cursor.
+// Kept whole (over 80 lines): a conformance scenario, whose steps build on each other in order.
 func testAdmin(t *testing.T, s Store) {
 	at := time.Unix(1_700_000_000, 0).UTC()
 	nodeA, nodeB := node.NodeID("12D3KooWA"), node.NodeID("12D3KooWB")
