@@ -195,7 +195,15 @@ export async function axe(page) {
   // A dialog or theme still fading in shows colours it will not keep
   // (a half-transparent modal measured 3.5:1 for text that settles at
   // AA): judge what the page settles on.
-  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined))));
+  // Endless ones (spinners) are left alone.
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => Number.isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  );
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
