@@ -133,7 +133,9 @@ export function boot(): Promise<void> {
 }
 
 export async function loadRooms(): Promise<void> {
-  store.get().setRooms(await api.rooms());
+  // Frames that arrive while the list is on its way are newer than it.
+  const since = store.get().rooms.seq;
+  store.get().setRooms(await api.rooms(), since);
 }
 
 const userLoads = new Set<string>();

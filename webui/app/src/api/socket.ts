@@ -354,7 +354,10 @@ export class Socket {
     for (const [id, t] of Object.entries(st.messages.rooms)) if (t.loaded) rooms.add(id);
     for (const f of this.outbox.values()) rooms.add(f.room);
     const jobs: Promise<unknown>[] = [...rooms].map((room) => this.catchUpRoom(room));
-    if (reconnect) jobs.push(this.d.fetchRooms().then((list) => this.d.state().setRooms(list)));
+    if (reconnect) {
+      const since = st.rooms.seq;
+      jobs.push(this.d.fetchRooms().then((list) => this.d.state().setRooms(list, since)));
+    }
     await Promise.allSettled(jobs);
     // Sends that reached the node before the drop are in the history now.
     const now = this.d.state();

@@ -22,7 +22,8 @@ export interface Actions {
   applyFrame(f: ServerFrame): void;
   signedIn(user: User): void;
   signedOut(): void;
-  setRooms(list: Room[]): void;
+  /** setRooms takes a fetched list; since is rooms.seq when the fetch was sent (rooms.ts). */
+  setRooms(list: Room[], since?: number): void;
   upsertRoom(r: Room): void;
   removeRoom(id: string): void;
   setActiveRoom(id: string | null): void;
@@ -61,7 +62,7 @@ export const useStore = create<AppState>()((set) => ({
     set((s) => ({ session: sess.signedIn(s.session, user), presence: pres.addUsers(s.presence, [user]) })),
   // Logging out forgets everything but the drafts of this tab.
   signedOut: () => set((s) => ({ ...initialData(s.drafts), session: sess.signedOut() })),
-  setRooms: (list) => set((s) => ({ rooms: rooms.setRooms(s.rooms, list) })),
+  setRooms: (list, since) => set((s) => ({ rooms: rooms.setRooms(s.rooms, list, since) })),
   upsertRoom: (r) => set((s) => ({ rooms: rooms.upsertRoom(s.rooms, r) })),
   removeRoom: (id) => set((s) => ({ rooms: rooms.removeRoom(s.rooms, id) })),
   setActiveRoom: (id) => set((s) => ({ rooms: rooms.setActive(s.rooms, id) })),

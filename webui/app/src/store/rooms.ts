@@ -8,16 +8,45 @@ export interface RoomsState {
   active: string | null;
   /** rooms fetched at least once. */
   loaded: boolean;
+  /**
+   * seq counts the changes frames made to the list (a room added, changed
+   * or removed); touched is, per room, the seq of its latest one. A fetch
+   * of the whole list answers for the moment it was sent: setRooms keeps
+   * what frames did to a room after that (a DM or an invite whose frame
+   * overtook the fetch's answer would otherwise vanish until a reload).
+   */
+  seq: number;
+  touched: Record<string, number>;
 }
 
-export const initialRooms: RoomsState = { byId: {}, active: null, loaded: false };
+export const initialRooms: RoomsState = { byId: {}, active: null, loaded: false, seq: 0, touched: {} };
 
-export function setRooms(s: RoomsState, rooms: Room[]): RoomsState {
+/** touch records that a frame changed room id (see RoomsState.seq). */
+function touch(s: RoomsState, id: string): Pick<RoomsState, 'seq' | 'touched'> {
+  const seq = s.seq + 1;
+  return { seq, touched: { ...s.touched, [id]: seq } };
+}
+
+/**
+ * setRooms replaces the list with a fetched one. since is s.seq when the
+ * fetch was sent: rooms that frames changed after it keep their state
+ * here (present or removed). Without since, the fetched list wins.
+ */
+export function setRooms(s: RoomsState, rooms: Room[], since?: number): RoomsState {
   const byId: Record<string, Room> = {};
+  const newer = (id: string) => since !== undefined && (s.touched[id] ?? 0) > since;
   for (const r of rooms) {
+    if (newer(r.id)) continue;
     byId[r.id] = s.active === r.id ? { ...r, unread: 0 } : r;
   }
-  return { ...s, byId, loaded: true };
+  if (since !== undefined) {
+    for (const [id, at] of Object.entries(s.touched)) {
+      if (at > since && s.byId[id]) byId[id] = s.byId[id];
+    }
+  }
+  // Changes after since still matter to a fetch sent later than this one.
+  const touched = since === undefined ? {} : Object.fromEntries(Object.entries(s.touched).filter(([, at]) => at > since));
+  return { ...s, byId, loaded: true, touched };
 }
 
 export function upsertRoom(s: RoomsState, r: Room): RoomsState {
@@ -32,7 +61,7 @@ export function upsertRoom(s: RoomsState, r: Room): RoomsState {
   if (!r.lastMessage && prev?.lastMessage) next.lastMessage = prev.lastMessage;
   if (r.unread === undefined && prev) next.unread = prev.unread;
   if (s.active === r.id) next.unread = 0;
-  return { ...s, byId: { ...s.byId, [r.id]: next } };
+  return { ...s, ...touch(s, r.id), byId: { ...s.byId, [r.id]: next } };
 }
 
 /** applyMember applies a member frame: the count, and the lists of members and invitees we hold. */
@@ -43,7 +72,7 @@ export function applyMember(s: RoomsState, f: MemberFrame): RoomsState {
   let invited = (r.invited ?? []).filter((m) => m !== f.user);
   if (f.membership === 'join') members = [...members, f.user];
   if (f.membership === 'invite') invited = [...invited, f.user];
-  return { ...s, byId: { ...s.byId, [f.room]: { ...r, members, invited, memberCount: f.memberCount } } };
+  return { ...s, ...touch(s, f.room), byId: { ...s.byId, [f.room]: { ...r, members, invited, memberCount: f.memberCount } } };
 }
 
 /** memberCount is how many members a room has (older nodes send no count). */
@@ -52,10 +81,10 @@ export function memberCount(r: Room): number {
 }
 
 export function removeRoom(s: RoomsState, id: string): RoomsState {
-  if (!s.byId[id]) return s;
+  if (!s.byId[id]) return { ...s, ...touch(s, id) };
   const byId = { ...s.byId };
   delete byId[id];
-  return { ...s, byId, active: s.active === id ? null : s.active };
+  return { ...s, ...touch(s, id), byId, active: s.active === id ? null : s.active };
 }
 
 /**
@@ -70,6 +99,7 @@ export function noteMessage(s: RoomsState, m: Message, me: string | undefined): 
   const unread = m.sender !== me && s.active !== m.room ? (r.unread ?? 0) + 1 : r.unread;
   return {
     ...s,
+    ...touch(s, m.room),
     byId: { ...s.byId, [m.room]: { ...r, lastMessage: newer ? m : r.lastMessage, unread } },
   };
 }
@@ -78,7 +108,7 @@ export function noteMessage(s: RoomsState, m: Message, me: string | undefined): 
 export function noteUpdate(s: RoomsState, m: Message): RoomsState {
   const r = s.byId[m.room];
   if (!r || r.lastMessage?.id !== m.id) return s;
-  return { ...s, byId: { ...s.byId, [m.room]: { ...r, lastMessage: m } } };
+  return { ...s, ...touch(s, m.room), byId: { ...s.byId, [m.room]: { ...r, lastMessage: m } } };
 }
 
 export function setActive(s: RoomsState, id: string | null): RoomsState {

@@ -28,6 +28,24 @@ const msg = (id: string, ts: number, extra: Partial<Message> = {}): Message => (
 });
 
 describe('rooms', () => {
+  it('keeps what frames did while a fetch of the list was on its way', () => {
+    let s = setRooms(initialRooms, [room('r1'), room('gone')]);
+    const since = s.seq;
+    // While GET /rooms is answered: a DM's frame arrives, a room is left,
+    // and a message arrives in r1.
+    s = upsertRoom(s, room('dm'));
+    s = removeRoom(s, 'gone');
+    s = noteMessage(s, msg('a', 5), 'me@n');
+    // The answer was made before all that.
+    s = setRooms(s, [room('r1'), room('gone')], since);
+    expect(Object.keys(s.byId).sort()).toEqual(['dm', 'r1']);
+    expect(s.byId.r1.unread).toBe(1);
+    // A later fetch, sent after those frames, is taken as it is.
+    s = setRooms(s, [room('r1', { unread: 0 })], s.seq);
+    expect(Object.keys(s.byId)).toEqual(['r1']);
+    expect(s.byId.r1.unread).toBe(0);
+  });
+
   it('counts unread messages from others in rooms that are not open', () => {
     let s = setRooms(initialRooms, [room('r1'), room('r2')]);
     s = noteMessage(s, msg('a', 5), 'me@n');
