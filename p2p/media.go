@@ -72,7 +72,8 @@ func newMediaState(src MediaSource) *mediaState {
 }
 
 // penalties are the application-specific parts of peers' scores: what
-// they lost by sending wrong bytes, decaying.
+// they lost by sending wrong media bytes or pushing forged events
+// (blamePush), decaying.
 type penalties struct {
 	mu sync.Mutex
 	m  map[peer.ID]penalty

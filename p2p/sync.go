@@ -194,13 +194,19 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 		e, err := node.DecodeEvent(raw, time.Now())
 		if err != nil {
 			h.log.Debug("pushed event rejected", "from", p, "err", err)
+			h.blamePush(p, err)
 			continue
 		}
 		if !h.node.Wants(e) {
 			continue
 		}
-		if err := h.ingest(ctx, e, "push"); errors.Is(err, node.ErrPending) && e.Room != "" {
+		err = h.ingest(ctx, e, "push")
+		switch {
+		case errors.Is(err, node.ErrPending) && e.Room != "":
 			fetch[e.Room] = true
+		case err != nil:
+			h.log.Debug("pushed event refused", "event", e.ID, "from", p, "err", err)
+			h.blamePush(p, err)
 		}
 	}
 	for room := range fetch {
@@ -221,6 +227,26 @@ func (h *Host) acceptPush(ctx context.Context, p peer.ID, evs [][]byte) {
 				h.log.Debug("fetch pushed room", "room", room, "from", p, "err", err)
 			}
 		})
+	}
+}
+
+// forgedPushPenalty is what a peer loses for each pushed event refused
+// as forged or unauthorised: as much as GossipSub's first invalid
+// message costs (InvalidMessageDeliveriesWeight), so that a forger gains
+// nothing by pushing what gossip would reject. It decays like the media
+// penalty.
+const forgedPushPenalty = 100
+
+// blamePush lowers the score of a peer that pushed an event refused for
+// a bad signature, a sender not of its origin, or a lack of power
+// (ErrForbidden): an honest node verifies and judges what it stores, so
+// it never pushes such an event. Other refusals (a race lost to a ban,
+// an event not decidable yet, a duplicate, this node's own policy)
+// are not the pusher's fault. Push is a stream outside GossipSub's
+// validation, so without this a node could forge there for free.
+func (h *Host) blamePush(p peer.ID, err error) {
+	if errors.Is(err, node.ErrForbidden) && !errors.Is(err, node.ErrSuperseded) && !errors.Is(err, node.ErrPolicy) {
+		h.mediaState.penalties.add(p, forgedPushPenalty)
 	}
 }
 
