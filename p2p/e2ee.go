@@ -153,25 +153,9 @@ func (h *Host) callE2EE(ctx context.Context, to node.NodeID, req *e2eeRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", to, node.ErrInvalid)
 	}
-	ctx, cancel := context.WithTimeout(ctx, e2eeCallLimit)
-	defer cancel()
-	s, err := h.host.NewStream(network.WithAllowLimitedConn(ctx, "hearth-e2ee"), p, e2eeProtocol)
-	if err != nil {
-		return nil, fmt.Errorf("%s with %s: %w", req.Op, to, err)
-	}
-	defer s.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
-	if err := writeFrame(s, req); err != nil {
-		_ = s.Reset()
-		return nil, err
-	}
-	_ = s.CloseWrite()
 	var resp e2eeResponse
-	if err := readFrame(bufio.NewReader(s), &resp); err != nil {
-		_ = s.Reset()
-		return nil, fmt.Errorf("%s with %s: %w", req.Op, to, err)
+	if err := h.exchange(ctx, p, e2eeProtocol, string(req.Op), e2eeCallLimit, req, &resp); err != nil {
+		return nil, err
 	}
 	if resp.Error != "" {
 		return nil, fmt.Errorf("%s with %s: peer says: %s", req.Op, to, resp.Error)

@@ -2,10 +2,16 @@ package p2p
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // maxFrame bounds one sync frame: a page of up to maxPage events of at
@@ -52,6 +58,34 @@ func readFrame(r *bufio.Reader, v any) error {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode frame: %w", err)
+	}
+	return nil
+}
+
+// exchange opens a stream of proto to p, writes req as one frame, closes
+// its write side and reads one frame into resp, all within timeout. It is
+// the one request/response round trip of the sync and e2ee protocols;
+// what the answer means is the caller's. what names the request in
+// errors ("sync digest", "keys_query").
+func (h *Host) exchange(ctx context.Context, p peer.ID, proto protocol.ID, what string, timeout time.Duration, req, resp any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	s, err := h.host.NewStream(network.WithAllowLimitedConn(ctx, string(proto)), p, proto)
+	if err != nil {
+		return fmt.Errorf("%s with %s: %w", what, p, err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	if err := writeFrame(s, req); err != nil {
+		_ = s.Reset()
+		return err
+	}
+	_ = s.CloseWrite()
+	if err := readFrame(bufio.NewReader(s), resp); err != nil {
+		_ = s.Reset()
+		return fmt.Errorf("%s with %s: %w", what, p, err)
 	}
 	return nil
 }

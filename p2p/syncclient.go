@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -17,25 +16,9 @@ import (
 
 // call sends one sync request to p and reads the response.
 func (h *Host) call(ctx context.Context, p peer.ID, req *syncRequest) (*syncResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	defer cancel()
-	s, err := h.host.NewStream(network.WithAllowLimitedConn(ctx, "hearth-sync"), p, syncProtocol)
-	if err != nil {
-		return nil, fmt.Errorf("sync %s with %s: %w", req.Op, p, err)
-	}
-	defer s.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
-	if err := writeFrame(s, req); err != nil {
-		_ = s.Reset()
-		return nil, err
-	}
-	_ = s.CloseWrite()
 	var resp syncResponse
-	if err := readFrame(bufio.NewReader(s), &resp); err != nil {
-		_ = s.Reset()
-		return nil, fmt.Errorf("sync %s with %s: %w", req.Op, p, err)
+	if err := h.exchange(ctx, p, syncProtocol, "sync "+string(req.Op), streamTimeout, req, &resp); err != nil {
+		return nil, err
 	}
 	if resp.Error != "" {
 		return nil, fmt.Errorf("sync %s with %s: peer says: %s", req.Op, p, resp.Error)
