@@ -429,32 +429,22 @@ func (n *Node) setAvatarRef(tx Tx, u UserID, old, avatar string) error {
 	if old == avatar {
 		return nil
 	}
-	if old != "" && MediaID(old).Valid() {
-		if err := tx.DeleteMediaRef(MediaID(old), RefAvatar, string(u)); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	id := MediaID(avatar)
-	if avatar == "" || !id.Valid() {
-		return nil
-	}
-	now := n.now().UnixMilli()
-	if _, err := tx.MediaRecord(id); errors.Is(err, ErrNotFound) {
-		if err := tx.PutMediaRecord(&MediaRecord{Media: Media{ID: id, Type: "application/octet-stream"}, At: now}); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	return tx.PutMediaRef(&MediaRef{Media: id, Kind: RefAvatar, Target: string(u), Node: u.Node(), At: now})
+	return n.moveAvatarRef(tx, old, avatar, MediaRef{Kind: RefAvatar, Target: string(u), Node: u.Node()})
 }
 
 // setRoomAvatarRef moves a room's avatar reference from old to avatar (a
 // room.update applied here, from this node or another: origin is where
 // the bytes are first asked for).
 func (n *Node) setRoomAvatarRef(tx Tx, room RoomID, origin NodeID, old, avatar string) error {
+	return n.moveAvatarRef(tx, old, avatar, MediaRef{Kind: RefRoomAvatar, Target: string(room), Room: room, Node: origin})
+}
+
+// moveAvatarRef drops ref (its Kind and Target) from the file old and
+// gives it to the file avatar, recording that file as claimed when this
+// node has not heard of it yet (the bytes are fetched on first read).
+func (n *Node) moveAvatarRef(tx Tx, old, avatar string, ref MediaRef) error {
 	if old != "" && MediaID(old).Valid() {
-		if err := tx.DeleteMediaRef(MediaID(old), RefRoomAvatar, string(room)); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := tx.DeleteMediaRef(MediaID(old), ref.Kind, ref.Target); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
@@ -470,7 +460,8 @@ func (n *Node) setRoomAvatarRef(tx Tx, room RoomID, origin NodeID, old, avatar s
 	} else if err != nil {
 		return err
 	}
-	return tx.PutMediaRef(&MediaRef{Media: id, Kind: RefRoomAvatar, Target: string(room), Room: room, Node: origin, At: now})
+	ref.Media, ref.At = id, now
+	return tx.PutMediaRef(&ref)
 }
 
 // checkAvatar checks that a user may set a media ID as their avatar: one
