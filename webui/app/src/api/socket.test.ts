@@ -143,6 +143,20 @@ describe('Socket', () => {
     h.socket.stop();
   });
 
+  it('fetches the room list on the first ready too: a room made before the socket subscribed is not lost', async () => {
+    // The app's sign-in fetch of the list answered before this DM existed,
+    // and its frame went out before the socket was subscribed.
+    useStore.getState().setRooms([], 0);
+    const dm = { id: 'dm1', name: '', kind: 'dm', visibility: 'private', members: ['me@n', 'alice@m'], createdBy: 'alice@m', createdAt: 1 } as const;
+    const fetchRooms = vi.fn(async () => [{ ...dm, members: [...dm.members] }]);
+    const h = harness({ fetchRooms });
+    h.socket.start();
+    await connect(h);
+    expect(fetchRooms).toHaveBeenCalledTimes(1);
+    expect(useStore.getState().rooms.byId.dm1?.kind).toBe('dm');
+    h.socket.stop();
+  });
+
   it('sends attachments by ID and name, with an empty body allowed (API.md §6)', async () => {
     const h = harness();
     h.socket.start();

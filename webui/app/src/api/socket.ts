@@ -100,7 +100,6 @@ export class Socket {
   private ws: WSLike | null = null;
   private isReady = false;
   private stopped = true;
-  private readyCount = 0;
   private retryTimer: unknown = null;
   private retryAt = 0;
   private probeTimer: unknown = null;
@@ -129,7 +128,6 @@ export class Socket {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.readyCount = 0;
     this.connect();
     this.pingTimer = this.d.setInterval(() => this.keepalive(), PING_EVERY_MS);
   }
@@ -311,11 +309,9 @@ export class Socket {
     switch (f.type) {
       case 'ready': {
         this.isReady = true;
-        this.readyCount++;
         st.applyFrame(f);
-        const reconnect = this.readyCount > 1;
         const ws = this.ws;
-        this.catchUp(reconnect)
+        this.catchUp()
           .catch(() => undefined)
           .then(() => {
             if (this.ws === ws && this.isReady) this.flush();
@@ -345,19 +341,21 @@ export class Socket {
   /**
    * catchUp merges the newest history of every room the UI has loaded (and
    * of rooms with unacknowledged sends), paging back until it meets a
-   * message it already had, then settles sends that the node stored before
-   * the link broke.
+   * message it already had, fetches the room list again, then settles
+   * sends that the node stored before the link broke.
    */
-  private async catchUp(reconnect: boolean): Promise<void> {
+  private async catchUp(): Promise<void> {
     const st = this.d.state();
     const rooms = new Set<string>();
     for (const [id, t] of Object.entries(st.messages.rooms)) if (t.loaded) rooms.add(id);
     for (const f of this.outbox.values()) rooms.add(f.room);
     const jobs: Promise<unknown>[] = [...rooms].map((room) => this.catchUpRoom(room));
-    if (reconnect) {
-      const since = st.rooms.seq;
-      jobs.push(this.d.fetchRooms().then((list) => this.d.state().setRooms(list, since)));
-    }
+    // The room list is fetched again on every ready, the first one too: the
+    // list the app loads at sign-in may answer before the socket is
+    // subscribed, and a room that arrives between the two (a DM someone
+    // opens with us that moment) would otherwise be missing until a reload.
+    const since = st.rooms.seq;
+    jobs.push(this.d.fetchRooms().then((list) => this.d.state().setRooms(list, since)));
     await Promise.allSettled(jobs);
     // Sends that reached the node before the drop are in the history now.
     const now = this.d.state();
