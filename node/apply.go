@@ -357,6 +357,10 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	if len(c.ClientID) > MaxIDLen {
 		return nil, errorf(ErrInvalid, "clientId is over 128 characters")
 	}
+	mentions, err := checkMentions(e.Sender, c.Mentions)
+	if err != nil {
+		return nil, err
+	}
 	atts, err := n.indexAttachments(tx, e, c.Attachments) // media.go
 	if err != nil {
 		return nil, err
@@ -365,6 +369,7 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		ID: e.ID, Room: e.Room, Sender: e.Sender, Body: c.Body, TS: e.TS,
 		ReplyTo: c.ReplyTo, Thread: c.Thread, ClientID: c.ClientID,
 		Attachments: atts, Encrypted: c.Encrypted, Order: e.Order(),
+		Mentions: mentions, MentionsRoom: c.MentionsRoom,
 	}
 	if err := tx.PutMessage(m); err != nil {
 		return nil, err
@@ -455,6 +460,7 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 			return nil, err
 		}
 		m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
+		m.Mentions, m.MentionsRoom = nil, false
 	}
 	return m, tx.PutMessage(m)
 }

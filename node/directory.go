@@ -26,7 +26,7 @@ func (n *Node) AnnounceRoom(r *Room) {
 		return
 	}
 	c := *r
-	c.LastMessage, c.Unread, c.Invited = nil, nil, nil
+	c.LastMessage, c.Unread, c.Mentions, c.Invited = nil, nil, nil, nil
 	// A node from before memberCount listed every member and no count.
 	c.MemberCount = max(c.MemberCount, len(c.Members))
 	if len(c.Members) > MaxListedMembers {

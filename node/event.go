@@ -252,6 +252,10 @@ type (
 		Thread      EventID           `json:"thread,omitempty"`
 		ClientID    string            `json:"clientId,omitempty"`
 		Attachments []json.RawMessage `json:"attachments,omitempty"`
+		// Mentions and MentionsRoom are the users the message mentions,
+		// and whether it mentions the whole room (mentions.go).
+		Mentions     []UserID `json:"mentions,omitempty"`
+		MentionsRoom bool     `json:"mentionsRoom,omitempty"`
 	}
 	// EditContent replaces the body of Target, a message of the sender.
 	EditContent struct {

@@ -24,6 +24,9 @@ type SendParams struct {
 	// Encrypted is the m.room.encrypted content that replaces Body in
 	// an end-to-end encrypted room.
 	Encrypted json.RawMessage
+	// Mentions and MentionsRoom are the message's mentions (mentions.go).
+	Mentions     []UserID
+	MentionsRoom bool
 }
 
 // Send posts a message and returns it once it is durably stored. A retry
@@ -57,6 +60,10 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	}
 	if len(p.ClientID) > MaxIDLen {
 		return errorf(ErrInvalid, "clientId is over 128 characters")
+	}
+	mentions, err := checkMentions(u, p.Mentions)
+	if err != nil {
+		return err
 	}
 	r, err := n.memberRoom(u, p.Room)
 	if err != nil {
@@ -94,7 +101,7 @@ func (n *Node) SendAsync(ctx context.Context, u UserID, p SendParams, durable fu
 	}
 	e, err := newEvent(EventMessage, p.Room, u, MessageContent{
 		Body: p.Body, ReplyTo: p.ReplyTo, Thread: p.Thread, ClientID: p.ClientID, Attachments: p.Attachments,
-		Encrypted: p.Encrypted,
+		Encrypted: p.Encrypted, Mentions: mentions, MentionsRoom: p.MentionsRoom,
 	})
 	if err != nil {
 		r.mu.Unlock()

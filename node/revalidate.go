@@ -326,6 +326,7 @@ func (n *Node) revalidateMessages(tx Tx, s *RoomState, q OrderKey, rv *revalidat
 			}
 			gone := *m
 			gone.Body, gone.Attachments, gone.Encrypted, gone.Reactions, gone.Deleted = "", nil, nil, nil, true
+			gone.Mentions, gone.MentionsRoom = nil, false
 			rv.messages = append(rv.messages, &gone)
 		default:
 			if target != "" {
@@ -410,6 +411,10 @@ func (n *Node) rebuildMessage(tx Tx, s *RoomState, m *Message) error {
 		return err
 	}
 	m.Body, m.Attachments, m.Encrypted = mc.Body, mc.Attachments, mc.Encrypted
+	if m.Mentions, err = checkMentions(m.Sender, mc.Mentions); err != nil {
+		m.Mentions = nil
+	}
+	m.MentionsRoom = mc.MentionsRoom
 	m.EditedAt, m.EditOrder, m.Deleted = 0, nil, false
 	var ids []EventID
 	if err := tx.EachEventAfter(s.ID, m.Order, func(id EventID, _ OrderKey) bool {
@@ -436,6 +441,7 @@ func (n *Node) rebuildMessage(tx Tx, s *RoomState, m *Message) error {
 				continue
 			}
 			m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
+			m.Mentions, m.MentionsRoom = nil, false
 		}
 	}
 	return tx.PutMessage(m)

@@ -199,7 +199,7 @@ func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 		redact(view, u)
 		return view
 	}
-	count := 0
+	count, mentions := 0, 0
 	_ = n.store.View(ctx, func(tx Tx) error {
 		var from OrderKey
 		if rc, err := tx.Receipt(view.ID, u); err == nil {
@@ -210,6 +210,9 @@ func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 			return err
 		}
 		count = c
+		if mentions, err = tx.CountMentionsAfter(view.ID, u, from, maxUnreadCount); err != nil {
+			return err
+		}
 		last, _, err := tx.Messages(view.ID, nil, 1)
 		if err != nil || len(last) == 0 {
 			return err
@@ -217,7 +220,7 @@ func (n *Node) viewFor(ctx context.Context, view *Room, u UserID) *Room {
 		view.LastMessage = last[0]
 		return markMine(tx, last, u)
 	})
-	view.Unread = &count
+	view.Unread, view.Mentions = &count, &mentions
 	return view
 }
 
@@ -233,7 +236,7 @@ func isMember(view *Room, u UserID) bool { return slices.Contains(view.Members, 
 // redact strips what a non-member must not see from a room view: message
 // content, the unread count and other users' invites.
 func redact(view *Room, u UserID) {
-	view.LastMessage, view.Unread = nil, nil
+	view.LastMessage, view.Unread, view.Mentions = nil, nil, nil
 	if slices.Contains(view.Invited, u) {
 		view.Invited = []UserID{u}
 	} else {

@@ -84,6 +84,11 @@ type Tx interface {
 	// CountMessagesAfter counts a room's messages after order key from, not
 	// sent by skip, stopping at max.
 	CountMessagesAfter(room RoomID, from OrderKey, skip UserID, max int) (int, error)
+	// CountMentionsAfter counts a room's live (not deleted) messages after
+	// order key from that mention u, by name or as the whole room, not
+	// sent by u, stopping at max. PutMessage keeps the index it reads
+	// when it stores a new message (Mentions, MentionsRoom).
+	CountMentionsAfter(room RoomID, u UserID, from OrderKey, max int) (int, error)
 
 	// Aggregates of a message (thread replies, reaction slots), one user's
 	// reaction keys on a message, and the register of one (message, key,

@@ -94,13 +94,16 @@ type Room struct {
 	Visibility string `json:"visibility"`
 	// Members lists the joined members, all of them in a room of at most
 	// MaxListedMembers; MemberCount is how many there are.
-	Members         []UserID `json:"members"`
-	MemberCount     int      `json:"memberCount"`
-	CreatedBy       UserID   `json:"createdBy"`
-	CreatedAt       int64    `json:"createdAt"`
-	LastMessage     *Message `json:"lastMessage,omitempty"`
-	Unread          *int     `json:"unread,omitempty"`
-	HistoryComplete bool     `json:"historyComplete"`
+	Members     []UserID `json:"members"`
+	MemberCount int      `json:"memberCount"`
+	CreatedBy   UserID   `json:"createdBy"`
+	CreatedAt   int64    `json:"createdAt"`
+	LastMessage *Message `json:"lastMessage,omitempty"`
+	Unread      *int     `json:"unread,omitempty"`
+	// Mentions counts the unread messages that mention the caller (API.md
+	// §9), by name or as a mention of the whole room.
+	Mentions        *int `json:"mentions,omitempty"`
+	HistoryComplete bool `json:"historyComplete"`
 	// Invited lists pending invites; it is shown to members only.
 	Invited []UserID `json:"invited,omitempty"`
 	// Encrypted is true once the room is end-to-end encrypted (API.md
@@ -137,9 +140,13 @@ type Message struct {
 	Attachments []json.RawMessage `json:"attachments,omitempty"`
 	// Encrypted is the m.room.encrypted content of a message of an
 	// encrypted room (its Body is then empty).
-	Encrypted   json.RawMessage `json:"encrypted,omitempty"`
-	Reactions   []Reaction      `json:"reactions,omitempty"`
-	ThreadCount int             `json:"threadCount,omitempty"`
+	Encrypted json.RawMessage `json:"encrypted,omitempty"`
+	// Mentions lists the users the message mentions; MentionsRoom is a
+	// mention of every member (API.md §9, mentions.go).
+	Mentions     []UserID   `json:"mentions,omitempty"`
+	MentionsRoom bool       `json:"mentionsRoom,omitempty"`
+	Reactions    []Reaction `json:"reactions,omitempty"`
+	ThreadCount  int        `json:"threadCount,omitempty"`
 
 	// Order is the message's position in its room. It and the field
 	// below are bookkeeping kept by the store, not part of the API.

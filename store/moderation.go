@@ -35,6 +35,12 @@ func (t *tx) DeleteMessage(m *node.Message) error {
 	if m.ClientID != "" {
 		dels = append(dels, key(pClientID, string(m.Sender), string(m.Room), m.ClientID))
 	}
+	for _, u := range m.Mentions {
+		dels = append(dels, keyOrder(key(pMention, string(m.Room), string(u)), m.Order))
+	}
+	if m.MentionsRoom {
+		dels = append(dels, keyOrder(key(pRoomMent, string(m.Room)), m.Order))
+	}
 	dels = append(dels, t.keysUnder(append(key(pUserRx, string(m.ID)), '/'))...)
 	dels = append(dels, t.keysUnder(append(key(pRx, string(m.ID)), '/'))...)
 	for _, k := range dels {

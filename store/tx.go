@@ -34,6 +34,8 @@ const (
 	pClientID = "cr/"    // cr/<userID>/<roomID>/<clientID> → eventID (TTL); v1 had cid/<userID>/<clientID>
 	pReceipt  = "rcpt/"  // rcpt/<roomID>/<userID> → receipt record
 	pRoomKey  = "rk/"    // rk/<roomID>/<uint32be epoch> → RoomKeyRef
+	pMention  = "mn/"    // mn/<roomID>/<userID>/<order key> → "" (a message mentions the user)
+	pRoomMent = "mnr/"   // mnr/<roomID>/<order key> → sender (a message mentions the whole room)
 )
 
 // Flag bytes of a mo/ index entry.
@@ -489,6 +491,9 @@ func (t *tx) PutMessage(m *node.Message) error {
 	if err := t.set(key(pMsgID, string(m.ID)), loc); err != nil {
 		return err
 	}
+	if err := t.indexMentions(m); err != nil {
+		return err
+	}
 	if m.Thread != "" {
 		return t.set(keyOrder(key(pThread, string(m.Room), string(m.Thread)), m.Order), nil)
 	}
@@ -578,6 +583,84 @@ func (t *tx) CountMessagesAfter(room node.RoomID, from node.OrderKey, skip node.
 		}
 	}
 	return n, nil
+}
+
+// indexMentions writes a new message's mention entries, one per mentioned
+// user and one for a room-wide mention. They are written once and never
+// rewritten: a deletion only flips the page index entry, which the count
+// checks, so a deleted message's entries count nothing.
+func (t *tx) indexMentions(m *node.Message) error {
+	for _, u := range m.Mentions {
+		if u == m.Sender {
+			continue
+		}
+		if err := t.set(keyOrder(key(pMention, string(m.Room), string(u)), m.Order), nil); err != nil {
+			return err
+		}
+	}
+	if m.MentionsRoom {
+		return t.set(keyOrder(key(pRoomMent, string(m.Room)), m.Order), []byte(m.Sender))
+	}
+	return nil
+}
+
+// CountMentionsAfter merges u's mention entries with the room-wide ones
+// after from, each checked against the page index (a deleted message's
+// entries stay and count nothing). Both indexes hold only mentions, so
+// the walk is bounded by the mentions after the read marker, capped at
+// max, not by the room's messages.
+func (t *tx) CountMentionsAfter(room node.RoomID, u node.UserID, from node.OrderKey, max int) (int, error) {
+	seen := map[string]bool{}
+	scan := func(prefix []byte, mine func(v []byte) bool) error {
+		it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(append(append([]byte{}, prefix...), from...)); it.ValidForPrefix(prefix) && len(seen) < max; it.Next() {
+			item := it.Item()
+			o := item.Key()[len(prefix):]
+			if from != nil && bytes.Equal(o, from) || seen[string(o)] {
+				continue
+			}
+			if mine != nil {
+				ok := false
+				if err := item.Value(func(v []byte) error { ok = mine(v); return nil }); err != nil {
+					return translate(err)
+				}
+				if !ok {
+					continue
+				}
+			}
+			live, err := t.liveMessageAt(room, o)
+			if err != nil {
+				return err
+			}
+			if live {
+				seen[string(o)] = true
+			}
+		}
+		return nil
+	}
+	if err := scan(keyOrder(key(pMention, string(room), string(u)), nil), nil); err != nil {
+		return 0, err
+	}
+	notMine := func(v []byte) bool { return string(v) != string(u) }
+	if err := scan(keyOrder(key(pRoomMent, string(room)), nil), notMine); err != nil {
+		return 0, err
+	}
+	return len(seen), nil
+}
+
+// liveMessageAt reports whether the page index holds a live (not deleted)
+// message at room order o.
+func (t *tx) liveMessageAt(room node.RoomID, o []byte) (bool, error) {
+	item, err := t.txn.Get(keyOrder(key(pMsgOrder, string(room)), o))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, translate(err)
+	}
+	live := false
+	err = item.Value(func(v []byte) error { live = len(v) > 0 && v[0] == moLive; return nil })
+	return live, translate(err)
 }
 
 func (t *tx) Aggregates(msg node.EventID) (*node.Aggregates, error) {

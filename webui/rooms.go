@@ -191,6 +191,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		ClientID    string            `json:"clientId"`
 		Attachments []json.RawMessage `json:"attachments"`
 		Encrypted   json.RawMessage   `json:"encrypted"`
+		// Mentions of the message (API.md §9).
+		Mentions     []node.UserID `json:"mentions"`
+		MentionsRoom bool          `json:"mentionsRoom"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -203,6 +206,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	m, err := s.node.Send(r.Context(), userOf(r), node.SendParams{
 		Room: roomID(r), Body: deref(req.Body), ReplyTo: node.EventID(req.ReplyTo), Thread: node.EventID(req.Thread),
 		ClientID: req.ClientID, Encrypted: req.Encrypted, Attachments: req.Attachments,
+		Mentions: req.Mentions, MentionsRoom: req.MentionsRoom,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -384,6 +384,9 @@ type clientFrame struct {
 	Encrypted json.RawMessage `json:"encrypted"`
 	// Attachments of a send (API.md §6).
 	Attachments []json.RawMessage `json:"attachments"`
+	// Mentions of a send (API.md §9).
+	Mentions     []node.UserID `json:"mentions"`
+	MentionsRoom bool          `json:"mentionsRoom"`
 }
 
 func invalid(msg string) error { return &node.Error{Kind: node.ErrInvalid, Message: msg} }
@@ -435,6 +438,7 @@ func (c *conn) handle(mt int, data []byte) {
 			Room: room, Body: deref(f.Body), ReplyTo: node.EventID(f.ReplyTo), Thread: node.EventID(f.Thread), ClientID: f.ID,
 			Encrypted:   f.Encrypted,
 			Attachments: f.Attachments,
+			Mentions:    f.Mentions, MentionsRoom: f.MentionsRoom,
 		})
 	case "typing":
 		if f.Typing == nil {

@@ -288,6 +288,30 @@ func TestWSMessaging(t *testing.T) {
 		}
 	})
 
+	t.Run("mentions travel in the frames and count in the room view (API.md §9)", func(t *testing.T) {
+		a1.send(t, map[string]any{"type": "send", "id": "m1", "room": room.ID, "body": "@bob see this", "mentions": []node.UserID{bob.User.ID}})
+		ack := a1.expect(t, "ack", func(f wsFrame) bool { return f.ID == "m1" }).message(t)
+		if len(ack.Mentions) != 1 || ack.Mentions[0] != bob.User.ID {
+			t.Fatalf("ack mentions = %v", ack.Mentions)
+		}
+		got := b.expect(t, "message", func(f wsFrame) bool { return f.message(t).ID == ack.ID }).message(t)
+		if len(got.Mentions) != 1 || got.Mentions[0] != bob.User.ID {
+			t.Fatalf("bob's frame mentions = %v", got.Mentions)
+		}
+		a1.send(t, map[string]any{"type": "send", "id": "m2", "room": room.ID, "body": "all of you", "mentionsRoom": true})
+		a1.expect(t, "ack", func(f wsFrame) bool { return f.ID == "m2" })
+		var view node.Room
+		bob.must(t, "GET", "/api/v1/rooms/"+string(room.ID), nil, http.StatusOK, &view)
+		if view.Mentions == nil || *view.Mentions != 2 {
+			t.Fatalf("bob's room view mentions = %v, want 2", view.Mentions)
+		}
+		a1.send(t, map[string]any{"type": "send", "id": "m3", "room": room.ID, "body": "x", "mentions": []string{"nobody"}})
+		if f := a1.expect(t, "error", func(f wsFrame) bool { return f.ID == "m3" }); f.Code != "invalid_argument" {
+			t.Fatalf("bad mention: %+v", f)
+		}
+		bob.must(t, "POST", "/api/v1/rooms/"+string(room.ID)+"/read", map[string]string{"upTo": string(ack.ID)}, http.StatusNoContent, nil)
+	})
+
 	t.Run("retried send is acked once stored once", func(t *testing.T) {
 		a1.send(t, map[string]any{"type": "send", "id": "c2", "room": room.ID, "body": "once"})
 		a1.send(t, map[string]any{"type": "send", "id": "c2", "room": room.ID, "body": "once"})

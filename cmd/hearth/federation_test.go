@@ -125,10 +125,41 @@ func TestFederationProcesses(t *testing.T) {
 		}
 	})
 
+	// carolMentions polls C until carol's mention count in the room is want.
+	carolMentions := func(t *testing.T, want int) {
+		t.Helper()
+		poll.Until(t, 30*time.Second, func() error {
+			var r struct{ Mentions *int }
+			if code, err := c.api.try("GET", "/api/v1/rooms/"+room.ID, carol.AccessToken, nil, &r); code != 200 || r.Mentions == nil {
+				return fmt.Errorf("GET room on C: %d %v %+v", code, err, r)
+			}
+			if *r.Mentions != want {
+				return fmt.Errorf("carol's mention count on C = %d, want %d", *r.Mentions, want)
+			}
+			return nil
+		})
+	}
+
+	t.Run("a mention from a user on A raises the mention count on C", func(t *testing.T) {
+		var m struct {
+			Mentions []string
+		}
+		a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken,
+			map[string]any{"body": "@carol look", "mentions": []string{carolID}}, 201, &m)
+		if !slices.Equal(m.Mentions, []string{carolID}) {
+			t.Fatalf("the message carries mentions %v, want [%s]", m.Mentions, carolID)
+		}
+		carolMentions(t, 1)
+	})
+
 	t.Run("C killed and restarted catches up", func(t *testing.T) {
 		c.kill(t)
 		for i := range 20 {
-			a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken, map[string]string{"body": fmt.Sprintf("while C is down %d", i)}, 201, nil)
+			body := map[string]any{"body": fmt.Sprintf("while C is down %d", i)}
+			if i == 7 {
+				body["mentionsRoom"] = true // a mention C learns of by catch-up
+			}
+			a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken, body, 201, nil)
 		}
 		c = startPeer(outer, bin, dataC, b.p2p[0])
 		want := a.api.history(t, alice.AccessToken, room.ID)
@@ -139,6 +170,9 @@ func TestFederationProcesses(t *testing.T) {
 			}
 			return nil
 		})
+		// The mention before the kill survived the restart, and the one
+		// sent while C was down came with the catch-up.
+		carolMentions(t, 2)
 	})
 
 	t.Run("DM and private room stay off B", func(t *testing.T) {

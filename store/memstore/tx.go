@@ -436,6 +436,25 @@ func (t *tx) CountMessagesAfter(room node.RoomID, from node.OrderKey, skip node.
 	return n, nil
 }
 
+func (t *tx) CountMentionsAfter(room node.RoomID, u node.UserID, from node.OrderKey, max int) (int, error) {
+	prefix := key(pMessage, string(room)) + "/"
+	n := 0
+	t.ascend(prefix, prefix+string(from), func(it item) bool {
+		if n >= max {
+			return false
+		}
+		m := it.val.(*node.Message)
+		if from != nil && string(m.Order) == string(from) {
+			return true
+		}
+		if m.Sender != u && !m.Deleted && (m.MentionsRoom || slices.Contains(m.Mentions, u)) {
+			n++
+		}
+		return n < max
+	})
+	return n, nil
+}
+
 func (t *tx) ClientMessage(u node.UserID, room node.RoomID, clientID string) (node.EventID, error) {
 	v, err := t.get(key(pClientID, string(u), string(room), clientID))
 	if err != nil {

@@ -33,6 +33,74 @@ func mustView(t *testing.T, s Store, fn func(node.Tx) error) {
 }
 
 // order is the order key of the i-th test event.
+// testCountMentions: bob is mentioned by name in 2, 5 and 9, the room as
+// a whole in 4, 5 and 7 (7 by bob himself), 9 is deleted later, and the
+// entries of another room and user do not count.
+func testCountMentions(t *testing.T, s Store) {
+	mustUpdate(t, s, func(tx node.Tx) error {
+		for i := range 12 {
+			sender := node.UserID("alice@N")
+			m := message("room1", i, sender)
+			switch i {
+			case 2, 9:
+				m.Mentions = []node.UserID{"bob@N"}
+			case 3:
+				m.Mentions = []node.UserID{"carol@N"}
+			case 4:
+				m.MentionsRoom = true
+			case 5:
+				m.Mentions, m.MentionsRoom = []node.UserID{"carol@N", "bob@N"}, true
+			case 7:
+				m.Sender, m.MentionsRoom = "bob@N", true
+			}
+			if err := tx.PutMessage(m); err != nil {
+				return err
+			}
+		}
+		other := message("room10", 1, "alice@N")
+		other.Mentions = []node.UserID{"bob@N"}
+		return tx.PutMessage(other)
+	})
+	count := func(from node.OrderKey, u node.UserID, max int) int {
+		var n int
+		mustView(t, s, func(tx node.Tx) error {
+			var err error
+			n, err = tx.CountMentionsAfter("room1", u, from, max)
+			return err
+		})
+		return n
+	}
+	for _, c := range []struct {
+		from node.OrderKey
+		u    node.UserID
+		max  int
+		want int
+	}{
+		{nil, "bob@N", 100, 4},      // 2, 4, 5 (once), 9; not his own 7
+		{order(4), "bob@N", 100, 2}, // 5, 9 (from is exclusive)
+		{nil, "bob@N", 2, 2},
+		{nil, "carol@N", 100, 4}, // 3, 4, 5, 7
+		{nil, "dave@N", 100, 3},  // 4, 5, 7: the room-wide ones
+	} {
+		if n := count(c.from, c.u, c.max); n != c.want {
+			t.Errorf("CountMentionsAfter(%x, %s, %d) = %d; want %d", c.from, c.u, c.max, n, c.want)
+		}
+	}
+	// Deleting 9 (the node clears a deleted message's mentions) takes it
+	// out of bob's count.
+	mustUpdate(t, s, func(tx node.Tx) error {
+		m, err := tx.Message("room1-m9")
+		if err != nil {
+			return err
+		}
+		m.Deleted, m.Body, m.Mentions = true, "", nil
+		return tx.PutMessage(m)
+	})
+	if n := count(nil, "bob@N", 100); n != 3 {
+		t.Errorf("after deleting a mention, bob's count = %d; want 3", n)
+	}
+}
+
 func order(i int) node.OrderKey {
 	return node.MakeOrderKey(node.Stamp{Wall: int64(1_000_000 + i)}, node.EventID(fmt.Sprintf("e%06d", i)))
 }

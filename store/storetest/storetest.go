@@ -42,6 +42,7 @@ var Cases = []Case{
 	{"MessageRecordIsACopy", testMessageCopy},
 	{"Threads", testThreads},
 	{"CountMessagesAfter", testCountAfter},
+	{"CountMentionsAfter", testCountMentions},
 	{"ClientMessages", testClientMessages},
 	{"Aggregates", testAggregates},
 	{"ReactionRecords", testReactionRecords},
