@@ -337,7 +337,7 @@ export async function loadThread(room: string, root: string): Promise<void> {
 export function sendMessage(
   room: string,
   body: string,
-  opts: { replyTo?: string; thread?: string; attachments?: Media[]; files?: FileRef[] } = {},
+  opts: { replyTo?: string; thread?: string; attachments?: Media[]; files?: FileRef[]; mentions?: string[]; mentionsRoom?: boolean } = {},
 ): string {
   return socket.send({ room, body, ...opts });
 }

@@ -89,6 +89,9 @@ export interface OutgoingSend {
   attachments?: Media[];
   /** the encrypted files' keys (encrypted rooms only), sent inside the ciphertext. */
   files?: FileRef[];
+  /** explicit mentions (API.md §9); in the clear in an encrypted room too, so the node can count and notify. */
+  mentions?: string[];
+  mentionsRoom?: boolean;
 }
 
 /** attachmentRef is what a send frame names of a file: its ID, and its name unless it is ciphertext. */
@@ -408,6 +411,8 @@ export class Socket {
       ts: this.d.now(),
       attachments: p.attachments,
       files: p.files,
+      mentions: p.mentions,
+      mentionsRoom: p.mentionsRoom,
     });
     this.queue(clientId, p);
     return clientId;
@@ -423,6 +428,8 @@ export class Socket {
     if (p.replyTo) f.replyTo = p.replyTo;
     if (p.thread) f.thread = p.thread;
     if (p.attachments?.length) f.attachments = p.attachments.map(attachmentRef);
+    if (p.mentions?.length) f.mentions = p.mentions;
+    if (p.mentionsRoom) f.mentionsRoom = true;
     const enc = this.d.encrypt(p.room, p.body, { replyTo: p.replyTo, thread: p.thread }, p.files?.length ? p.files : undefined);
     if (!enc) {
       this.outbox.set(clientId, f);

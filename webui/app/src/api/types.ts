@@ -68,6 +68,10 @@ export interface Message {
   threadCount?: number;
   /** set in end-to-end encrypted rooms; body is then empty on the wire. */
   encrypted?: Encrypted;
+  /** the users the message mentions (API.md §9). */
+  mentions?: UserID[];
+  /** the message mentions every member. */
+  mentionsRoom?: boolean;
 }
 
 export interface Reaction {
@@ -102,6 +106,8 @@ export interface Room {
   createdAt: number;
   lastMessage?: Message;
   unread?: number;
+  /** unread messages that mention me (API.md §9). */
+  mentions?: number;
   historyComplete?: boolean;
   /** pending invites; present for members and invitees. */
   invited?: UserID[];
@@ -209,6 +215,8 @@ export interface SendFrame {
   replyTo?: MessageID;
   thread?: MessageID;
   attachments?: AttachmentRef[];
+  mentions?: UserID[];
+  mentionsRoom?: boolean;
 }
 
 /** someone else's membership changed in one of our rooms. */

@@ -37,8 +37,13 @@ function element(t: Token, children: ReactNode[], key: number): ReactNode {
   return createElement(t.tag, props, ...children);
 }
 
+/** TextRenderer renders a run of plain text (mentions are highlighted there). */
+export type TextRenderer = (text: string, key: number) => ReactNode;
+
+const asIs: TextRenderer = (text) => text;
+
 /** render turns a token stream (block or inline) into React nodes. */
-function render(tokens: Token[]): ReactNode[] {
+function render(tokens: Token[], text: TextRenderer): ReactNode[] {
   const root: ReactNode[] = [];
   const stack: { open: Token; children: ReactNode[] }[] = [];
   const out = () => (stack.length ? stack[stack.length - 1].children : root);
@@ -54,10 +59,10 @@ function render(tokens: Token[]): ReactNode[] {
     }
     switch (t.type) {
       case 'inline':
-        out().push(createElement(Fragment, { key }, ...render(t.children ?? [])));
+        out().push(createElement(Fragment, { key }, ...render(t.children ?? [], text)));
         break;
       case 'text':
-        out().push(t.content);
+        out().push(text(t.content, key));
         break;
       case 'code_inline':
         out().push(createElement('code', { key }, t.content));
@@ -83,7 +88,7 @@ function render(tokens: Token[]): ReactNode[] {
   return root;
 }
 
-/** renderMarkdown renders a message body. */
-export function renderMarkdown(text: string): ReactNode {
-  return createElement(Fragment, null, ...render(md.parse(text, {})));
+/** renderMarkdown renders a message body; text renders its plain runs (as they are by default). */
+export function renderMarkdown(body: string, text: TextRenderer = asIs): ReactNode {
+  return createElement(Fragment, null, ...render(md.parse(body, {}), text));
 }

@@ -3,7 +3,8 @@ import type { ChatMessage } from '../store';
 import { Avatar } from './Avatar';
 import { formatFull, formatTime } from './format';
 import { QUICK_REACTIONS, Reactions } from './Reactions';
-import { RichText } from './RichText';
+import { RichText, type Mentions } from './RichText';
+import { mentionsMe } from '../store/rooms';
 import { Attachments } from './Attachments';
 import { EncryptedNotice, ShieldNote, unreadable } from '../crypto/ui/EncryptedNotice';
 
@@ -69,6 +70,8 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
   const [quick, setQuick] = useState(false);
   const local = m.status !== undefined;
   const showActions = !local && !m.deleted && !p.editing;
+  // A message that mentions the reader stands out, as in every chat app.
+  const me = mentionsMe(m, p.myId);
 
   const select = (e: MouseEvent) => {
     if (!touchScreen || !showActions || interactive(e.target)) return;
@@ -96,10 +99,11 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
         data-status={m.status ?? p.receipt ?? 'sent'}
         data-selected={p.selected ? 'true' : undefined}
         data-highlighted={p.highlighted ? 'true' : undefined}
+        data-mentions-me={me ? 'true' : undefined}
         aria-label={`${p.senderName} at ${formatTime(m.ts)}`}
         onClick={select}
         onContextMenu={longPress}
-        className={`group relative flex gap-3 px-4 py-0.5 hover:bg-base-200/60 focus-within:bg-base-200/60 ${p.selected ? 'bg-base-200' : ''} ${local ? 'opacity-80' : ''}`}
+        className={`group relative flex gap-3 px-4 py-0.5 hover:bg-base-200/60 focus-within:bg-base-200/60 ${p.selected ? 'bg-base-200' : ''} ${local ? 'opacity-80' : ''} ${me ? 'mentions-me' : ''}`}
       >
         <div className="w-9 shrink-0">
           {!p.grouped && <Avatar id={m.sender} name={p.senderName} />}
@@ -163,7 +167,9 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
             <EncryptedNotice m={m} />
           ) : (
             <>
-              {(m.body || !(m.attachments?.length || m.files?.length)) && <Body text={m.body} edited={!!m.editedAt} />}
+              {(m.body || !(m.attachments?.length || m.files?.length)) && (
+                <Body text={m.body} edited={!!m.editedAt} mentions={{ mentions: m.mentions, mentionsRoom: m.mentionsRoom, me: p.myId }} />
+              )}
               {/* In an encrypted room the clear attachments are ciphertext: only the decrypted files show. */}
               <Attachments media={m.encrypted || m.files ? undefined : m.attachments} files={m.files} />
             </>
@@ -277,7 +283,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
 });
 
 /** Body renders the text of a message, folding a long one behind "Show more". */
-function Body({ text, edited }: { text: string; edited: boolean }) {
+function Body({ text, edited, mentions }: { text: string; edited: boolean; mentions?: Mentions }) {
   const box = useRef<HTMLDivElement>(null);
   const [open, setOpen] = useState(false);
   const [long, setLong] = useState(false);
@@ -298,7 +304,7 @@ function Body({ text, edited }: { text: string; edited: boolean }) {
         className={long && !open ? 'overflow-hidden [mask-image:linear-gradient(to_bottom,black_75%,transparent)]' : ''}
         style={long && !open ? { maxHeight: FOLD_PX } : undefined}
       >
-        <RichText text={text} />
+        <RichText text={text} mentions={mentions} />
       </div>
       {edited && <span className="text-xs opacity-70"> (edited)</span>}
       {long && (

@@ -1,9 +1,19 @@
-import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type MutableRefObject } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+  type MutableRefObject,
+  type ReactNode,
+} from 'react';
 import { describeError, sendMessage, setTyping, uploadAttachment, type Uploaded } from '../api/app';
 import { codeOf } from '../api/errors';
 import { formatBytes, MAX_ATTACHMENTS } from '../components/media';
-import type { Suggestion } from '../emoji/data';
-import { draftKey, useStore } from '../store';
+import { collectMentions, MENTION_PARTIAL, suggestMembers, type Member } from '../components/mentions';
+import { displayName, draftKey, useStore } from '../store';
 import { useDialogs } from './dialogs';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -29,19 +39,31 @@ interface PendingFile {
 
 let fileSeq = 0;
 
+/** An entry of the completion list: an emoji, or a member (or @room) to mention. */
+interface Item {
+  key: string;
+  /** what replaces the partial. */
+  text: string;
+  label: ReactNode;
+  /** the user ID a mention names ('@room' for the whole room). */
+  id?: string;
+}
+
 interface Completion {
-  /** where the ":partial" starts in the text. */
+  kind: 'emoji' | 'mention';
+  /** where the ":partial" or "@partial" starts in the text. */
   start: number;
   end: number;
   query: string;
-  items: Suggestion[];
+  items: Item[];
   active: number;
 }
 
 /**
  * Composer writes messages. Enter sends, Shift+Enter adds a line, Esc drops
  * the reply, ↑ in an empty composer edits one's last message; ":sm" offers
- * emoji by shortcode. The draft lives in the store (and sessionStorage), so
+ * emoji by shortcode and "@an" the room's members (across nodes) and @room
+ * to mention; a send lists the mentions its text makes (API.md §9). The draft lives in the store (and sessionStorage), so
  * it survives reconnects and switching rooms; everything else (an error)
  * belongs to one room: RoomView gives each room its own Composer.
  */
@@ -82,6 +104,12 @@ export function Composer({
   const fileInput = useRef<HTMLInputElement>(null);
   const filesNow = useRef(files);
   filesNow.current = files;
+  const me = useStore((s) => s.session.user?.id);
+  const memberIds = useStore((s) => s.rooms.byId[room]?.members);
+  const presence = useStore((s) => s.presence);
+  const members = (): Member[] => (memberIds ?? []).map((id) => ({ id, name: displayName(presence, id) }));
+  /** the user picked for each "@name" this draft completed (two members may share a username). */
+  const chosen = useRef(new Map<string, string>());
 
   const patchFile = (key: string, patch: Partial<PendingFile>) =>
     setFiles((list) => list.map((f) => (f.key === key ? { ...f, ...patch } : f)));
@@ -166,11 +194,15 @@ export function Composer({
     setComp(null);
     const attachments = ready.map((f) => f.done!.media);
     const enc = ready.flatMap((f) => (f.done!.file ? [f.done!.file] : []));
+    const { mentions, mentionsRoom } = collectMentions(body, chosen.current, members(), me);
+    chosen.current.clear();
     sendMessage(room, body, {
       replyTo: reply?.id,
       thread,
       attachments: attachments.length ? attachments : undefined,
       files: enc.length ? enc : undefined,
+      mentions: mentions.length ? mentions : undefined,
+      mentionsRoom: mentionsRoom || undefined,
     });
     setFiles([]);
     setDraft(key, '');
@@ -192,9 +224,34 @@ export function Composer({
     });
   };
 
-  // Look for a shortcode before the caret after each change.
+  /** pick takes an entry of the completion list. */
+  const pick = (c: Completion, item: Item) => {
+    if (c.kind === 'mention' && item.id && item.id !== '@room') chosen.current.set(item.text.slice(1).trim(), item.id);
+    insert(item.text, c.start, c.end);
+  };
+
+  // Look for an @name or a shortcode before the caret after each change.
   const complete = (value: string, caret: number) => {
     const before = value.slice(0, caret);
+    const at = before.match(MENTION_PARTIAL);
+    if (at) {
+      const start = caret - at[1].length - 1;
+      const items: Item[] = suggestMembers(at[1], members(), me).map((s) => ({
+        key: s.id,
+        text: `@${s.insert} `,
+        id: s.id,
+        label: (
+          <span className="flex flex-col items-start min-w-0">
+            <span className="font-semibold truncate max-w-full" dir="auto">
+              {s.label}
+            </span>
+            <span className="text-xs opacity-70 truncate max-w-full">{s.id === '@room' ? s.detail : `@${s.insert} · ${s.detail}`}</span>
+          </span>
+        ),
+      }));
+      setComp(items.length ? { kind: 'mention', start, end: caret, query: at[1], items, active: 0 } : null);
+      return;
+    }
     const done = before.match(FINISHED);
     if (done) {
       const code = done[1];
@@ -221,7 +278,19 @@ export function Composer({
       .then((items) => {
         const el = area.current;
         if (!el || el.value.slice(start, el.selectionStart) !== m[1]) return; // typed on since
-        setComp(items.length ? { start, end: caret, query, items, active: 0 } : null);
+        const list: Item[] = items.map((s) => ({
+          key: s.emoji,
+          text: s.emoji,
+          label: (
+            <>
+              <span className="text-lg" aria-hidden="true">
+                {s.emoji}
+              </span>{' '}
+              :{s.shortcode}:
+            </>
+          ),
+        }));
+        setComp(list.length ? { kind: 'emoji', start, end: caret, query, items: list, active: 0 } : null);
       })
       .catch(() => setComp(null));
   };
@@ -242,7 +311,7 @@ export function Composer({
       }
       if (e.key === 'Enter' || e.key === 'Tab') {
         e.preventDefault();
-        insert(comp.items[comp.active].emoji, comp.start, comp.end);
+        pick(comp, comp.items[comp.active]);
         return;
       }
       if (e.key === 'Escape') {
@@ -282,11 +351,11 @@ export function Composer({
         <ul
           id={listId}
           role="listbox"
-          aria-label="Emoji suggestions"
+          aria-label={comp.kind === 'mention' ? 'People to mention' : 'Emoji suggestions'}
           className="absolute bottom-full left-2 mb-1 z-20 menu menu-sm bg-base-100 border border-base-300 rounded-box shadow-lg w-72 max-w-[calc(100%-1rem)]"
         >
           {comp.items.map((s, i) => (
-            <li key={s.emoji} role="presentation">
+            <li key={s.key} role="presentation">
               <button
                 type="button"
                 role="option"
@@ -295,12 +364,9 @@ export function Composer({
                 tabIndex={-1}
                 className={i === comp.active ? 'menu-active' : ''}
                 onMouseDown={(e) => e.preventDefault()}
-                onClick={() => insert(s.emoji, comp.start, comp.end)}
+                onClick={() => pick(comp, s)}
               >
-                <span className="text-lg" aria-hidden="true">
-                  {s.emoji}
-                </span>{' '}
-                :{s.shortcode}:
+                {s.label}
               </button>
             </li>
           ))}

@@ -4,6 +4,7 @@ import { ConnectionBanner } from '../components/ConnectionBanner';
 import { socket } from '../api/app';
 import { useShallow, useStore } from '../store';
 import { DialogsProvider } from './dialogs';
+import { showAttention, totals } from './attention';
 import { Sidebar } from './Sidebar';
 import { VerificationHost } from '../crypto/ui/lazy';
 
@@ -19,11 +20,11 @@ export default function Shell() {
   const c = useStore(
     useShallow((s) => ({ status: s.connection.status, retryAt: s.connection.retryAt, everReady: s.connection.everReady })),
   );
-  const unread = useStore((s) => Object.values(s.rooms.byId).reduce((n, r) => n + (r.unread ?? 0), 0));
+  const counts = useStore(useShallow((s) => totals(Object.values(s.rooms.byId))));
   const [switcher, setSwitcher] = useState(false);
   useEffect(() => {
-    document.title = unread > 0 ? `(${unread}) Hearth` : 'Hearth';
-  }, [unread]);
+    showAttention(document, counts);
+  }, [counts]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {

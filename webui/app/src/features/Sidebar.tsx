@@ -150,6 +150,7 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
         ? attachmentSummary(m.attachments)
         : previewText(m.body);
   const unread = room.unread ?? 0;
+  const mentions = room.mentions ?? 0;
   const invited = useStore((s) => !!s.session.user && !room.members.includes(s.session.user.id));
   // The row is a link to the room, but only the title is inside the <a>
   // (stretched over the row by its ::after), so the link's name can say
@@ -170,7 +171,9 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
         <NavLink
           to={`/r/${encodeURIComponent(room.id)}`}
           className={`block truncate outline-none after:absolute after:inset-0 after:content-[''] ${unread ? 'font-bold' : ''}`}
-          aria-label={`${title}${invited ? ', invitation' : ''}${unread ? `, ${unread} unread` : ''}`}
+          aria-label={`${title}${invited ? ', invitation' : ''}${unread ? `, ${unread} unread` : ''}${
+            mentions ? `, ${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : ''
+          }`}
           aria-describedby={`preview-${room.id}`}
         >
           <bdi>{title}</bdi>
@@ -183,6 +186,11 @@ const RoomEntry = memo(function RoomEntry({ room }: { room: Room }) {
       {invited && (
         <span className="badge badge-secondary badge-sm" aria-hidden="true">
           Invited
+        </span>
+      )}
+      {mentions > 0 && (
+        <span className="badge badge-error badge-sm" aria-hidden="true" data-mentions={mentions} title={`${mentions} unread ${mentions === 1 ? 'mention' : 'mentions'}`}>
+          @{mentions}
         </span>
       )}
       {unread > 0 && (

@@ -282,6 +282,8 @@ export interface PendingSend {
   /** the files it carries, as shown while it is sent. */
   attachments?: Message['attachments'];
   files?: FileRef[];
+  mentions?: string[];
+  mentionsRoom?: boolean;
 }
 
 export function addPending(s: MessagesState, p: PendingSend): MessagesState {
@@ -298,6 +300,8 @@ export function addPending(s: MessagesState, p: PendingSend): MessagesState {
   };
   if (p.attachments?.length) m.attachments = p.attachments;
   if (p.files?.length) m.files = p.files;
+  if (p.mentions?.length) m.mentions = p.mentions;
+  if (p.mentionsRoom) m.mentionsRoom = true;
   return upsertMessages(s, [m]).state;
 }
 

@@ -37,7 +37,7 @@ export function setRooms(s: RoomsState, rooms: Room[], since?: number): RoomsSta
   const newer = (id: string) => since !== undefined && (s.touched[id] ?? 0) > since;
   for (const r of rooms) {
     if (newer(r.id)) continue;
-    byId[r.id] = s.active === r.id ? { ...r, unread: 0 } : r;
+    byId[r.id] = s.active === r.id ? { ...r, unread: 0, mentions: 0 } : r;
   }
   if (since !== undefined) {
     for (const [id, at] of Object.entries(s.touched)) {
@@ -60,7 +60,8 @@ export function upsertRoom(s: RoomsState, r: Room): RoomsState {
   // A room frame without lastMessage must not hide the one we know.
   if (!r.lastMessage && prev?.lastMessage) next.lastMessage = prev.lastMessage;
   if (r.unread === undefined && prev) next.unread = prev.unread;
-  if (s.active === r.id) next.unread = 0;
+  if (r.mentions === undefined && prev) next.mentions = prev.mentions;
+  if (s.active === r.id) next.unread = next.mentions = 0;
   return { ...s, ...touch(s, r.id), byId: { ...s.byId, [r.id]: next } };
 }
 
@@ -89,19 +90,28 @@ export function removeRoom(s: RoomsState, id: string): RoomsState {
 
 /**
  * noteMessage records a newly seen message: the room's preview, and one more
- * unread when it is someone else's message in a room that is not open.
- * Thread replies update neither.
+ * unread when it is someone else's message in a room that is not open (one
+ * more mention too when it mentions me). Thread replies update neither.
+ * The node's counts replace these on every fetch of the list.
  */
 export function noteMessage(s: RoomsState, m: Message, me: string | undefined): RoomsState {
   const r = s.byId[m.room];
   if (!r || m.thread) return s;
   const newer = !r.lastMessage || r.lastMessage.ts <= m.ts || r.lastMessage.id === m.id;
-  const unread = m.sender !== me && s.active !== m.room ? (r.unread ?? 0) + 1 : r.unread;
+  const counts = m.sender !== me && s.active !== m.room;
+  const unread = counts ? (r.unread ?? 0) + 1 : r.unread;
+  const mentions = counts && mentionsMe(m, me) ? (r.mentions ?? 0) + 1 : r.mentions;
   return {
     ...s,
     ...touch(s, m.room),
-    byId: { ...s.byId, [m.room]: { ...r, lastMessage: newer ? m : r.lastMessage, unread } },
+    byId: { ...s.byId, [m.room]: { ...r, lastMessage: newer ? m : r.lastMessage, unread, mentions } },
   };
+}
+
+/** mentionsMe reports whether m mentions me, by name or the whole room (never my own). */
+export function mentionsMe(m: Pick<Message, 'sender' | 'mentions' | 'mentionsRoom' | 'deleted'>, me: string | undefined): boolean {
+  if (!me || m.sender === me || m.deleted) return false;
+  return !!m.mentionsRoom || !!m.mentions?.includes(me);
 }
 
 /** noteUpdate refreshes the preview when the last message was edited or deleted. */
@@ -113,7 +123,7 @@ export function noteUpdate(s: RoomsState, m: Message): RoomsState {
 
 export function setActive(s: RoomsState, id: string | null): RoomsState {
   let byId = s.byId;
-  if (id && byId[id]?.unread) byId = { ...byId, [id]: { ...byId[id], unread: 0 } };
+  if (id && (byId[id]?.unread || byId[id]?.mentions)) byId = { ...byId, [id]: { ...byId[id], unread: 0, mentions: 0 } };
   return { ...s, active: id, byId };
 }
 

@@ -58,6 +58,22 @@ describe('rooms', () => {
     expect(s.byId.r1.unread).toBe(0);
   });
 
+  it('counts mentions of me: by name or the whole room, never my own, reset when the room is opened', () => {
+    let s = setRooms(initialRooms, [room('r1', { unread: 2, mentions: 1 }), room('r2')]);
+    s = noteMessage(s, msg('a', 5, { mentions: ['me@n'] }), 'me@n');
+    s = noteMessage(s, msg('b', 6, { mentionsRoom: true }), 'me@n');
+    s = noteMessage(s, msg('c', 7, { mentions: ['carol@n'] }), 'me@n');
+    s = noteMessage(s, msg('d', 8, { sender: 'me@n', mentionsRoom: true }), 'me@n');
+    expect(s.byId.r1.unread).toBe(5);
+    expect(s.byId.r1.mentions).toBe(3);
+    // A room frame without counts keeps them.
+    s = upsertRoom(s, room('r1', { name: 'renamed' }));
+    expect(s.byId.r1.mentions).toBe(3);
+    s = setActive(s, 'r1');
+    expect(s.byId.r1.mentions).toBe(0);
+    expect(s.byId.r1.unread).toBe(0);
+  });
+
   it('ignores thread replies and older messages for the preview', () => {
     let s = setRooms(initialRooms, [room('r1', { lastMessage: msg('z', 10) })]);
     s = noteMessage(s, msg('old', 5), 'me@n');
