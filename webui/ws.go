@@ -45,6 +45,11 @@ var writeBufferPool = &sync.Pool{}
 var upgrader = websocket.Upgrader{
 	HandshakeTimeout: 10 * time.Second,
 	WriteBufferPool:  writeBufferPool,
+	// A read buffer of its own, smaller than the 4 KiB one net/http
+	// hijacks with (which gorilla keeps when this is 0): every idle
+	// connection holds it, most client frames are far smaller, and a
+	// large one is read past the buffer straight into the message.
+	ReadBufferSize: 1024,
 	// The origin is checked by serveWS before upgrading (API.md §4):
 	// gorilla's default lets an absent Origin through but also rejects
 	// configured extra origins, so the server does it itself.

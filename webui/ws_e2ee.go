@@ -2,16 +2,20 @@ package webui
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hearth-chat/hearth/node"
 )
 
 // A connection's device (API.md §7): its to-device messages, the
-// device-list changes it must hear of and its one-time key counts. One
-// goroutine per connection (the pump) reads them from the node and
+// device-list changes it must hear of and its one-time key counts. A
+// goroutine of the connection's (the pump) reads them from the node and
 // queues frames: on connect everything still unacknowledged, afterwards
-// whatever a poke (node.NoteDevice) says changed. Each stream is sent in
+// whatever a poke (node.NoteDevice) says changed. The pump runs only
+// while there is something to read, and exits when it has caught up:
+// an idle connection, as most are, keeps no goroutine (and no stack) for
+// it. Each stream is sent in
 // order and at most once per connection; the client acknowledges with
 // {"type":"todevice_ack","upTo":next}, and what it has not acknowledged
 // is sent again on its next connection.
@@ -24,12 +28,17 @@ const (
 
 // devicePump is the per-connection state of the device streams.
 type devicePump struct {
-	id     node.DeviceID
-	pokes  atomic.Int32  // what to read again, OR-ed by pokes
-	wakeC  chan struct{} // signals the pump
-	doneC  chan struct{} // closed when the pump ends; nil if never started
-	tdSent uint64        // to-device seq sent on this connection; the pump's alone
-	dlSent uint64        // device-list seq sent on this connection; the pump's alone
+	id    node.DeviceID
+	pokes atomic.Int32 // what to read again, OR-ed by pokes
+
+	mu      sync.Mutex
+	ready   bool // startDevicePump ran: a poke starts the pump; guarded by mu
+	running bool // the pump goroutine is on; guarded by mu
+	stopped bool // stop ran: nothing starts the pump again; guarded by mu
+	wg      sync.WaitGroup
+
+	tdSent uint64 // to-device seq sent on this connection; the pump's alone
+	dlSent uint64 // device-list seq sent on this connection; the pump's alone
 }
 
 // bindDevice finds the device of the connection's session before the
@@ -41,44 +50,67 @@ func (c *conn) bindDevice() bool {
 		return false
 	}
 	c.dev.id = d
-	c.dev.wakeC = make(chan struct{}, 1)
 	c.s.node.SeenDevice(c.ctx, c.user, d)
 	return true
 }
 
-// startDevicePump starts the pump once ready is queued: it first sends
-// everything still waiting for the device.
+// startDevicePump lets pokes start the pump once ready is queued, and
+// starts it to send everything still waiting for the device.
 func (c *conn) startDevicePump() {
-	c.dev.pokes.Store(allPokes)
-	c.dev.doneC = make(chan struct{})
+	c.dev.mu.Lock()
+	c.dev.ready = true
+	c.dev.mu.Unlock()
+	c.pokeDevice(allPokes)
+}
+
+// stop waits for the pump (the connection is done by then) and keeps it
+// from starting again.
+func (p *devicePump) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// pokeDevice asks the pump to read kinds again, starting it when it is
+// not running; it never blocks. The kinds are recorded before the pump's
+// state is looked at, and the pump looks at them again under mu before
+// it exits, so a poke is never left unread.
+func (c *conn) pokeDevice(kinds int) {
+	p := &c.dev
+	p.pokes.Or(int32(kinds))
+	p.mu.Lock()
+	if !p.ready || p.running || p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.running = true
+	p.wg.Add(1)
+	p.mu.Unlock()
 	go c.runPump()
 }
 
-// stop waits for the pump (the connection is done by then).
-func (p *devicePump) stop() {
-	if p.doneC != nil {
-		<-p.doneC
-	}
-}
-
-// poke asks the pump to read kinds again; it never blocks.
-func (p *devicePump) poke(kinds int) {
-	for {
-		old := p.pokes.Load()
-		if p.pokes.CompareAndSwap(old, old|int32(kinds)) {
-			break
-		}
-	}
-	select {
-	case p.wakeC <- struct{}{}:
-	default:
-	}
-}
-
 func (c *conn) runPump() {
-	defer close(c.dev.doneC)
+	p := &c.dev
+	defer p.wg.Done()
 	for {
-		kinds := int(c.dev.pokes.Swap(0))
+		kinds := int(p.pokes.Swap(0))
+		done := false
+		select {
+		case <-c.done():
+			done = true
+		default:
+		}
+		if kinds == 0 || done {
+			p.mu.Lock()
+			if done || p.stopped || p.pokes.Load() == 0 {
+				p.running = false
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+			continue
+		}
 		if kinds&node.PokeToDevice != 0 {
 			c.pumpToDevice()
 		}
@@ -87,11 +119,6 @@ func (c *conn) runPump() {
 		}
 		if kinds&node.PokeKeyCounts != 0 {
 			c.sendKeyCounts()
-		}
-		select {
-		case <-c.done():
-			return
-		case <-c.dev.wakeC:
 		}
 	}
 }
@@ -200,8 +227,8 @@ func (h *Hub) pokeDevices(to []node.UserID, n *node.Notification) {
 		sh := h.shard(u)
 		sh.mu.RLock()
 		for _, c := range sh.users[u] {
-			if (n.Device == "" || c.dev.id == n.Device) && c.dev.wakeC != nil {
-				c.dev.poke(n.Poke)
+			if n.Device == "" || c.dev.id == n.Device {
+				c.pokeDevice(n.Poke)
 			}
 		}
 		sh.mu.RUnlock()
