@@ -114,7 +114,12 @@ func (s *Sender) Push(ctx context.Context, sub *node.PushSubscription, payload [
 	if o.Urgency == node.UrgencyHigh {
 		urgency = webpush.UrgencyHigh
 	}
-	resp, err := webpush.SendNotificationWithContext(ctx, payload, &webpush.Subscription{
+	// The library pads the message by appending to the slice it is
+	// given, which would write into a payload shared by several pushes:
+	// it gets a copy of its own.
+	msg := make([]byte, len(payload))
+	copy(msg, payload)
+	resp, err := webpush.SendNotificationWithContext(ctx, msg, &webpush.Subscription{
 		Endpoint: sub.Endpoint, Keys: webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth},
 	}, &webpush.Options{
 		HTTPClient: s.client, Subscriber: s.subject, TTL: max(int(o.TTL/time.Second), 0), Urgency: urgency,

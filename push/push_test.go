@@ -148,7 +148,7 @@ func TestVAPIDKeyKept(t *testing.T) {
 }
 
 // payloadOf decodes a received payload.
-func payloadOf(t *testing.T, p pushtest.Push) map[string]any {
+func payloadOf(t testing.TB, p pushtest.Push) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(p.Payload, &m); err != nil {
