@@ -278,7 +278,7 @@ const timelineTimers = new Map<string, ReturnType<typeof setTimeout>>();
  */
 function afterFrame(f: ServerFrame): void {
   if (f.type === 'message' && typeof document !== 'undefined') {
-    desktopNotify(f, document.visibilityState === 'hidden', Date.now());
+    desktopNotify(f, document.visibilityState === 'hidden', Date.now()).catch(() => undefined);
   }
   const room = f.type === 'room' ? f.room.id : f.type === 'member' ? f.room : null;
   if (!room || store.get().rooms.active !== room || timelineTimers.has(room)) return;

@@ -78,13 +78,22 @@ export function notificationText(m: Message, room: Pick<Room, 'kind' | 'name'> |
  * tab is hidden and the room's setting selects the message; a click brings
  * the tab forward and opens the room.
  */
-export function desktopNotify(f: ServerFrame, hidden: boolean, now: number): Notification | null {
+export async function desktopNotify(f: ServerFrame, hidden: boolean, now: number): Promise<Notification | null> {
   if (f.type !== 'message' || !hidden || !desktopEnabled()) return null;
   const st = store.get();
   const me = st.session.user?.id;
   const room = st.rooms.byId[f.message.room];
   if (!me || !room || !notifies(st.notify, me, f.message, room, now)) return null;
-  const { title, body } = notificationText(f.message, room, displayName(st.presence, f.message.sender));
+  const sender = f.message.sender;
+  if (!st.presence.users[sender]) {
+    // Name the sender as the app does: their profile, fetched if it is
+    // not known yet (a room never opened in this tab).
+    await Promise.race([
+      api.user(sender).then((u) => store.get().addUsers([u]), () => undefined),
+      new Promise((r) => setTimeout(r, 1500)),
+    ]);
+  }
+  const { title, body } = notificationText(f.message, room, displayName(store.get().presence, sender));
   const n = new Notification(title, { body, tag: f.message.id, icon: '/favicon.svg', data: { room: room.id } });
   n.onclick = () => {
     window.focus();

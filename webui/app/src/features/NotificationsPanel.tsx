@@ -39,6 +39,8 @@ export function NotificationsPanel() {
   const [push, setPush] = useState<boolean | null>(null); // null: unknown or unavailable
   const [pushOffered, setPushOffered] = useState(false);
   const [busy, setBusy] = useState(false);
+  // A switch shows the state asked for while the node or browser answers.
+  const [wantDnd, setWantDnd] = useState<boolean | null>(null);
   const [msg, setMsg] = useState<{ ok?: string; error?: string }>({});
 
   useEffect(() => {
@@ -68,19 +70,32 @@ export function NotificationsPanel() {
       setBusy(false);
     }
   };
-  const toggleDnd = (on: boolean) =>
-    run(async () => {
-      store.get().setNotifySettings(await api.setDoNotDisturb(on, on ? dndEnd(span, new Date()) : undefined));
+  const toggleDnd = (on: boolean) => {
+    setWantDnd(on);
+    return run(async () => {
+      try {
+        store.get().setNotifySettings(await api.setDoNotDisturb(on, on ? dndEnd(span, new Date()) : undefined));
+      } finally {
+        setWantDnd(null);
+      }
       return on ? 'Do not disturb is on.' : 'Do not disturb is off.';
     });
-  const toggleDesktop = (on: boolean) =>
-    run(async () => {
-      const now = await setDesktop(on);
-      setDesktopOn(now);
+  };
+  const toggleDesktop = (on: boolean) => {
+    setDesktopOn(on);
+    return run(async () => {
+      let now = false;
+      try {
+        now = await setDesktop(on);
+      } finally {
+        setDesktopOn(desktopEnabled());
+      }
       return now ? 'Desktop notifications are on for this browser.' : 'Desktop notifications are off.';
     });
+  };
   const togglePush = (on: boolean) =>
     run(async () => {
+      setPush(on);
       try {
         if (on) await enablePush();
         else await disablePush();
@@ -103,7 +118,7 @@ export function NotificationsPanel() {
             <input
               type="checkbox"
               className="toggle toggle-sm"
-              checked={quiet}
+              checked={wantDnd ?? quiet}
               disabled={busy || !n.loaded}
               onChange={(e) => void toggleDnd(e.target.checked)}
             />
