@@ -399,3 +399,23 @@ func (n *Node) pushOfferLocked(r *roomEntry, members []UserID, m *Message) *push
 	s := r.state
 	return &pushOffer{to: members, msg: m, kind: s.Kind, name: s.Name, encrypted: s.Encrypted}
 }
+
+// dropDevicePushes removes the push subscriptions a deleted device
+// registered: its browser is no longer signed in as u.
+func (n *Node) dropDevicePushes(ctx context.Context, u UserID, d DeviceID) {
+	if n.push == nil || d == "" {
+		return
+	}
+	subs, err := n.PushSubscriptions(ctx, u)
+	if err != nil {
+		n.log.Warn("push: listing a deleted device's subscriptions", "err", err)
+		return
+	}
+	for _, s := range subs {
+		if s.Device == d {
+			if err := n.push.drop(ctx, u, s.ID); err != nil && !isNotFound(err) {
+				n.log.Warn("push: dropping a deleted device's subscription", "err", err)
+			}
+		}
+	}
+}

@@ -379,6 +379,15 @@ func (w *pushWorker) retry(j *PushJob, cause error) {
 		return
 	}
 	w.n.log.Debug("push failed; retrying", "user", j.User, "sub", j.Sub, "in", delay, "err", cause)
+	w.mu.Lock()
+	gone := w.jobs[j.Seq] == nil
+	w.mu.Unlock()
+	if gone {
+		// Dropped with its subscription while it was being sent: not
+		// written back.
+		w.release(j)
+		return
+	}
 	err := w.n.store.Update(context.Background(), func(tx Tx) error { return tx.PutPushJob(&next) })
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -217,3 +217,23 @@ func TestPushOff(t *testing.T) {
 	// follow them too.
 	alice.must(t, "PUT", "/api/v1/notifications", map[string]any{"dnd": true}, 200, nil)
 }
+
+// TestPushSubscriptionGoesWithItsDevice: deleting a device removes the
+// push subscriptions it registered, and only those.
+func TestPushSubscriptionGoesWithItsDevice(t *testing.T) {
+	tn := pushNode(t)
+	var s session
+	tn.must(t, request{method: "POST", path: "/api/v1/auth/register", body: map[string]string{"username": "alice", "password": testPassword}}, http.StatusCreated, &s)
+	first := &client{tn: tn, User: s.User, Access: s.AccessToken}
+	second := tn.mustLogin(t, "alice")
+	first.must(t, "POST", "/api/v1/push/subscriptions", map[string]any{"endpoint": "https://push.example.org/first", "keys": browserKeys(t)}, 201, nil)
+	second.must(t, "POST", "/api/v1/push/subscriptions", map[string]any{"endpoint": "https://push.example.org/second", "keys": browserKeys(t)}, 201, nil)
+	second.must(t, "DELETE", "/api/v1/devices/"+s.DeviceID, map[string]string{"password": testPassword}, 204, nil)
+	var list struct {
+		Subscriptions []struct{ Endpoint string }
+	}
+	second.must(t, "GET", "/api/v1/push/subscriptions", nil, 200, &list)
+	if len(list.Subscriptions) != 1 || list.Subscriptions[0].Endpoint != "https://push.example.org/second" {
+		t.Fatalf("after deleting the first device: %+v", list)
+	}
+}
