@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // Notification settings: what a local user wants to be told of while no
@@ -230,7 +229,7 @@ func Notifies(u UserID, m *Message, kind, level string, prefs *NotifyPrefs, now 
 	case NotifyAll:
 		return true
 	case NotifyMentions:
-		return m.MentionsRoom || slices.Contains(m.Mentions, u)
+		return mentionsUser(m, u)
 	}
 	return false
 }

@@ -138,8 +138,7 @@ type PushConfig struct {
 }
 
 func (c *PushConfig) setDefaults() {
-	c.SubscriptionsPerUser = max(c.SubscriptionsPerUser, 0)
-	if c.SubscriptionsPerUser == 0 {
+	if c.SubscriptionsPerUser <= 0 {
 		c.SubscriptionsPerUser = 10
 	}
 	if c.Queue <= 0 {
@@ -372,19 +371,10 @@ func clip(s string, max int) string {
 // pushUrgency is high for what is addressed to the user (a mention, a
 // DM), normal for the rest.
 func pushUrgency(u UserID, o *pushOffer) string {
-	if o.kind == KindDM || o.msg.MentionsRoom || containsUser(o.msg.Mentions, u) {
+	if o.kind == KindDM || mentionsUser(o.msg, u) {
 		return UrgencyHigh
 	}
 	return UrgencyNormal
-}
-
-func containsUser(us []UserID, u UserID) bool {
-	for _, x := range us {
-		if x == u {
-			return true
-		}
-	}
-	return false
 }
 
 // isNotFound is errors.Is(err, ErrNotFound).

@@ -251,7 +251,7 @@ func checkVAPID(header, origin, want string) (string, error) {
 	}
 	sub, _ := claims["sub"].(string)
 	if !strings.HasPrefix(sub, "mailto:") && !strings.HasPrefix(sub, "https:") {
-		return "", fmt.Errorf("vapid: subject %q is neither mailto: nor https:", sub)
+		return "", fmt.Errorf("vapid: subject %q is not a mailto: or https: URL", sub)
 	}
 	return sub, nil
 }
