@@ -179,7 +179,7 @@ func (n *Node) applyMessageTx(tx Tx, r *roomEntry, e *Event, a *applied) error {
 	members := r.localMembers()
 	a.notes = append(a.notes, note{to: members, n: &Notification{
 		Kind: NoteMessage, Message: m, Delivered: r.index().count <= maxReceiptNotifyMembers,
-	}})
+	}, push: n.pushOfferLocked(r, members, m)})
 	if m.Thread != "" {
 		if root, err := n.bumpThread(tx, m); err == nil && root != nil {
 			a.notes = append(a.notes, note{to: members, n: &Notification{Kind: NoteUpdate, Message: root}})

@@ -227,5 +227,6 @@ func (n *Node) DeleteDevice(ctx context.Context, u UserID, id DeviceID, password
 		return nil, err
 	}
 	n.deviceListChanged(ctx, u)
+	n.dropDevicePushes(ctx, u, id)
 	return ended, nil
 }

@@ -44,6 +44,9 @@ var (
 	// ErrUnavailable means the node cannot take writes for now (its disk
 	// is nearly full); reads still work and the client may retry later.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrGone means a thing that existed is gone for good: a push
+	// subscription its push service no longer knows (node/push.go).
+	ErrGone = errors.New("gone")
 	// ErrClosed means the node is shutting down.
 	ErrClosed = errors.New("node closed")
 	// ErrPolicy means this node's operator refuses the thing: an event or

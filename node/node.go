@@ -82,6 +82,8 @@ type Config struct {
 	// Admin configures registration, the federation policy and the
 	// audit log (admin.go).
 	Admin AdminConfig
+	// Push configures Web Push (push.go); off without Push.Sender.
+	Push PushConfig
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -140,6 +142,7 @@ type Node struct {
 	dirCache dirCache
 	quota    quotas
 	admin    *adminState // registration, federation policy, audit (admin.go)
+	push     *pushWorker // the push outbox (pushout.go); nil when Web Push is off
 }
 
 type roomEntry struct {
@@ -275,6 +278,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.loadAdmin(ctx); err != nil {
 		return nil, err
 	}
+	push, err := newPushWorker(ctx, n, cfg.Push)
+	if err != nil {
+		return nil, fmt.Errorf("load push outbox: %w", err)
+	}
+	n.push = push
 	n.e2ee = newE2EEWorker(n)
 	if cfg.Media != nil {
 		n.media = newMediaState(n.cfg.MediaFetches)
@@ -365,6 +373,9 @@ func (n *Node) Close() error {
 	n.hashMu.Unlock()
 	n.presence.close()
 	n.e2ee.close()
+	if n.push != nil {
+		n.push.close()
+	}
 	if n.media != nil {
 		n.closeMedia.Do(func() { close(n.media.stop) })
 		<-n.media.done
@@ -721,6 +732,9 @@ func (n *Node) applyLocked(ctx context.Context, r *roomEntry, e *Event, local bo
 		if err == nil {
 			for _, note := range notes {
 				n.notify.Notify(note.to, note.n)
+				if note.push != nil {
+					n.offerPush(note.push)
+				}
 			}
 			if local {
 				fed.Publish(d)
@@ -765,4 +779,7 @@ func (n *Node) retryPendingLocked(ctx context.Context, r *roomEntry) []note {
 type note struct {
 	to []UserID
 	n  *Notification
+	// push is set on a new message's note: it may push to those of to
+	// who have no connection open (push.go).
+	push *pushOffer
 }

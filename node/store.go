@@ -140,4 +140,7 @@ type Tx interface {
 	MediaUsage(u UserID) (int64, error)
 	// Node administration (adminstore.go).
 	AdminTx
+	// Notification settings, push subscriptions and the push outbox
+	// (notifications.go, push.go).
+	NotifyTx
 }

@@ -34,6 +34,7 @@ type Domain interface {
 	Backups
 	Moderation
 	Admin
+	Notifications
 }
 
 // Accounts signs users up and in, keeps their sessions and devices, and
@@ -138,6 +139,19 @@ type Moderation interface {
 	SetRole(ctx context.Context, actor node.UserID, id node.RoomID, target node.UserID, role string) error
 	Pin(ctx context.Context, actor node.UserID, id node.RoomID, msg node.EventID, on bool) error
 	FileReport(ctx context.Context, reporter node.UserID, p node.ReportParams) (*node.Report, error)
+}
+
+// Notifications keeps users' notification settings and their browsers'
+// push subscriptions (docs/notifications.md).
+type Notifications interface {
+	NotifySettings(ctx context.Context, u node.UserID) (*node.NotifySettings, error)
+	SetNotifyPrefs(ctx context.Context, u node.UserID, p node.NotifyPrefs) (*node.NotifySettings, error)
+	RoomNotify(ctx context.Context, u node.UserID, room node.RoomID) (*node.RoomNotify, error)
+	SetRoomNotify(ctx context.Context, u node.UserID, room node.RoomID, level string) (*node.RoomNotify, error)
+	PushKey() (string, error)
+	Subscribe(ctx context.Context, u node.UserID, p node.PushSubscribe) (*node.PushSubscription, bool, error)
+	PushSubscriptions(ctx context.Context, u node.UserID) ([]*node.PushSubscription, error)
+	Unsubscribe(ctx context.Context, u node.UserID, id string) error
 }
 
 // Admin is the node admins' API (and the admin socket's): accounts,

@@ -223,6 +223,7 @@ func (s *Server) routes() {
 	s.keyRoutes()
 	s.adminRoutes()
 	s.moderationRoutes()
+	s.notificationRoutes()
 	s.handle("/api/v1/ws", methods{"GET": s.serveWS})
 	s.mediaRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

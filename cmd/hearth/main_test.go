@@ -87,6 +87,26 @@ func TestParseFlags(t *testing.T) {
 			}
 			return ""
 		}},
+		{name: "push defaults", want: func(c Config) string {
+			if !c.Push || c.PushLoopback || c.PushSubject != "mailto:admin@"+host {
+				return "push defaults wrong"
+			}
+			return ""
+		}},
+		{name: "push subject from the public URL", args: []string{"--public-url", "http://a.example", "--public-url", "https://chat.example.org"},
+			want: func(c Config) string {
+				if c.PushSubject != "https://chat.example.org" {
+					return "push subject not the https public URL"
+				}
+				return ""
+			}},
+		{name: "push flags", args: []string{"--push=false", "--push-subject", "mailto:ops@example.org", "--push-allow-loopback"},
+			want: func(c Config) string {
+				if c.Push || !c.PushLoopback || c.PushSubject != "mailto:ops@example.org" {
+					return "push flags not applied"
+				}
+				return ""
+			}},
 		{name: "bad size", args: []string{"--max-upload", "lots"}, wantErr: true},
 		{name: "bad environment value", env: map[string]string{"HEARTH_MDNS": "maybe"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},

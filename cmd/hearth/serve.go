@@ -27,6 +27,7 @@ import (
 	"github.com/hearth-chat/hearth/metrics"
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
+	"github.com/hearth-chat/hearth/push"
 	"github.com/hearth-chat/hearth/store"
 	"github.com/hearth-chat/hearth/token"
 	"github.com/hearth-chat/hearth/webui"
@@ -65,6 +66,13 @@ type Config struct {
 	Registration string
 	Federation   string
 	Metrics      string
+	// Push turns Web Push on; PushSubject is the VAPID contact (a mailto:
+	// or https: URL; empty picks one, docs/notifications.md);
+	// PushLoopback lets subscriptions name http:// endpoints on loopback
+	// addresses (tests, a local push service).
+	Push         bool
+	PushSubject  string
+	PushLoopback bool
 	// HeaderTimeout bounds how long a client may take to send request
 	// headers (slowloris); 10 s. Not a flag: tests shorten it.
 	HeaderTimeout time.Duration
@@ -151,6 +159,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&c.Registration, "registration", "open", "who may sign up: open, token (with an invite token from hearth admin invites) or closed")
 	fs.StringVar(&c.Federation, "federation", "", "federate with every node but the blocked (open) or only the allowed (allowlist); empty keeps the stored mode (open on a new node)")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090; off when empty")
+	fs.BoolVar(&c.Push, "push", true, "send Web Push notifications to users' browsers while no tab of theirs is open")
+	fs.StringVar(&c.PushSubject, "push-subject", "", "contact for push services (mailto:you@example.org or an https URL); empty: the first https --public-url, else mailto:admin@<host name>")
+	fs.BoolVar(&c.PushLoopback, "push-allow-loopback", false, "accept http:// push endpoints on loopback addresses and push to them (tests and local push services only)")
 
 	// Environment first, so that flags given on the command line win. A
 	// list flag given on the command line replaces the environment's list.
@@ -206,6 +217,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	default:
 		return fmt.Errorf("--federation must be open or allowlist, not %q", c.Federation)
 	}
+	if c.PushSubject == "" {
+		c.PushSubject = defaultPushSubject(c.PublicURLs, host)
+	}
 	if len(c.P2P) == 0 {
 		c.P2P = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 	}
@@ -215,6 +229,20 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// defaultPushSubject is the VAPID contact when none is given: the node's
+// first https public URL, else a mailto: address at the host name.
+func defaultPushSubject(publicURLs []string, host string) string {
+	for _, u := range publicURLs {
+		if strings.HasPrefix(u, "https://") {
+			return u
+		}
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return "mailto:admin@" + host
 }
 
 func splitList(v string) []string {
@@ -275,12 +303,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.hub = webui.NewHub(m.log.With("component", "hub"))
+	var pushCfg node.PushConfig
+	if c.Push {
+		sender, err := push.Open(push.Config{
+			KeyFile: filepath.Join(c.Data, "vapid.key"), Subject: c.PushSubject, AllowLoopback: c.PushLoopback,
+			Logger: m.log.With("component", "push"),
+		})
+		if err != nil {
+			return err
+		}
+		pushCfg = node.PushConfig{Sender: sender, AllowLoopbackHTTP: c.PushLoopback}
+	}
 	m.node, err = node.New(ctx, node.Config{
 		Store: m.db, Key: key, Name: c.Name, Version: version,
 		Logger: m.log.With("component", "node"), Notifier: m.hub,
 		Media: m.files, MaxUpload: c.MaxUpload, UserQuota: c.UserQuota, MediaGrace: c.MediaGrace,
 		RoomsPerUser: c.UserRooms, JoinedRoomsPerUser: c.UserJoined, SessionsPerUser: c.UserSessions,
 		Admin: node.AdminConfig{Registration: c.Registration, Federation: c.Federation},
+		Push:  pushCfg,
 	})
 	if err != nil {
 		return err

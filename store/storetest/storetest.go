@@ -56,6 +56,7 @@ var Cases = []Case{
 	{"Backup", testBackup},
 	{"Media", testMedia},
 	{"Admin", testAdmin},
+	{"Notify", testNotify},
 	{"Reports", testReports},
 	{"UpdateIsAtomic", testUpdateAtomic},
 	{"CommitAnyway", testCommitAnyway},

@@ -10,6 +10,7 @@ import { deviceFrame, encryptFor, initCrypto, stopCrypto } from '../crypto/brows
 import type { FileRef } from '../crypto/content';
 import { uploadFile } from './upload';
 import { imageDimensions } from '../components/media';
+import { desktopNotify, loadNotifySettings, wireNotifications } from './notify';
 
 export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`,
@@ -56,6 +57,11 @@ const signedInHooks: (() => void)[] = [];
 export function onSignedIn(fn: () => void): void {
   signedInHooks.push(fn);
 }
+
+wireNotifications();
+onSignedIn(() => {
+  loadNotifySettings().catch(() => undefined);
+});
 
 // The media cookie (docs/api.md) lets <img>/<video> loads of
 // /api/v1/media authenticate; it lives as long as the access token, so it
@@ -271,6 +277,9 @@ const timelineTimers = new Map<string, ReturnType<typeof setTimeout>>();
  * opened, so a busy room costs only the people looking at it.
  */
 function afterFrame(f: ServerFrame): void {
+  if (f.type === 'message' && typeof document !== 'undefined') {
+    desktopNotify(f, document.visibilityState === 'hidden', Date.now()).catch(() => undefined);
+  }
   const room = f.type === 'room' ? f.room.id : f.type === 'member' ? f.room : null;
   if (!room || store.get().rooms.active !== room || timelineTimers.has(room)) return;
   timelineTimers.set(

@@ -28,7 +28,8 @@ export type Action =
   | 'searchUsers'
   | 'moderate'
   | 'upload'
-  | 'avatar';
+  | 'avatar'
+  | 'notifications';
 
 type Table = Partial<Record<string, string>>;
 
@@ -128,6 +129,12 @@ const BY_ACTION: Record<Action, Table> = {
     rate_limited: 'You are uploading too many files at once. Wait for the others to finish, then try again.',
     invalid_argument: 'The node could not read this file as the image it claims to be.',
     forbidden: 'You are not allowed to upload files here.',
+  },
+  notifications: {
+    not_found: 'You are not in this room any more, or this node does not send push notifications.',
+    forbidden: 'This account has too many devices with push notifications on; turn them off on one first.',
+    limit_exceeded: 'This account has too many devices with push notifications on; turn them off on one first.',
+    invalid_argument: 'The node did not accept this setting.',
   },
   avatar: {
     invalid_argument: 'An avatar must be a PNG, JPEG, GIF, WebP or AVIF image.',

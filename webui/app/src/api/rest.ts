@@ -2,7 +2,21 @@
 // token in memory only (the refresh token lives in the HttpOnly cookie
 // hearth_refresh), refreshes it silently a minute before it expires, and
 // retries a request once after a 401 with a fresh token.
-import type { Encrypted, Message, NodeInfo, Receipt, Role, Room, Session, TimelineEvent, User } from './types';
+import type {
+  Encrypted,
+  Message,
+  NodeInfo,
+  NotifyLevel,
+  NotifySettings,
+  PushSubscriptionView,
+  Receipt,
+  Role,
+  Room,
+  RoomNotify,
+  Session,
+  TimelineEvent,
+  User,
+} from './types';
 
 const BASE = '/api/v1';
 
@@ -186,8 +200,17 @@ export class Api {
     this.setSession(s);
     return s;
   }
+  private logoutHooks: (() => Promise<void>)[] = [];
+  /** beforeLogout runs fn (bounded to 3 s) while the session still works, before each logout. */
+  beforeLogout(fn: () => Promise<void>): void {
+    this.logoutHooks.push(fn);
+  }
   async logout(): Promise<void> {
     try {
+      if (this.token) {
+        const hooks = this.logoutHooks.map((h) => h().catch(() => undefined));
+        await Promise.race([Promise.all(hooks), new Promise((r) => setTimeout(r, 3000))]);
+      }
       if (this.token) await this.raw<void>('POST', '/auth/logout', undefined, true);
     } finally {
       this.setSession(null);
@@ -299,6 +322,24 @@ export class Api {
     );
   markRead = (room: string, upTo: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/read`, { upTo });
+
+  // Notifications and Web Push (docs/api.md).
+  notifySettings = () => this.request<NotifySettings>('GET', '/notifications');
+  setDoNotDisturb = (dnd: boolean, dndUntil?: number) =>
+    this.request<NotifySettings>('PUT', '/notifications', { dnd, dndUntil: dnd ? dndUntil : undefined });
+  setRoomNotify = (room: string, level: NotifyLevel | 'default') =>
+    this.request<RoomNotify>('PUT', `/rooms/${encodeURIComponent(room)}/notifications`, { level });
+  /** vapidKey is the node's VAPID public key, or null when the node has Web Push off. */
+  vapidKey = () =>
+    this.raw<{ publicKey: string }>('GET', '/push/vapid', undefined, false).then(
+      (r) => r.publicKey,
+      (err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      },
+    );
+  addPushSubscription = (sub: unknown) => this.request<PushSubscriptionView>('POST', '/push/subscriptions', sub);
+  deletePushSubscription = (id: string) => this.request<void>('DELETE', `/push/subscriptions/${encodeURIComponent(id)}`);
 }
 
 const DEVICE_KEY = 'hearth-device:';

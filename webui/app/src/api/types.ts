@@ -246,3 +246,31 @@ export type ServerFrame =
   | { type: 'todevice'; events: unknown[]; next: string }
   | { type: 'device_lists'; changed: UserID[]; left: UserID[]; next?: string }
   | { type: 'key_counts'; oneTimeKeyCounts: Record<string, number>; unusedFallbackKeyTypes: string[] };
+
+// Notifications (docs/api.md "Notifications and Web Push").
+
+/** NotifyLevel is a room's notification level; 'default' only when setting it. */
+export type NotifyLevel = 'all' | 'mentions' | 'mute';
+
+export interface NotifySettings {
+  dnd: boolean;
+  /** ms since epoch; absent while do-not-disturb lasts until turned off. */
+  dndUntil?: number;
+  /** the rooms whose level the user chose. */
+  rooms: Record<RoomID, NotifyLevel>;
+  /** the levels of the others, by room kind. */
+  defaults: { dm: NotifyLevel; group: NotifyLevel };
+}
+
+export interface RoomNotify {
+  room: RoomID;
+  level: NotifyLevel;
+  default: boolean;
+}
+
+export interface PushSubscriptionView {
+  id: string;
+  endpoint: string;
+  deviceId?: string;
+  createdAt: number;
+}

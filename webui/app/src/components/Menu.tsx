@@ -4,6 +4,8 @@ export interface MenuItem {
   label: string;
   onSelect(): void;
   danger?: boolean;
+  /** set on the items of a choice (a menuitemradio): whether it is the one chosen. */
+  checked?: boolean;
 }
 
 /**
@@ -19,7 +21,7 @@ export function Menu({ label, items, children }: { label: string; items: MenuIte
 
   useEffect(() => {
     if (!open) return;
-    list.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
+    list.current?.querySelector<HTMLElement>('[role^=menuitem]')?.focus();
     const away = (e: PointerEvent) => {
       if (!list.current?.contains(e.target as Node) && !button.current?.contains(e.target as Node)) setOpen(false);
     };
@@ -32,7 +34,7 @@ export function Menu({ label, items, children }: { label: string; items: MenuIte
     button.current?.focus();
   };
   const onKey = (e: KeyboardEvent) => {
-    const all = [...(list.current?.querySelectorAll<HTMLElement>('[role=menuitem]') ?? [])];
+    const all = [...(list.current?.querySelectorAll<HTMLElement>('[role^=menuitem]') ?? [])];
     const at = all.indexOf(document.activeElement as HTMLElement);
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
@@ -73,7 +75,8 @@ export function Menu({ label, items, children }: { label: string; items: MenuIte
             <li key={it.label} role="none">
               <button
                 type="button"
-                role="menuitem"
+                role={it.checked === undefined ? 'menuitem' : 'menuitemradio'}
+                aria-checked={it.checked}
                 tabIndex={-1}
                 className={it.danger ? 'text-danger' : ''}
                 onClick={() => {
@@ -82,6 +85,11 @@ export function Menu({ label, items, children }: { label: string; items: MenuIte
                   it.onSelect();
                 }}
               >
+                {it.checked !== undefined && (
+                  <span aria-hidden="true" className="w-4 inline-block">
+                    {it.checked ? '✓' : ''}
+                  </span>
+                )}
                 {it.label}
               </button>
             </li>

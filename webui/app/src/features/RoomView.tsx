@@ -10,6 +10,7 @@ import { displayName, memberCount, store, useShallow, useStore } from '../store'
 import { Composer } from './Composer';
 import { useDialogs } from './dialogs';
 import { MessageList } from './MessageList';
+import { NotifyMenu } from './NotifyMenu';
 import { MembersPanel, ThreadPanel } from './Panels';
 import { CopyLinkDialog, RoomSettingsDialog } from './RoomDialogs';
 import { roomLink } from './roomLink';
@@ -274,6 +275,7 @@ export function RoomView() {
               Members
             </button>
           )}
+          {member && room && <NotifyMenu room={room} onError={setError} />}
           {menu.length > 0 && (
             <Menu label="Room menu" items={menu}>
               <span aria-hidden="true">⋯</span>

@@ -7,6 +7,7 @@ import { useSession } from './session';
 import { AdminLink } from './AdminPage';
 import { useTheme, type ThemePref } from './theme';
 import { LazySecurityPanel } from '../crypto/ui/lazy';
+import { NotificationsPanel } from './NotificationsPanel';
 
 function Status({ ok, error }: { ok?: string | null; error?: string | null }) {
   if (error)
@@ -152,6 +153,8 @@ export function SettingsPage() {
             </div>
           </div>
         </form>
+
+        <NotificationsPanel />
 
         {user && <LazySecurityPanel me={user.id} />}
 

@@ -1,7 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { Outlet, useLocation } from 'react-router';
+import { Outlet, useLocation, useNavigate } from 'react-router';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { socket } from '../api/app';
+import { OPEN_ROOM } from '../api/notify';
 import { useShallow, useStore } from '../store';
 import { DialogsProvider } from './dialogs';
 import { showAttention, totals } from './attention';
@@ -22,6 +23,16 @@ export default function Shell() {
   );
   const counts = useStore(useShallow((s) => totals(Object.values(s.rooms.byId))));
   const [switcher, setSwitcher] = useState(false);
+  const navigate = useNavigate();
+  useEffect(() => {
+    // A click on a desktop or push notification opens its room.
+    const open = (e: Event) => {
+      const id = (e as CustomEvent<string>).detail;
+      if (typeof id === 'string' && id) void navigate(`/r/${encodeURIComponent(id)}`);
+    };
+    window.addEventListener(OPEN_ROOM, open);
+    return () => window.removeEventListener(OPEN_ROOM, open);
+  }, [navigate]);
   useEffect(() => {
     showAttention(document, counts);
   }, [counts]);

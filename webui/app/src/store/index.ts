@@ -3,13 +3,14 @@
 // actions exported here.
 import { create } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { Message, Receipt, Room, ServerFrame, TimelineEvent, User } from '../api/types';
+import type { Message, NotifyLevel, NotifySettings, Receipt, Room, ServerFrame, TimelineEvent, User } from '../api/types';
 import type { FileRef } from '../crypto/content';
 import * as conn from './connection';
 import * as crypto from './crypto';
 import { DRAFTS_KEY, loadDrafts, setDraft } from './drafts';
 import * as evs from './events';
 import * as msgs from './messages';
+import * as ntf from './notify';
 import * as pres from './presence';
 import * as rcpt from './receipts';
 import { initialData, mergeMessages, reduceFrame, type AppData } from './reduce';
@@ -49,6 +50,8 @@ export interface Actions {
   setCryptoStatus(status: crypto.CryptoState['status'], error?: string): void;
   setVerification(v: crypto.VerificationView | null): void;
   bumpDevices(): void;
+  setNotifySettings(ns: NotifySettings): void;
+  setRoomNotify(room: string, level: NotifyLevel | 'default'): void;
 }
 
 export type AppState = AppData & Actions;
@@ -105,6 +108,8 @@ export const useStore = create<AppState>()((set) => ({
   setCryptoStatus: (status, error) => set((s) => ({ crypto: crypto.setStatus(s.crypto, status, error) })),
   setVerification: (v) => set((s) => ({ crypto: crypto.setVerification(s.crypto, v) })),
   bumpDevices: () => set((s) => ({ crypto: crypto.bumpDevices(s.crypto) })),
+  setNotifySettings: (ns) => set((s) => ({ notify: ntf.setSettings(s.notify, ns) })),
+  setRoomNotify: (room, level) => set((s) => ({ notify: ntf.setRoomLevel(s.notify, room, level) })),
   pruneTyping: (now) =>
     set((s) => {
       const t = typ.pruneTyping(s.typing, now);
@@ -139,4 +144,6 @@ export { firstUnread } from './view';
 export { memberCount, sortedRooms } from './rooms';
 export { displayName } from './presence';
 export { typingUsers } from './typing';
+export { levelOf as notifyLevel, notifies, silenced } from './notify';
+export type { NotifyState } from './notify';
 export { summarize } from './receipts';

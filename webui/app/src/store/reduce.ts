@@ -9,6 +9,8 @@ import type { DraftsState } from './drafts';
 import * as evs from './events';
 import type { EventsState } from './events';
 import * as msgs from './messages';
+import * as ntf from './notify';
+import type { NotifyState } from './notify';
 import type { MessagesState } from './messages';
 import * as pres from './presence';
 import type { PresenceState } from './presence';
@@ -36,6 +38,7 @@ export interface AppData {
   events: EventsState;
   view: ViewState;
   crypto: CryptoState;
+  notify: NotifyState;
 }
 
 export function initialData(drafts: DraftsState = {}): AppData {
@@ -51,6 +54,7 @@ export function initialData(drafts: DraftsState = {}): AppData {
     events: evs.initialEvents,
     view: vw.initialView,
     crypto: crypto.initialCrypto,
+    notify: ntf.initialNotify,
   };
 }
 
