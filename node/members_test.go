@@ -170,14 +170,20 @@ func TestLargeRoomMembership(t *testing.T) {
 		if err := n.Leave(ctx, bob, lr.id); err != nil {
 			t.Fatal(err)
 		}
-		last := lr.rec.notesOf(owner, node.NoteMember)
-		if d := last[len(last)-1]; d.User != bob || d.Membership != node.MemberLeave || d.MemberCount != count-1 {
-			t.Fatalf("leave note = %+v", d)
-		}
-		rooms = lr.rec.notesOf(bob, node.NoteRoom)
-		if r := rooms[len(rooms)-1].Room; slices.Contains(r.Members, bob) || r.MemberCount != count-1 {
-			t.Fatalf("the leaver's room note still lists them: %+v", r)
-		}
+		// Notes go out once the leave is on disk, which may be after
+		// Leave returns: wait for them (make test-stress caught the
+		// owner's last note still being bob's join).
+		poll.Until(t, 10*time.Second, func() error {
+			last := lr.rec.notesOf(owner, node.NoteMember)
+			if d := last[len(last)-1]; d.User != bob || d.Membership != node.MemberLeave || d.MemberCount != count-1 {
+				return fmt.Errorf("owner's last member note = %+v, want bob's leave", d)
+			}
+			rooms := lr.rec.notesOf(bob, node.NoteRoom)
+			if r := rooms[len(rooms)-1].Room; slices.Contains(r.Members, bob) || r.MemberCount != count-1 {
+				return fmt.Errorf("the leaver's last room note still lists them: %+v", r)
+			}
+			return nil
+		})
 	})
 
 	t.Run("membership survives a restart", func(t *testing.T) {
