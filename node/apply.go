@@ -374,6 +374,9 @@ func (n *Node) applyMessage(tx Tx, s *RoomState, e *Event) (*Message, error) {
 	if err := tx.PutMessage(m); err != nil {
 		return nil, err
 	}
+	if err := n.searchMark(tx, m); err != nil {
+		return nil, err
+	}
 	if c.ClientID != "" && n.IsLocal(e.Sender) {
 		if err := tx.PutClientMessage(e.Sender, e.Room, c.ClientID, e.ID, clientIDTTL); err != nil {
 			return nil, err
@@ -461,6 +464,9 @@ func (n *Node) applyChange(tx Tx, s *RoomState, e *Event) (*Message, error) {
 		}
 		m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
 		m.Mentions, m.MentionsRoom = nil, false
+	}
+	if err := n.searchMark(tx, m); err != nil {
+		return nil, err
 	}
 	return m, tx.PutMessage(m)
 }

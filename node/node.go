@@ -84,6 +84,11 @@ type Config struct {
 	Admin AdminConfig
 	// Push configures Web Push (push.go); off without Push.Sender.
 	Push PushConfig
+	// Search is the full-text index of messages (search.go); nil turns
+	// search off. SearchDelay is how long changes gather before they are
+	// indexed together; 50 ms.
+	Search      SearchIndex
+	SearchDelay time.Duration
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -129,8 +134,9 @@ type Node struct {
 	localRooms map[RoomID]int
 	closed     bool
 
-	authMu     sync.Mutex // serialises refresh-token rotation
-	closeMedia sync.Once
+	authMu      sync.Mutex // serialises refresh-token rotation
+	closeMedia  sync.Once
+	closeSearch sync.Once
 
 	profMu         sync.Mutex // serialises remote profile writes
 	remoteProfiles int        // remote profiles stored; -1 until counted; guarded by profMu
@@ -141,8 +147,9 @@ type Node struct {
 	media    *mediaState // nil without cfg.Media
 	dirCache dirCache
 	quota    quotas
-	admin    *adminState // registration, federation policy, audit (admin.go)
-	push     *pushWorker // the push outbox (pushout.go); nil when Web Push is off
+	admin    *adminState   // registration, federation policy, audit (admin.go)
+	push     *pushWorker   // the push outbox (pushout.go); nil when Web Push is off
+	search   *searchWorker // nil without cfg.Search (searchwork.go)
 }
 
 type roomEntry struct {
@@ -252,6 +259,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SearchScan == 0 {
 		cfg.SearchScan = 20_000
 	}
+	cfg.SearchDelay = cmp.Or(cfg.SearchDelay, defaultSearchDelay)
 	n := &Node{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -284,6 +292,13 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.push = push
 	n.e2ee = newE2EEWorker(n)
+	if err := n.startSearch(ctx); err != nil {
+		n.e2ee.close()
+		if n.push != nil {
+			n.push.close()
+		}
+		return nil, fmt.Errorf("start search: %w", err)
+	}
 	if cfg.Media != nil {
 		n.media = newMediaState(n.cfg.MediaFetches)
 		go n.collectMediaLoop()
@@ -375,6 +390,9 @@ func (n *Node) Close() error {
 	n.e2ee.close()
 	if n.push != nil {
 		n.push.close()
+	}
+	if n.search != nil {
+		n.closeSearch.Do(n.search.close)
 	}
 	if n.media != nil {
 		n.closeMedia.Do(func() { close(n.media.stop) })

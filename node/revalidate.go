@@ -395,6 +395,9 @@ func (n *Node) dropMessage(tx Tx, m *Message) error {
 			}
 		}
 	}
+	if err := n.searchMark(tx, m); err != nil {
+		return err
+	}
 	return tx.DeleteMessage(m)
 }
 
@@ -443,6 +446,9 @@ func (n *Node) rebuildMessage(tx Tx, s *RoomState, m *Message) error {
 			m.Deleted, m.Body, m.Attachments, m.Reactions, m.Encrypted = true, "", nil, nil, nil
 			m.Mentions, m.MentionsRoom = nil, false
 		}
+	}
+	if err := n.searchMark(tx, m); err != nil {
+		return err
 	}
 	return tx.PutMessage(m)
 }

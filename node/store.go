@@ -143,4 +143,6 @@ type Tx interface {
 	// Notification settings, push subscriptions and the push outbox
 	// (notifications.go, push.go).
 	NotifyTx
+	// The search index's work queue (search.go).
+	SearchTx
 }

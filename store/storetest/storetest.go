@@ -58,6 +58,7 @@ var Cases = []Case{
 	{"Admin", testAdmin},
 	{"Notify", testNotify},
 	{"Reports", testReports},
+	{"SearchWork", testSearchWork},
 	{"UpdateIsAtomic", testUpdateAtomic},
 	{"CommitAnyway", testCommitAnyway},
 	{"ViewCannotWrite", testViewCannotWrite},

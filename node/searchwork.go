@@ -1,0 +1,308 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// How the search index is fed. A change of a message (applyMessage,
+// applyChange, revalidation) queues the message's ID in the store in the
+// change's own transaction (searchMark): the send pays for one small key
+// and never waits for the index. The search worker reads the queue in
+// batches, reads each message's current view, hands the index what to add
+// and what to remove, and deletes the entries once the index has them on
+// disk. A crash at any point leaves the entries queued, so the index
+// catches up on the next start; when the index is new (missing, or of an
+// older format) the worker first builds it from every message in the
+// store.
+const (
+	// searchBatch bounds the queue entries taken at once.
+	searchBatch = 1024
+	// searchBuildBatch is how many messages a build hands the index at
+	// once.
+	searchBuildBatch = 2000
+	// defaultSearchDelay is how long the worker lets changes gather after
+	// being woken, so that a burst of sends is indexed as one batch (each
+	// batch is one segment and one sync in the index).
+	defaultSearchDelay = 50 * time.Millisecond
+	// searchRescan is how often the whole queue is read from its start,
+	// not from where the last batch stopped, and a failed batch retried.
+	searchRescan = 30 * time.Second
+)
+
+// searchWorker owns the goroutine that feeds the index.
+type searchWorker struct {
+	n     *Node
+	idx   SearchIndex
+	delay time.Duration
+	seq   atomic.Uint64 // the last queue seq handed out
+	built atomic.Bool   // the index holds every message (the build is done)
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// startSearch starts the worker when the node has an index. Queue seqs
+// continue above the highest queued one and the clock in µs, so that a
+// restart never reuses one still queued.
+func (n *Node) startSearch(ctx context.Context) error {
+	if n.cfg.Search == nil {
+		return nil
+	}
+	w := &searchWorker{
+		n: n, idx: n.cfg.Search, delay: n.cfg.SearchDelay,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	var last uint64
+	if err := n.store.View(ctx, func(tx Tx) error {
+		var err error
+		last, err = tx.LastSearchWork()
+		return err
+	}); err != nil {
+		return err
+	}
+	w.seq.Store(max(last, uint64(n.now().UnixMicro())))
+	w.built.Store(w.idx.Built())
+	n.search = w
+	go w.run()
+	return nil
+}
+
+// close stops the worker and waits for it; queued work stays queued.
+func (w *searchWorker) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// searchMark queues m for the index in tx, the transaction that changed
+// it. An encrypted room's message is not queued: its text never reaches
+// the node, and the index never holds it.
+func (n *Node) searchMark(tx Tx, m *Message) error {
+	w := n.search
+	if w == nil || m == nil || (m.Encrypted != nil && !m.Deleted) {
+		return nil
+	}
+	if err := tx.PutSearchWork(w.seq.Add(1), m.ID); err != nil {
+		return err
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SearchBacklog says how many changes wait for the search index and
+// whether it has been built; search is off when ok is false.
+func (n *Node) SearchBacklog(ctx context.Context) (queued int, built, ok bool, err error) {
+	w := n.search
+	if w == nil {
+		return 0, false, false, nil
+	}
+	err = n.store.View(ctx, func(tx Tx) error {
+		return tx.EachSearchWork(0, func(uint64, EventID) bool {
+			queued++
+			return true
+		})
+	})
+	return queued, w.built.Load(), true, err
+}
+
+func (w *searchWorker) run() {
+	defer close(w.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-w.done:
+		}
+	}()
+	rescan := time.NewTicker(searchRescan)
+	defer rescan.Stop()
+	var next uint64 // the queue is read from here when woken
+	for {
+		if !w.built.Load() {
+			if err := w.build(ctx); err != nil {
+				if ctx.Err() == nil {
+					w.n.log.Error("search index build", "err", err)
+				}
+			} else {
+				w.built.Store(true)
+			}
+		}
+		if w.built.Load() {
+			var err error
+			if next, err = w.drain(ctx, next); err != nil && ctx.Err() == nil {
+				w.n.log.Error("search indexing", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-rescan.C:
+			next = 0
+		case <-w.wake:
+			t := time.NewTimer(w.delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// drain indexes the queue from seq from until it is empty, and returns
+// where to read next time.
+func (w *searchWorker) drain(ctx context.Context, from uint64) (uint64, error) {
+	for {
+		var seqs []uint64
+		var ids []EventID
+		if err := w.n.store.View(ctx, func(tx Tx) error {
+			return tx.EachSearchWork(from, func(seq uint64, id EventID) bool {
+				seqs, ids = append(seqs, seq), append(ids, id)
+				return len(seqs) < searchBatch
+			})
+		}); err != nil {
+			return from, err
+		}
+		if len(seqs) == 0 {
+			return from, nil
+		}
+		if err := w.indexIDs(ctx, ids); err != nil {
+			return from, err
+		}
+		if err := w.n.store.Update(ctx, func(tx Tx) error {
+			for _, s := range seqs {
+				if err := tx.DeleteSearchWork(s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return from, err
+		}
+		from = seqs[len(seqs)-1] + 1
+		if len(seqs) < searchBatch {
+			return from, nil
+		}
+	}
+}
+
+// indexIDs brings the index's entries of these messages up to their
+// current views. The views are read after the queue entries, so the
+// index never goes back to an older text: the worker is the index's only
+// writer and reads and writes in turn.
+func (w *searchWorker) indexIDs(ctx context.Context, ids []EventID) error {
+	seen := make(map[EventID]bool, len(ids))
+	var docs []SearchDoc
+	var remove []EventID
+	err := w.n.store.View(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			m, err := tx.Message(id)
+			if errors.Is(err, ErrNotFound) {
+				remove = append(remove, id)
+				continue
+			} else if err != nil {
+				return err
+			}
+			if d := searchDoc(m); d != nil && !w.n.roomEncrypted(m.Room) {
+				docs = append(docs, *d)
+			} else {
+				remove = append(remove, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.idx.Index(ctx, docs, remove)
+}
+
+// roomEncrypted reports whether a room is end-to-end encrypted now.
+func (n *Node) roomEncrypted(id RoomID) bool {
+	r := n.room(id, false)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state.Encrypted
+}
+
+// build indexes every message of every room that is not encrypted, room
+// by room, newest first, and marks the index built. Changes made
+// meanwhile are queued and taken afterwards.
+func (w *searchWorker) build(ctx context.Context) error {
+	n := w.n
+	start := time.Now()
+	n.mu.RLock()
+	entries := make([]*roomEntry, 0, len(n.rooms))
+	for _, r := range n.rooms {
+		entries = append(entries, r)
+	}
+	n.mu.RUnlock()
+	var docs []SearchDoc
+	total := 0
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		total += len(docs)
+		err := w.idx.Index(ctx, docs, nil)
+		docs = docs[:0]
+		return err
+	}
+	for _, r := range entries {
+		r.mu.Lock()
+		id, skip := r.state.ID, !r.state.Created() || r.state.Encrypted
+		r.mu.Unlock()
+		if skip {
+			continue
+		}
+		var before OrderKey
+		for {
+			var page []*Message
+			var more bool
+			if err := n.store.View(ctx, func(tx Tx) error {
+				var err error
+				page, more, err = tx.Messages(id, before, MaxPageLimit)
+				return err
+			}); err != nil {
+				return err
+			}
+			for _, m := range page {
+				if d := searchDoc(m); d != nil {
+					docs = append(docs, *d)
+				}
+			}
+			if len(docs) >= searchBuildBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if !more || len(page) == 0 {
+				break
+			}
+			before = page[len(page)-1].Order
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := w.idx.MarkBuilt(ctx); err != nil {
+		return err
+	}
+	n.log.Info("search index built", "messages", total, "rooms", len(entries), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

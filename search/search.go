@@ -1,0 +1,375 @@
+// Package search is Hearth's full-text index of messages, kept on disk
+// beside the store with bleve (a scorch index). It implements
+// node.SearchIndex: the node decides what is indexed and who may see a
+// result; this package only matches text and filters.
+//
+// Why bleve: it is pure Go (the binary stays one static file with no
+// outside service), it keeps its index in a directory of immutable
+// segments that survives a crash, its analyzers segment text by Unicode
+// word rules and index Chinese, Japanese and Korean as bigrams, and it
+// runs phrase, prefix, term and numeric-range queries with sorting on
+// stored doc values, which is what chat search asks of it.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/hearth-chat/hearth/node"
+)
+
+// Format is the version of the index's mapping and analysis. An index of
+// another format is deleted and built again from the store when opened.
+const Format = "1"
+
+// Keys of the index's own records (bleve's internal storage).
+var (
+	keyFormat = []byte("hearth.format")
+	keyBuilt  = []byte("hearth.built")
+)
+
+// Field names of a document.
+const (
+	fText    = "text"
+	fRoom    = "room"
+	fSender  = "sender"
+	fFile    = "file"
+	fTS      = "ts"
+	fVersion = "v"
+)
+
+// analyzerName is the text analyzer: Unicode word segmentation, ASCII
+// folding (é finds e), lower case, CJK full/half-width folding and CJK
+// bigrams, and no stop words or stemming, so that every language is
+// searched the same way and a phrase means its exact words.
+const analyzerName = "hearth"
+
+// Index is a message index in one directory. It is safe for concurrent
+// use; the node's search worker is its only writer.
+type Index struct {
+	idx      bleve.Index
+	analyzer analysis.Analyzer
+	built    atomic.Bool
+	log      *slog.Logger
+}
+
+var _ node.SearchIndex = (*Index)(nil)
+
+// Open opens the index in dir, creating it when missing. An index of
+// another Format, or one that cannot be opened, is removed and created
+// anew; Built then reports false and the node builds it from the store.
+func Open(dir string, log *slog.Logger) (*Index, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	x := &Index{log: log}
+	if _, err := os.Stat(dir); err == nil {
+		idx, err := bleve.Open(dir)
+		if err == nil {
+			if f, ferr := idx.GetInternal(keyFormat); ferr == nil && string(f) == Format {
+				b, berr := idx.GetInternal(keyBuilt)
+				if berr != nil {
+					_ = idx.Close()
+					return nil, fmt.Errorf("open search index: %w", berr)
+				}
+				x.idx = idx
+				x.built.Store(string(b) == "1")
+				return x, x.initAnalyzer()
+			}
+			_ = idx.Close()
+			log.Info("search index is of another format; building it again", "dir", dir)
+		} else {
+			log.Warn("search index cannot be opened; building it again", "dir", dir, "err", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("remove old search index: %w", err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open search index: %w", err)
+	}
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.New(dir, m)
+	if err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	if err := idx.SetInternal(keyFormat, []byte(Format)); err != nil {
+		_ = idx.Close()
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	x.idx = idx
+	return x, x.initAnalyzer()
+}
+
+func (x *Index) initAnalyzer() error {
+	a := x.idx.Mapping().AnalyzerNamed(analyzerName)
+	if a == nil {
+		_ = x.idx.Close()
+		return fmt.Errorf("open search index: analyzer %q missing", analyzerName)
+	}
+	x.analyzer = a
+	return nil
+}
+
+// Close closes the index's files.
+func (x *Index) Close() error { return x.idx.Close() }
+
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	m := bleve.NewIndexMapping()
+	if err := m.AddCustomAnalyzer(analyzerName, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []string{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []string{cjk.WidthName, lowercase.Name, cjk.BigramName},
+	}); err != nil {
+		return nil, fmt.Errorf("search mapping: %w", err)
+	}
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer = analyzerName
+	text.Store, text.IncludeInAll, text.DocValues = false, false, false
+	text.IncludeTermVectors = true // positions, for phrases
+	kw := func() *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store, f.IncludeInAll, f.DocValues, f.IncludeTermVectors = false, false, false, false
+		return f
+	}
+	file := bleve.NewBooleanFieldMapping()
+	file.Store, file.IncludeInAll, file.DocValues = false, false, false
+	ts := bleve.NewNumericFieldMapping()
+	ts.Store, ts.IncludeInAll, ts.DocValues = true, false, true // sorted on, returned
+	version := kw()
+	version.Index, version.Store = false, true
+
+	doc := bleve.NewDocumentStaticMapping()
+	doc.AddFieldMappingsAt(fText, text)
+	doc.AddFieldMappingsAt(fRoom, kw())
+	doc.AddFieldMappingsAt(fSender, kw())
+	doc.AddFieldMappingsAt(fFile, file)
+	doc.AddFieldMappingsAt(fTS, ts)
+	doc.AddFieldMappingsAt(fVersion, version)
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = analyzerName
+	m.DefaultField = fText
+	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
+	return m, nil
+}
+
+// Built reports whether the index was built from the store since it was
+// created.
+func (x *Index) Built() bool { return x.built.Load() }
+
+// MarkBuilt records that the build from the store has finished.
+func (x *Index) MarkBuilt(ctx context.Context) error {
+	if err := x.idx.SetInternal(keyBuilt, []byte("1")); err != nil {
+		return fmt.Errorf("search index: mark built: %w", err)
+	}
+	x.built.Store(true)
+	return nil
+}
+
+// Index adds or replaces docs and removes the messages remove names, in
+// one batch; it returns once the batch is on disk.
+func (x *Index) Index(ctx context.Context, docs []node.SearchDoc, remove []node.EventID) error {
+	if len(docs) == 0 && len(remove) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := x.idx.NewBatch()
+	for _, d := range docs {
+		if err := b.Index(string(d.ID), map[string]any{
+			fText: d.Text, fRoom: string(d.Room), fSender: string(d.Sender),
+			fFile: d.HasFile, fTS: float64(d.TS), fVersion: d.Version,
+		}); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+	}
+	for _, id := range remove {
+		b.Delete(string(id))
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
+}
+
+// Count is how many messages the index holds.
+func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
+
+// Search runs q. Newest-first results sort on the message's ts, then ID,
+// both descending, and skip scoring; relevance sorts on bleve's score.
+func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit, error) {
+	bq, ok := x.query(q)
+	if !ok {
+		return nil, nil
+	}
+	// Messages at the cursor's very ms sort before or after it by ID, which
+	// a range on ts cannot say: ask for a few more and drop those at or
+	// after the cursor, and for more again in the rare case that many
+	// share that ms.
+	size, slack := q.Limit, 0
+	if q.Before != nil {
+		slack = 16
+	}
+	for {
+		req := bleve.NewSearchRequestOptions(bq, size+slack, q.Skip, false)
+		req.Fields = []string{fTS, fVersion}
+		if q.Relevance {
+			req.SortBy([]string{"-_score", "-" + fTS, "-_id"})
+		} else {
+			req.Score = bleve.ScoreNone
+			req.SortBy([]string{"-" + fTS, "-_id"})
+		}
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		hits := make([]node.SearchHit, 0, len(res.Hits))
+		for _, h := range res.Hits {
+			hit := node.SearchHit{ID: node.EventID(h.ID)}
+			if v, ok := h.Fields[fTS].(float64); ok {
+				hit.TS = int64(v)
+			}
+			if v, ok := h.Fields[fVersion].(string); ok {
+				hit.Version = v
+			}
+			if b := q.Before; b != nil && hit.TS == b.TS && hit.ID >= b.ID {
+				continue
+			}
+			hits = append(hits, hit)
+		}
+		if len(hits) >= q.Limit || len(res.Hits) < size+slack {
+			return hits[:min(len(hits), q.Limit)], nil
+		}
+		slack *= 4
+	}
+}
+
+// query builds q's bleve query; ok is false when nothing can match (a
+// term that analyses to no words at all, like "?!").
+func (x *Index) query(q node.IndexQuery) (query.Query, bool) {
+	var must, mustNot []query.Query
+	for _, t := range q.Terms {
+		c, ok := x.termQuery(t)
+		if !ok {
+			if t.Not {
+				continue // excluding nothing
+			}
+			return nil, false
+		}
+		if t.Not {
+			mustNot = append(mustNot, c)
+		} else {
+			must = append(must, c)
+		}
+	}
+	if q.Rooms != nil {
+		if len(q.Rooms) == 0 {
+			return nil, false
+		}
+		must = append(must, termsQuery(fRoom, q.Rooms))
+	}
+	if len(q.NotRooms) > 0 {
+		mustNot = append(mustNot, termsQuery(fRoom, q.NotRooms))
+	}
+	if q.Sender != "" {
+		must = append(must, fieldTerm(fSender, string(q.Sender)))
+	}
+	if q.HasFile {
+		f := query.NewBoolFieldQuery(true)
+		f.SetField(fFile)
+		must = append(must, f)
+	}
+	if q.Since != 0 || q.Until != 0 || q.Before != nil {
+		var lo, hi *float64
+		var hiIncl bool
+		if q.Since != 0 {
+			lo = ptr(float64(q.Since))
+		}
+		if q.Until != 0 {
+			hi = ptr(float64(q.Until))
+		}
+		if b := q.Before; b != nil && (hi == nil || float64(b.TS) < *hi) {
+			hi, hiIncl = ptr(float64(b.TS)), true
+		}
+		r := query.NewNumericRangeInclusiveQuery(lo, hi, ptr(true), &hiIncl)
+		r.SetField(fTS)
+		must = append(must, r)
+	}
+	if len(must) == 0 {
+		must = append(must, query.NewMatchAllQuery())
+	}
+	if len(mustNot) == 0 {
+		if len(must) == 1 {
+			return must[0], true
+		}
+		return query.NewConjunctionQuery(must), true
+	}
+	return query.NewBooleanQuery(must, nil, mustNot), true
+}
+
+// termQuery is one word, phrase or prefix on the text field. A word the
+// analyzer splits (e-mail, or a run of CJK characters, which becomes
+// bigrams) is searched as the phrase of its parts.
+func (x *Index) termQuery(t node.SearchTerm) (query.Query, bool) {
+	if t.Prefix {
+		// Prefixes are matched against indexed words as they are, so
+		// they go through the same folding and case.
+		toks := x.analyzer.Analyze([]byte(t.Text))
+		if len(toks) != 1 {
+			return x.termQuery(node.SearchTerm{Text: t.Text, Phrase: true})
+		}
+		p := query.NewPrefixQuery(string(toks[0].Term))
+		p.SetField(fText)
+		return p, true
+	}
+	toks := x.analyzer.Analyze([]byte(t.Text))
+	switch len(toks) {
+	case 0:
+		return nil, false
+	case 1:
+		return fieldTerm(fText, string(toks[0].Term)), true
+	}
+	p := query.NewMatchPhraseQuery(t.Text)
+	p.SetField(fText)
+	p.Analyzer = analyzerName
+	return p, true
+}
+
+func fieldTerm(field, term string) *query.TermQuery {
+	q := query.NewTermQuery(term)
+	q.SetField(field)
+	return q
+}
+
+func termsQuery[T ~string](field string, vals []T) query.Query {
+	if len(vals) == 1 {
+		return fieldTerm(field, string(vals[0]))
+	}
+	qs := make([]query.Query, len(vals))
+	for i, v := range vals {
+		qs[i] = fieldTerm(field, string(v))
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+func ptr[T any](v T) *T { return &v }
