@@ -85,6 +85,7 @@ type Messages interface {
 	Timeline(ctx context.Context, u node.UserID, room node.RoomID, q node.TimelineQuery) ([]*node.TimelineEvent, bool, error)
 	MarkRead(ctx context.Context, u node.UserID, room node.RoomID, upTo node.EventID) error
 	Receipts(ctx context.Context, u node.UserID, room node.RoomID) ([]*node.Receipt, error)
+	Search(ctx context.Context, u node.UserID, p node.SearchParams) ([]*node.Message, bool, error)
 }
 
 // Live is what a WebSocket tells the domain about its user: presence and

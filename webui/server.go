@@ -220,6 +220,7 @@ func (s *Server) routes() {
 		"PUT": s.authed(s.addReaction), "DELETE": s.authed(s.removeReaction),
 	})
 	s.handle("/api/v1/dm", methods{"POST": s.authed(s.dm)})
+	s.handle("/api/v1/search", methods{"GET": s.authed(s.search)})
 	s.keyRoutes()
 	s.adminRoutes()
 	s.moderationRoutes()

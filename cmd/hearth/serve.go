@@ -28,6 +28,7 @@ import (
 	"github.com/hearth-chat/hearth/node"
 	"github.com/hearth-chat/hearth/p2p"
 	"github.com/hearth-chat/hearth/push"
+	"github.com/hearth-chat/hearth/search"
 	"github.com/hearth-chat/hearth/store"
 	"github.com/hearth-chat/hearth/token"
 	"github.com/hearth-chat/hearth/webui"
@@ -93,6 +94,7 @@ type Main struct {
 	lock    *os.File
 	db      *store.DB
 	files   *media.Store
+	search  *search.Index
 	node    *node.Node
 	hub     *webui.Hub
 	web     *webui.Server
@@ -302,6 +304,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The search index lives beside the database and is built from it
+	// when missing (docs/search.md).
+	m.search, err = search.Open(filepath.Join(c.Data, "search"), m.log.With("component", "search"))
+	if err != nil {
+		return err
+	}
 	m.hub = webui.NewHub(m.log.With("component", "hub"))
 	var pushCfg node.PushConfig
 	if c.Push {
@@ -319,8 +327,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger: m.log.With("component", "node"), Notifier: m.hub,
 		Media: m.files, MaxUpload: c.MaxUpload, UserQuota: c.UserQuota, MediaGrace: c.MediaGrace,
 		RoomsPerUser: c.UserRooms, JoinedRoomsPerUser: c.UserJoined, SessionsPerUser: c.UserSessions,
-		Admin: node.AdminConfig{Registration: c.Registration, Federation: c.Federation},
-		Push:  pushCfg,
+		Admin:  node.AdminConfig{Registration: c.Registration, Federation: c.Federation},
+		Push:   pushCfg,
+		Search: m.search,
 	})
 	if err != nil {
 		return err
@@ -453,6 +462,9 @@ func (m *Main) close() error {
 	}
 	if m.node != nil {
 		errs = append(errs, m.node.Close())
+	}
+	if m.search != nil {
+		errs = append(errs, m.search.Close())
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
