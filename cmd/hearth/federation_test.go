@@ -175,6 +175,40 @@ func TestFederationProcesses(t *testing.T) {
 		carolMentions(t, 2)
 	})
 
+	t.Run("C's search finds A's messages and edits", func(t *testing.T) {
+		var msg struct{ ID string }
+		a.api.mustDo(t, "POST", "/api/v1/rooms/"+room.ID+"/messages", alice.AccessToken, map[string]string{"body": "meet at the lighthouse"}, 201, &msg)
+		found := func(q string) ([]string, error) {
+			var page struct {
+				Results []struct{ ID, Body, Sender string }
+			}
+			if code, err := c.api.try("GET", "/api/v1/search?q="+q, carol.AccessToken, nil, &page); code != 200 {
+				return nil, fmt.Errorf("search %s on C: %d %v", q, code, err)
+			}
+			var out []string
+			for _, r := range page.Results {
+				out = append(out, r.Body)
+			}
+			return out, nil
+		}
+		want := func(q string, bodies ...string) {
+			t.Helper()
+			poll.Until(t, 20*time.Second, func() error {
+				got, err := found(q)
+				if err == nil && !slices.Equal(got, bodies) {
+					err = fmt.Errorf("C's search for %s found %q, want %q", q, got, bodies)
+				}
+				return err
+			})
+		}
+		want("lighthouse", "meet at the lighthouse")
+		// Caught up after the restart, through history sync.
+		want("%22down+7%22", "while C is down 7")
+		a.api.mustDo(t, "PATCH", "/api/v1/rooms/"+room.ID+"/messages/"+msg.ID, alice.AccessToken, map[string]string{"body": "meet at the harbour"}, 200, nil)
+		want("harbour", "meet at the harbour")
+		want("lighthouse")
+	})
+
 	t.Run("DM and private room stay off B", func(t *testing.T) {
 		var dm struct{ ID string }
 		// Plaintext rooms: this test is about node-level privacy.
