@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,13 @@ type SearchDoc struct {
 	// Text is the body and the attachments' file names.
 	Text    string
 	HasFile bool
-	TS      int64
+	// Public is set for a message of a public room (visibility is fixed
+	// when a room is created), which every user of the node may read.
+	Public bool
+	TS     int64
+	// Logical is the logical part of the message's stamp, which orders
+	// messages of one ms in room order (see MakeOrderKey).
+	Logical uint32
 	// Version names the message's text (its last edit), so that a hit
 	// from before an edit reached the index is told apart.
 	Version string
@@ -86,8 +93,9 @@ type SearchTerm struct {
 // node has already checked and authorised.
 type IndexQuery struct {
 	Terms []SearchTerm
-	// Rooms, when not nil, are the only rooms searched; NotRooms are
-	// rooms left out. The node sets one of them, whichever is shorter.
+	// What may be searched: public rooms' messages when Public is set,
+	// and those of Rooms, less those of NotRooms.
+	Public   bool
 	Rooms    []RoomID
 	NotRooms []RoomID
 	Sender   UserID
@@ -96,7 +104,7 @@ type IndexQuery struct {
 	// zero leaves a bound open.
 	Since, Until int64
 	// Before pages newest-first results: only messages older than this
-	// one (by ts, then ID) are returned.
+	// one (by ts, then Logical, then ID) are returned.
 	Before *SearchHit
 	// Relevance orders by score (then newest first) instead of newest
 	// first; Skip then pages.
@@ -109,6 +117,7 @@ type IndexQuery struct {
 type SearchHit struct {
 	ID      EventID
 	TS      int64
+	Logical uint32
 	Version string
 }
 
@@ -205,7 +214,7 @@ func (n *Node) Search(ctx context.Context, u UserID, p SearchParams) ([]*Message
 	if err != nil {
 		return nil, false, err
 	}
-	allowed, denied, err := n.searchRooms(u, p.Room)
+	allowed, err := n.searchRooms(u, p.Room, &q)
 	if err != nil {
 		return nil, false, err
 	}
@@ -218,12 +227,6 @@ func (n *Node) Search(ctx context.Context, u UserID, p SearchParams) ([]*Message
 			return nil, false, err
 		}
 		q.Before = b
-	}
-	// The shorter list goes to the index; both say the same.
-	if p.Room != "" || len(allowed) <= len(denied) {
-		q.Rooms = mapKeys(allowed)
-	} else {
-		q.NotRooms = denied
 	}
 	limit := q.Limit
 	q.Limit++ // one more says whether there are more
@@ -280,25 +283,28 @@ func (n *Node) searchQuery(p SearchParams) (IndexQuery, error) {
 	}, nil
 }
 
-// searchRooms returns the rooms u may search (allowed) and the other
-// rooms held here (denied): one room when room is set, checked as a
-// history read is; otherwise every room u may read now, public ones
-// (readableRoom's rule) and private ones u is a member of, less the
-// encrypted ones.
-func (n *Node) searchRooms(u UserID, room RoomID) (allowed map[RoomID]struct{}, denied []RoomID, err error) {
-	allowed = map[RoomID]struct{}{}
+// searchRooms returns the rooms u may search and says which to q: one
+// room when room is set, checked as a history read is; otherwise every
+// room u may read now (readableRoom's rule), less the encrypted ones.
+// To the index that is "public rooms, the private rooms u is a member of,
+// less the public rooms that became encrypted", which is short whatever
+// the number of rooms the node holds.
+func (n *Node) searchRooms(u UserID, room RoomID, q *IndexQuery) (map[RoomID]struct{}, error) {
+	allowed := map[RoomID]struct{}{}
 	if room != "" {
 		r, err := n.readableRoom(u, room)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		r.mu.Lock()
 		if !r.state.Encrypted {
 			allowed[room] = struct{}{}
+			q.Rooms = []RoomID{room}
 		}
 		r.mu.Unlock()
-		return allowed, nil, nil
+		return allowed, nil
 	}
+	q.Public = true
 	n.mu.RLock()
 	entries := make([]*roomEntry, 0, len(n.rooms))
 	for _, r := range n.rooms {
@@ -308,16 +314,20 @@ func (n *Node) searchRooms(u UserID, room RoomID) (allowed map[RoomID]struct{}, 
 	for _, r := range entries {
 		r.mu.Lock()
 		s := r.state
-		ok := s.Created() && !s.Encrypted && (s.Visibility == Public || s.IsMember(u))
-		id := s.ID
+		id, created, public, enc := s.ID, s.Created(), s.Visibility == Public, s.Encrypted
+		member := !public && created && !enc && s.IsMember(u)
 		r.mu.Unlock()
-		if ok {
+		switch {
+		case public && enc:
+			q.NotRooms = append(q.NotRooms, id)
+		case public && created:
 			allowed[id] = struct{}{}
-		} else {
-			denied = append(denied, id)
+		case member:
+			allowed[id] = struct{}{}
+			q.Rooms = append(q.Rooms, id)
 		}
 	}
-	return allowed, denied, nil
+	return allowed, nil
 }
 
 // searchCursor finds the message a page continues after; it must be one
@@ -341,7 +351,7 @@ func (n *Node) searchCursor(ctx context.Context, u UserID, before EventID, allow
 	if _, ok := allowed[m.Room]; !ok {
 		return nil, bad
 	}
-	return &SearchHit{ID: m.ID, TS: m.TS}, nil
+	return &SearchHit{ID: m.ID, TS: m.TS, Logical: logicalOf(m.Order)}, nil
 }
 
 // searchResults reads the messages of hits as history shows them, leaving
@@ -367,12 +377,21 @@ func (n *Node) searchResults(ctx context.Context, u UserID, hits []SearchHit, al
 	return msgs, err
 }
 
+// logicalOf reads the logical part of an order key's stamp.
+func logicalOf(o OrderKey) uint32 {
+	if len(o) < 12 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(o[8:12])
+}
+
 // searchVersion names a message's current text: its last edit's position.
 func searchVersion(m *Message) string { return hex.EncodeToString(m.EditOrder) }
 
-// searchDoc is what the index keeps of m, or nil when m must not be in it
-// (deleted, or end-to-end encrypted).
-func searchDoc(m *Message) *SearchDoc {
+// searchDoc is what the index keeps of m, a message of a public room or
+// not, or nil when m must not be in it (deleted, or end-to-end
+// encrypted).
+func searchDoc(m *Message, public bool) *SearchDoc {
 	if m.Deleted || m.Encrypted != nil {
 		return nil
 	}
@@ -387,14 +406,6 @@ func searchDoc(m *Message) *SearchDoc {
 	}
 	return &SearchDoc{
 		ID: m.ID, Room: m.Room, Sender: m.Sender, Text: text, HasFile: len(m.Attachments) > 0,
-		TS: m.TS, Version: searchVersion(m),
+		Public: public, TS: m.TS, Logical: logicalOf(m.Order), Version: searchVersion(m),
 	}
-}
-
-func mapKeys[K comparable, V any](m map[K]V) []K {
-	out := make([]K, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

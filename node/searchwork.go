@@ -1,6 +1,8 @@
 package node
 
 import (
+	"bytes"
+	"container/heap"
 	"context"
 	"errors"
 	"sync/atomic"
@@ -215,7 +217,8 @@ func (w *searchWorker) indexIDs(ctx context.Context, ids []EventID) error {
 			} else if err != nil {
 				return err
 			}
-			if d := searchDoc(m); d != nil && !w.n.roomEncrypted(m.Room) {
+			public, enc := w.n.roomKind(m.Room)
+			if d := searchDoc(m, public); d != nil && !enc {
 				docs = append(docs, *d)
 			} else {
 				remove = append(remove, id)
@@ -229,20 +232,27 @@ func (w *searchWorker) indexIDs(ctx context.Context, ids []EventID) error {
 	return w.idx.Index(ctx, docs, remove)
 }
 
-// roomEncrypted reports whether a room is end-to-end encrypted now.
-func (n *Node) roomEncrypted(id RoomID) bool {
+// roomKind reports whether a room is public and whether it is end-to-end
+// encrypted now.
+func (n *Node) roomKind(id RoomID) (public, encrypted bool) {
 	r := n.room(id, false)
 	if r == nil {
-		return false
+		return false, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.state.Encrypted
+	return r.state.Visibility == Public, r.state.Encrypted
 }
 
-// build indexes every message of every room that is not encrypted, room
-// by room, newest first, and marks the index built. Changes made
-// meanwhile are queued and taken afterwards.
+// build indexes every message of every room that is not encrypted and
+// marks the index built. Changes made meanwhile are queued and taken
+// afterwards.
+//
+// Messages go to the index newest first across all rooms (a merge of the
+// rooms' histories), not room by room, so that the index holds the
+// messages of a span of time together, as it does those that arrive live:
+// a search that looks in a window of time then reads a few stretches of
+// the index, not a little of all of it.
 func (w *searchWorker) build(ctx context.Context) error {
 	n := w.n
 	start := time.Now()
@@ -252,52 +262,55 @@ func (w *searchWorker) build(ctx context.Context) error {
 		entries = append(entries, r)
 	}
 	n.mu.RUnlock()
-	var docs []SearchDoc
-	total := 0
-	flush := func() error {
-		if len(docs) == 0 {
-			return nil
-		}
-		total += len(docs)
-		err := w.idx.Index(ctx, docs, nil)
-		docs = docs[:0]
-		return err
-	}
+	// Each room's cursor holds a page of its history; pages are smaller
+	// when there are many rooms, so the merge's memory stays bounded.
+	pageSize := min(max(100_000/max(len(entries), 1), 8), MaxPageLimit)
+	var h cursorHeap
 	for _, r := range entries {
 		r.mu.Lock()
-		id, skip := r.state.ID, !r.state.Created() || r.state.Encrypted
+		c := &roomCursor{id: r.state.ID, public: r.state.Visibility == Public, more: true}
+		skip := !r.state.Created() || r.state.Encrypted
 		r.mu.Unlock()
 		if skip {
 			continue
 		}
-		var before OrderKey
-		for {
-			var page []*Message
-			var more bool
-			if err := n.store.View(ctx, func(tx Tx) error {
-				var err error
-				page, more, err = tx.Messages(id, before, MaxPageLimit)
-				return err
-			}); err != nil {
-				return err
-			}
-			for _, m := range page {
-				if d := searchDoc(m); d != nil {
-					docs = append(docs, *d)
-				}
-			}
-			if len(docs) >= searchBuildBatch {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			if !more || len(page) == 0 {
-				break
-			}
-			before = page[len(page)-1].Order
+		if err := c.fill(ctx, n.store, pageSize); err != nil {
+			return err
+		}
+		if len(c.page) > 0 {
+			h = append(h, c)
 		}
 	}
-	if err := flush(); err != nil {
+	heap.Init(&h)
+	var docs []SearchDoc
+	total := 0
+	for h.Len() > 0 {
+		c := h[0]
+		m := c.page[0]
+		c.page = c.page[1:]
+		if d := searchDoc(m, c.public); d != nil {
+			docs = append(docs, *d)
+		}
+		if len(c.page) == 0 {
+			if err := c.fill(ctx, n.store, pageSize); err != nil {
+				return err
+			}
+		}
+		if len(c.page) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+		if len(docs) >= searchBuildBatch {
+			total += len(docs)
+			if err := w.idx.Index(ctx, docs, nil); err != nil {
+				return err
+			}
+			docs = docs[:0]
+		}
+	}
+	total += len(docs)
+	if err := w.idx.Index(ctx, docs, nil); err != nil {
 		return err
 	}
 	if err := w.idx.MarkBuilt(ctx); err != nil {
@@ -305,4 +318,47 @@ func (w *searchWorker) build(ctx context.Context) error {
 	}
 	n.log.Info("search index built", "messages", total, "rooms", len(entries), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// roomCursor walks one room's history newest first, a page at a time.
+type roomCursor struct {
+	id     RoomID
+	public bool
+	page   []*Message // what is left of the page read last
+	before OrderKey   // where the next page starts
+	more   bool
+}
+
+// fill reads the next page once the last one is used up.
+func (c *roomCursor) fill(ctx context.Context, st Store, size int) error {
+	if !c.more {
+		return nil
+	}
+	return st.View(ctx, func(tx Tx) error {
+		page, more, err := tx.Messages(c.id, c.before, size)
+		if err != nil {
+			return err
+		}
+		c.page, c.more = page, more && len(page) > 0
+		if len(page) > 0 {
+			c.before = page[len(page)-1].Order
+		}
+		return nil
+	})
+}
+
+// cursorHeap orders cursors by their next message, newest on top.
+type cursorHeap []*roomCursor
+
+func (h cursorHeap) Len() int { return len(h) }
+func (h cursorHeap) Less(i, j int) bool {
+	return bytes.Compare(h[i].page[0].Order, h[j].page[0].Order) > 0
+}
+func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*roomCursor)) }
+func (h *cursorHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }

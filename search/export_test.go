@@ -15,3 +15,6 @@ func SetFormatForTest(dir, format string) error {
 	}
 	return idx.Close()
 }
+
+// SetDirectSortForTest makes x look in windows of time past n hits.
+func SetDirectSortForTest(x *Index, n uint64) { x.directSort = n }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
@@ -41,6 +42,8 @@ const Format = "1"
 var (
 	keyFormat = []byte("hearth.format")
 	keyBuilt  = []byte("hearth.built")
+	keyMaxKey = []byte("hearth.maxkey") // the newest message's sort key, decimal
+	keyMinKey = []byte("hearth.minkey") // the oldest's
 )
 
 // Field names of a document.
@@ -49,7 +52,8 @@ const (
 	fRoom    = "room"
 	fSender  = "sender"
 	fFile    = "file"
-	fTS      = "ts"
+	fPublic  = "public"
+	fKey     = "k"
 	fVersion = "v"
 )
 
@@ -65,7 +69,13 @@ type Index struct {
 	idx      bleve.Index
 	analyzer analysis.Analyzer
 	built    atomic.Bool
-	log      *slog.Logger
+	// The highest and lowest sort keys indexed: the time span windows
+	// are sized by.
+	maxKey, minKey atomic.Int64
+	log            *slog.Logger
+	// directSort is the constant directSort but in tests, which look in
+	// windows with few messages.
+	directSort uint64
 }
 
 var _ node.SearchIndex = (*Index)(nil)
@@ -77,7 +87,7 @@ func Open(dir string, log *slog.Logger) (*Index, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	x := &Index{log: log}
+	x := &Index{log: log, directSort: directSort}
 	if _, err := os.Stat(dir); err == nil {
 		idx, err := bleve.Open(dir)
 		if err == nil {
@@ -89,6 +99,12 @@ func Open(dir string, log *slog.Logger) (*Index, error) {
 				}
 				x.idx = idx
 				x.built.Store(string(b) == "1")
+				for k, to := range map[string]*atomic.Int64{string(keyMaxKey): &x.maxKey, string(keyMinKey): &x.minKey} {
+					if m, err := idx.GetInternal([]byte(k)); err == nil && m != nil {
+						v, _ := strconv.ParseInt(string(m), 10, 64)
+						to.Store(v)
+					}
+				}
 				return x, x.initAnalyzer()
 			}
 			_ = idx.Close()
@@ -153,8 +169,11 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}
 	file := bleve.NewBooleanFieldMapping()
 	file.Store, file.IncludeInAll, file.DocValues = false, false, false
-	ts := bleve.NewNumericFieldMapping()
-	ts.Store, ts.IncludeInAll, ts.DocValues = true, false, true // sorted on, returned
+	// The sort key: ts*1000 plus the stamp's logical part (capped at 999),
+	// which orders messages of one ms as their room does. It stays exact
+	// in a float64 (below 2^53) until the year 2255.
+	key := bleve.NewNumericFieldMapping()
+	key.Store, key.IncludeInAll, key.DocValues = true, false, true // sorted on, returned
 	version := kw()
 	version.Index, version.Store = false, true
 
@@ -163,7 +182,10 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	doc.AddFieldMappingsAt(fRoom, kw())
 	doc.AddFieldMappingsAt(fSender, kw())
 	doc.AddFieldMappingsAt(fFile, file)
-	doc.AddFieldMappingsAt(fTS, ts)
+	public := bleve.NewBooleanFieldMapping()
+	public.Store, public.IncludeInAll, public.DocValues = false, false, false
+	doc.AddFieldMappingsAt(fPublic, public)
+	doc.AddFieldMappingsAt(fKey, key)
 	doc.AddFieldMappingsAt(fVersion, version)
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = analyzerName
@@ -195,10 +217,16 @@ func (x *Index) Index(ctx context.Context, docs []node.SearchDoc, remove []node.
 		return err
 	}
 	b := x.idx.NewBatch()
+	newest, oldest := x.maxKey.Load(), x.minKey.Load()
 	for _, d := range docs {
+		k := sortKey(d.TS, d.Logical)
+		newest = max(newest, k)
+		if oldest == 0 || k < oldest {
+			oldest = max(k, 1)
+		}
 		if err := b.Index(string(d.ID), map[string]any{
 			fText: d.Text, fRoom: string(d.Room), fSender: string(d.Sender),
-			fFile: d.HasFile, fTS: float64(d.TS), fVersion: d.Version,
+			fFile: d.HasFile, fPublic: d.Public, fKey: float64(sortKey(d.TS, d.Logical)), fVersion: d.Version,
 		}); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
@@ -206,23 +234,146 @@ func (x *Index) Index(ctx context.Context, docs []node.SearchDoc, remove []node.
 	for _, id := range remove {
 		b.Delete(string(id))
 	}
+	if newest != x.maxKey.Load() || oldest != x.minKey.Load() {
+		b.SetInternal(keyMaxKey, strconv.AppendInt(nil, newest, 10))
+		b.SetInternal(keyMinKey, strconv.AppendInt(nil, oldest, 10))
+	}
 	if err := x.idx.Batch(b); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
+	x.maxKey.Store(newest) // the worker is the only writer
+	x.minKey.Store(oldest)
 	return nil
 }
 
 // Count is how many messages the index holds.
 func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
 
-// Search runs q. Newest-first results sort on the message's ts, then ID,
-// both descending, and skip scoring; relevance sorts on bleve's score.
+// Search runs q. Newest-first results sort on the message's ts and
+// logical time (its order in its room), descending, and skip scoring;
+// relevance sorts on bleve's score alone.
+//
+// Sorting on the key reads the value of every hit, which for a common word is
+// a large share of a big index. So when a query has many hits, newest
+// first results are looked for in windows of time ending at the newest
+// message, the first sized to hold a page were the hits spread evenly
+// over the index's time span, each next one eight times wider, until one
+// holds a page: the hits to sort are then few, whatever the word.
 func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit, error) {
-	bq, ok := x.query(q)
+	since, until := rangeKeys(q)
+	if q.Relevance {
+		return x.search(ctx, q, since, until)
+	}
+	// A range on the key costs a disjunction of terms, so none is added
+	// that the query did not ask for.
+	total, err := x.estimate(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	hi := x.maxKey.Load() + 1 // no message is newer
+	if until != 0 {
+		hi = min(hi, until)
+	}
+	lo := max(since, x.minKey.Load())
+	if total <= x.directSort || hi <= lo {
+		return x.search(ctx, q, since, until)
+	}
+	// The window where a page would be if hits were spread evenly, four
+	// times over; at least an hour.
+	w := max(int64(float64(hi-lo)*float64(4*q.Limit)/float64(total)), sortKey(60*60*1000, 0))
+	for ; hi-w > lo; w *= 8 {
+		hits, err := x.search(ctx, q, hi-w, hi)
+		if err != nil || len(hits) >= q.Limit {
+			return hits, err
+		}
+	}
+	return x.search(ctx, q, since, until)
+}
+
+// sortKey is a message's place in newest-first order (fKey).
+func sortKey(ts int64, logical uint32) int64 {
+	return max(ts, 0)*1000 + int64(min(logical, 999))
+}
+
+// rangeKeys are q's bounds as sort keys, since <= key < until (0: open):
+// Since and Until, and Before's key, inclusive, as the upper bound (the
+// hits that share it are told apart by ID).
+func rangeKeys(q node.IndexQuery) (since, until int64) {
+	if q.Since > 0 {
+		since = sortKey(q.Since, 0)
+	}
+	if q.Until > 0 {
+		until = sortKey(q.Until, 0)
+	}
+	if b := q.Before; b != nil {
+		k := sortKey(b.TS, b.Logical) + 1
+		if until == 0 || k < until {
+			until = k
+		}
+	}
+	return since, until
+}
+
+// directSort is the most hits sorted at once: below it a window costs
+// more than it saves.
+const directSort = 2000
+
+// estimate bounds how many messages q matches without running it: the
+// fewest messages that hold one of its words, or its sender, or its room
+// when it is one room (each is a term whose count the index keeps). A
+// query of prefixes and filters only counts as matching everything.
+func (x *Index) estimate(ctx context.Context, q node.IndexQuery) (uint64, error) {
+	ix, err := x.idx.Advanced()
+	if err != nil {
+		return 0, fmt.Errorf("search index: %w", err)
+	}
+	r, err := ix.Reader()
+	if err != nil {
+		return 0, fmt.Errorf("search index: %w", err)
+	}
+	defer r.Close()
+	total, err := r.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("search index: %w", err)
+	}
+	df := func(field string, term []byte) error {
+		tr, err := r.TermFieldReader(ctx, term, field, false, false, false)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		total = min(total, tr.Count())
+		return tr.Close()
+	}
+	for _, t := range q.Terms {
+		if t.Not || t.Prefix {
+			continue
+		}
+		for _, tok := range x.analyzer.Analyze([]byte(t.Text)) {
+			if err := df(fText, tok.Term); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if q.Sender != "" {
+		if err := df(fSender, []byte(q.Sender)); err != nil {
+			return 0, err
+		}
+	}
+	if !q.Public && len(q.Rooms) == 1 {
+		if err := df(fRoom, []byte(q.Rooms[0])); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// search runs q over the messages with since <= key < until (0: open).
+func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int64) ([]node.SearchHit, error) {
+	bq, ok := x.query(q, since, until)
 	if !ok {
 		return nil, nil
 	}
-	// Messages at the cursor's very ms sort before or after it by ID, which
+	// Messages at the cursor's very ms sort before or after it by order, which
 	// a range on ts cannot say: ask for a few more and drop those at or
 	// after the cursor, and for more again in the rare case that many
 	// share that ms.
@@ -232,12 +383,12 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 	}
 	for {
 		req := bleve.NewSearchRequestOptions(bq, size+slack, q.Skip, false)
-		req.Fields = []string{fTS, fVersion}
+		req.Fields = []string{fKey, fVersion}
 		if q.Relevance {
-			req.SortBy([]string{"-_score", "-" + fTS, "-_id"})
+			req.SortBy([]string{"-_score"})
 		} else {
 			req.Score = bleve.ScoreNone
-			req.SortBy([]string{"-" + fTS, "-_id"})
+			req.SortBy([]string{"-" + fKey})
 		}
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
@@ -246,13 +397,16 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 		hits := make([]node.SearchHit, 0, len(res.Hits))
 		for _, h := range res.Hits {
 			hit := node.SearchHit{ID: node.EventID(h.ID)}
-			if v, ok := h.Fields[fTS].(float64); ok {
-				hit.TS = int64(v)
+			if v, ok := h.Fields[fKey].(float64); ok {
+				hit.TS, hit.Logical = int64(v)/1000, uint32(int64(v)%1000)
 			}
 			if v, ok := h.Fields[fVersion].(string); ok {
 				hit.Version = v
 			}
-			if b := q.Before; b != nil && hit.TS == b.TS && hit.ID >= b.ID {
+			// Messages with the cursor's key are left out but for one
+			// with a lower ID: the rare tie (two nodes' messages of one ms
+			// and logical time) pages by ID.
+			if b := q.Before; b != nil && sortKey(hit.TS, hit.Logical) == sortKey(b.TS, b.Logical) && hit.ID >= b.ID {
 				continue
 			}
 			hits = append(hits, hit)
@@ -264,9 +418,10 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 	}
 }
 
-// query builds q's bleve query; ok is false when nothing can match (a
-// term that analyses to no words at all, like "?!").
-func (x *Index) query(q node.IndexQuery) (query.Query, bool) {
+// query builds q's bleve query for since <= key < until (0: open); ok is
+// false when nothing can match (a term that analyses to no words at all,
+// like "?!").
+func (x *Index) query(q node.IndexQuery, since, until int64) (query.Query, bool) {
 	var must, mustNot []query.Query
 	for _, t := range q.Terms {
 		c, ok := x.termQuery(t)
@@ -282,11 +437,22 @@ func (x *Index) query(q node.IndexQuery) (query.Query, bool) {
 			must = append(must, c)
 		}
 	}
-	if q.Rooms != nil {
-		if len(q.Rooms) == 0 {
-			return nil, false
-		}
-		must = append(must, termsQuery(fRoom, q.Rooms))
+	var where []query.Query
+	if q.Public {
+		p := query.NewBoolFieldQuery(true)
+		p.SetField(fPublic)
+		where = append(where, p)
+	}
+	for _, r := range q.Rooms {
+		where = append(where, fieldTerm(fRoom, string(r)))
+	}
+	switch len(where) {
+	case 0:
+		return nil, false
+	case 1:
+		must = append(must, where[0])
+	default:
+		must = append(must, query.NewDisjunctionQuery(where))
 	}
 	if len(q.NotRooms) > 0 {
 		mustNot = append(mustNot, termsQuery(fRoom, q.NotRooms))
@@ -299,20 +465,16 @@ func (x *Index) query(q node.IndexQuery) (query.Query, bool) {
 		f.SetField(fFile)
 		must = append(must, f)
 	}
-	if q.Since != 0 || q.Until != 0 || q.Before != nil {
+	if since != 0 || until != 0 {
 		var lo, hi *float64
-		var hiIncl bool
-		if q.Since != 0 {
-			lo = ptr(float64(q.Since))
+		if since != 0 {
+			lo = ptr(float64(since))
 		}
-		if q.Until != 0 {
-			hi = ptr(float64(q.Until))
+		if until != 0 {
+			hi = ptr(float64(until))
 		}
-		if b := q.Before; b != nil && (hi == nil || float64(b.TS) < *hi) {
-			hi, hiIncl = ptr(float64(b.TS)), true
-		}
-		r := query.NewNumericRangeInclusiveQuery(lo, hi, ptr(true), &hiIncl)
-		r.SetField(fTS)
+		r := query.NewNumericRangeInclusiveQuery(lo, hi, ptr(true), ptr(false))
+		r.SetField(fKey)
 		must = append(must, r)
 	}
 	if len(must) == 0 {
