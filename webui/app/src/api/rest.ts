@@ -320,6 +320,24 @@ export class Api {
       on ? 'PUT' : 'DELETE',
       `/rooms/${encodeURIComponent(room)}/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`,
     );
+  /** search runs a full-text search over the rooms the user may read (docs/api.md, Search). */
+  search = (opts: SearchQuery) => {
+    const q = new URLSearchParams();
+    q.set('q', opts.q);
+    if (opts.room) q.set('room', opts.room);
+    if (opts.sender) q.set('sender', opts.sender);
+    if (opts.before) q.set('before', opts.before);
+    if (opts.hasFile) q.set('has', 'file');
+    if (opts.since) q.set('since', String(Math.floor(opts.since)));
+    if (opts.until) q.set('until', String(Math.floor(opts.until)));
+    if (opts.relevance) q.set('order', 'relevance');
+    if (opts.skip) q.set('skip', String(opts.skip));
+    q.set('limit', String(opts.limit ?? 20));
+    return this.request<{ results: Message[]; more: boolean }>('GET', `/search?${q}`).then((r) => ({
+      results: r.results ?? [],
+      more: !!r.more,
+    }));
+  };
   markRead = (room: string, upTo: string) =>
     this.request<void>('POST', `/rooms/${encodeURIComponent(room)}/read`, { upTo });
 
@@ -340,6 +358,20 @@ export class Api {
     );
   addPushSubscription = (sub: unknown) => this.request<PushSubscriptionView>('POST', '/push/subscriptions', sub);
   deletePushSubscription = (id: string) => this.request<void>('DELETE', `/push/subscriptions/${encodeURIComponent(id)}`);
+}
+
+/** SearchQuery is GET /api/v1/search's parameters. */
+export interface SearchQuery {
+  q: string;
+  room?: string;
+  sender?: string;
+  before?: string;
+  hasFile?: boolean;
+  since?: number;
+  until?: number;
+  relevance?: boolean;
+  skip?: number;
+  limit?: number;
 }
 
 const DEVICE_KEY = 'hearth-device:';

@@ -151,6 +151,26 @@ export function RoomView() {
   const partnerPresence = useStore((s) => (partner ? s.presence.presence[partner] : undefined));
   const inviter = useStore((s) => (room ? displayName(s.presence, room.createdBy) : ''));
 
+  // A search result opens its room at the message (?msg=ID): once the
+  // room's history is in, page back to the message and highlight it.
+  const target = params.get('msg');
+  useEffect(() => {
+    if (!target || !member) return;
+    let live = true;
+    openRoom(id)
+      .then(() => (live ? revealMessage(id, target) : null))
+      .then((r) => {
+        if (!live || !r) return;
+        if (r === 'missing') setError('That message is no longer available.');
+        else if (r !== 'shown') openThread(r.thread);
+        else setParams({}, { replace: true });
+      })
+      .catch((e) => live && setError(describeError(e, 'load')));
+    return () => {
+      live = false;
+    };
+  }, [id, target, member, openThread, setParams]);
+
   const openQuote = useCallback(
     (target: string) => {
       revealMessage(id, target)

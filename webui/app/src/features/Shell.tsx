@@ -10,11 +10,13 @@ import { Sidebar } from './Sidebar';
 import { VerificationHost } from '../crypto/ui/lazy';
 
 const QuickSwitcher = lazy(() => import('./QuickSwitcher').then((m) => ({ default: m.QuickSwitcher })));
+const SearchPanel = lazy(() => import('./SearchPanel').then((m) => ({ default: m.SearchPanel })));
 
 /**
  * Shell lays out the sidebar and the current screen. On phone-sized screens
  * only one of them shows: the sidebar on the home route, the screen elsewhere.
- * Ctrl/Cmd+K opens the quick switcher from anywhere.
+ * Ctrl/Cmd+K opens the quick switcher from anywhere, Ctrl/Cmd+Shift+F
+ * the message search.
  */
 export default function Shell() {
   const home = useLocation().pathname === '/';
@@ -23,6 +25,7 @@ export default function Shell() {
   );
   const counts = useStore(useShallow((s) => totals(Object.values(s.rooms.byId))));
   const [switcher, setSwitcher] = useState(false);
+  const [search, setSearch] = useState(false);
   const navigate = useNavigate();
   useEffect(() => {
     // A click on a desktop or push notification opens its room.
@@ -41,6 +44,9 @@ export default function Shell() {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
         e.preventDefault();
         setSwitcher(true);
+      } else if ((e.ctrlKey || e.metaKey) && e.shiftKey && !e.altKey && e.key.toLowerCase() === 'f') {
+        e.preventDefault();
+        setSearch(true);
       }
     };
     document.addEventListener('keydown', onKey);
@@ -49,7 +55,7 @@ export default function Shell() {
   return (
     <DialogsProvider>
       <div className="flex h-full overflow-hidden">
-        <Sidebar className={home ? 'flex w-full md:w-72' : 'hidden md:flex md:w-72'} />
+        <Sidebar className={home ? 'flex w-full md:w-72' : 'hidden md:flex md:w-72'} onSearch={() => setSearch(true)} />
         <main className={`${home ? 'hidden md:flex' : 'flex'} flex-1 min-w-0 flex-col`}>
           <ConnectionBanner {...c} onRetry={() => socket.retryNow()} />
           <Outlet />
@@ -59,6 +65,11 @@ export default function Shell() {
       {switcher && (
         <Suspense fallback={null}>
           <QuickSwitcher onClose={() => setSwitcher(false)} />
+        </Suspense>
+      )}
+      {search && (
+        <Suspense fallback={null}>
+          <SearchPanel onClose={() => setSearch(false)} />
         </Suspense>
       )}
     </DialogsProvider>

@@ -33,7 +33,7 @@ function Section({ title, rooms, empty }: { title: string; rooms: Room[]; empty?
   );
 }
 
-export function Sidebar({ className }: { className: string }) {
+export function Sidebar({ className, onSearch }: { className: string; onSearch?(): void }) {
   const byId = useStore((s) => s.rooms.byId);
   const loaded = useStore((s) => s.rooms.loaded);
   const me = useStore((s) => s.session.user?.id);
@@ -76,6 +76,11 @@ export function Sidebar({ className }: { className: string }) {
         <button type="button" className="btn btn-ghost btn-sm" onClick={() => setDialog('dm')}>
           New message
         </button>
+        {onSearch && (
+          <button type="button" className="btn btn-ghost btn-sm" onClick={onSearch} title="Search messages (Ctrl Shift F)">
+            Search
+          </button>
+        )}
       </div>
       {error && (
         <div role="alert" className="alert alert-error mx-2 text-sm py-1">
