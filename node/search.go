@@ -21,7 +21,7 @@ const (
 	// MinSearchPrefix is the shortest prefix (in characters, before the
 	// *) that is searched: a one-letter prefix expands to most of the
 	// index's vocabulary.
-	MinSearchPrefix = 2
+	MinSearchPrefix = 3
 	// DefaultSearchLimit and MaxSearchLimit bound a page of results.
 	DefaultSearchLimit = 20
 	MaxSearchLimit     = 100

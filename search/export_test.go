@@ -16,5 +16,6 @@ func SetFormatForTest(dir, format string) error {
 	return idx.Close()
 }
 
-// SetDirectSortForTest makes x look in windows of time past n hits.
-func SetDirectSortForTest(x *Index, n uint64) { x.directSort = n }
+// SetWindowsForTest makes x look in windows of time past n hits, and
+// rank by relevance among about the newest r.
+func SetWindowsForTest(x *Index, n, r uint64) { x.directSort, x.relevanceHits = n, r }

@@ -73,9 +73,9 @@ type Index struct {
 	// are sized by.
 	maxKey, minKey atomic.Int64
 	log            *slog.Logger
-	// directSort is the constant directSort but in tests, which look in
-	// windows with few messages.
-	directSort uint64
+	// directSort and relevanceHits are the constants but in tests,
+	// which look in windows with few messages.
+	directSort, relevanceHits uint64
 }
 
 var _ node.SearchIndex = (*Index)(nil)
@@ -87,7 +87,7 @@ func Open(dir string, log *slog.Logger) (*Index, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	x := &Index{log: log, directSort: directSort}
+	x := &Index{log: log, directSort: directSort, relevanceHits: relevanceHits}
 	if _, err := os.Stat(dir); err == nil {
 		idx, err := bleve.Open(dir)
 		if err == nil {
@@ -259,11 +259,13 @@ func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
 // message, the first sized to hold a page were the hits spread evenly
 // over the index's time span, each next one eight times wider, until one
 // holds a page: the hits to sort are then few, whatever the word.
+//
+// Relevance has to score every hit, so a query with very many is ranked
+// among its newest relevanceHits or so (a window sized the same way):
+// the most relevant of the recent matches, which is what a chat search
+// is for, at a cost that does not grow with the history.
 func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit, error) {
 	since, until := rangeKeys(q)
-	if q.Relevance {
-		return x.search(ctx, q, since, until)
-	}
 	// A range on the key costs a disjunction of terms, so none is added
 	// that the query did not ask for.
 	total, err := x.estimate(ctx, q)
@@ -275,12 +277,16 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 		hi = min(hi, until)
 	}
 	lo := max(since, x.minKey.Load())
-	if total <= x.directSort || hi <= lo {
+	want, direct := uint64(4*q.Limit), x.directSort
+	if q.Relevance {
+		want, direct = x.relevanceHits, x.relevanceHits
+	}
+	if total <= direct || hi <= lo {
 		return x.search(ctx, q, since, until)
 	}
-	// The window where a page would be if hits were spread evenly, four
-	// times over; at least an hour.
-	w := max(int64(float64(hi-lo)*float64(4*q.Limit)/float64(total)), sortKey(60*60*1000, 0))
+	// The window where want hits would be if hits were spread evenly;
+	// at least an hour.
+	w := max(int64(float64(hi-lo)*float64(want)/float64(total)), sortKey(60*60*1000, 0))
 	for ; hi-w > lo; w *= 8 {
 		hits, err := x.search(ctx, q, hi-w, hi)
 		if err != nil || len(hits) >= q.Limit {
@@ -289,6 +295,9 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 	}
 	return x.search(ctx, q, since, until)
 }
+
+// relevanceHits is about how many of the newest matches relevance ranks.
+const relevanceHits = 5000
 
 // sortKey is a message's place in newest-first order (fKey).
 func sortKey(ts int64, logical uint32) int64 {

@@ -273,7 +273,7 @@ func TestSearchAcrossTime(t *testing.T) {
 	_, e.key, _ = ed25519.GenerateKey(rand.Reader)
 	e.start()
 	t.Cleanup(e.stop)
-	search.SetDirectSortForTest(e.idx, 0)
+	search.SetWindowsForTest(e.idx, 0, 3)
 	alice := e.user("alice")
 	room := e.room(alice, "general", node.Public, node.RoomOptions{})
 	// 12 messages, each older one further back: minutes, then days, then
@@ -305,6 +305,17 @@ func TestSearchAcrossTime(t *testing.T) {
 		}
 	}
 	e.found(alice, node.SearchParams{Text: "era", Since: sent[3].TS, Until: sent[8].TS}, "era 07", "era 06", "era 05", "era 04", "era 03")
+	// Relevance ranks among about the newest 3 matches here (a window
+	// sized for them), widened until it holds a page.
+	msgs, _ := e.search(alice, node.SearchParams{Text: "era", Relevance: true, Limit: 2})
+	for _, m := range msgs {
+		if !slices.Contains(want[:6], m.Body) {
+			t.Fatalf("relevance found %q, want among the newest", bodies(msgs))
+		}
+	}
+	if msgs, _ := e.search(alice, node.SearchParams{Text: "era", Relevance: true, Limit: 20}); len(msgs) != len(want) {
+		t.Fatalf("relevance, page of 20: %d found, want all %d", len(msgs), len(want))
+	}
 	e.found(alice, node.SearchParams{Text: "era", Until: sent[1].TS}, "era 00")
 	e.found(alice, node.SearchParams{Text: "era", Since: sent[10].TS, Limit: 1}, "era 11")
 }
@@ -518,7 +529,7 @@ func TestSearchRefusesBadInput(t *testing.T) {
 		"too long":           {Text: string(long)},
 		"invalid UTF-8":      {Text: "bad \xff text"},
 		"NUL":                {Text: "a\x00b"},
-		"short prefix":       {Text: "a*"},
+		"short prefix":       {Text: "ab*"},
 		"only exclusions":    {Text: "-spam"},
 		"limit too large":    {Text: "x", Limit: node.MaxSearchLimit + 1},
 		"negative limit":     {Text: "x", Limit: -1},

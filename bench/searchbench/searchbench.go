@@ -398,7 +398,10 @@ func queries(ctx context.Context, c Config, dir string, cp *corpus, res *Result)
 		}},
 		{"a prefix", func() node.SearchParams {
 			w := g.word()
-			return node.SearchParams{Text: w[:min(3, len(w))] + "*"}
+			for len(w) < 4 {
+				w = g.word()
+			}
+			return node.SearchParams{Text: w[:3] + "*"}
 		}},
 		{"a word in one room", func() node.SearchParams {
 			return node.SearchParams{Text: g.word(), Room: cp.ReaderRooms[r.IntN(len(cp.ReaderRooms))]}

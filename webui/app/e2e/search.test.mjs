@@ -88,7 +88,7 @@ describe('message search', { skip: skip || false, timeout: 240_000 }, () => {
 
   it('says what is wrong with a query the node refuses', async () => {
     const page = alice.page;
-    await search(page, 'a*');
+    await search(page, 'ab*');
     await page.getByRole('dialog', { name: 'Search messages' }).getByRole('alert').filter({ hasText: /prefix/ }).waitFor();
     await page.keyboard.press('Escape');
   });
