@@ -13,7 +13,7 @@
 #   - $BENCH_DOC (default docs/benchmarks.md) and benchmarks-f.svg beside
 #     it: the whole report, with bench/analysis.md included verbatim;
 #   - $BENCH_OUT (default bench/out): results.json, gobench.txt (the Go
-#     benchmarks' raw output) and logs/ (server logs).
+#     benchmarks' raw output), search.json and logs/ (server logs).
 # Extra arguments go to hearth-bench-suite (e.g. -n 100,1000 -idle -1 or
 # -go=false); see `go run ./bench/cmd/hearth-bench-suite -h`.
 #
@@ -93,6 +93,28 @@ echo "== running the suite: Go benchmarks, then the load runs"
 "$bin/hearth-bench-suite" -root bench -hearth-bin "$hearth" -started "$started" \
 	-out "$doc" -json "$out/results.json" -go-out "$out/gobench.txt" \
 	-log-dir "$out/logs" "${args[@]}" "$@"
+
+# Full-text search (issue #17, docs/search.md): query p99 over a million
+# indexed messages, the index's size and what indexing adds to a send.
+# The corpus (sent through the node: tens of minutes the first time) is
+# kept in bench/.cache and reused; the section is appended to the report.
+echo "== search (bench/searchbench)"
+go build -o "$bin/hearth-search-bench" ./bench/cmd/hearth-search-bench
+search_quick=()
+[ "${BENCH_QUICK:-}" = 1 ] && search_quick=(-quick)
+search_started=$(date +%s)
+if "$bin/hearth-search-bench" -cache bench/.cache -json "$out/search.json" -command "make bench${BENCH_QUICK:+ (BENCH_QUICK=1)}" \
+	"${search_quick[@]}" >"$out/search.md"; then
+	{
+		echo
+		cat "$out/search.md"
+		echo
+		echo "This part took $(($(date +%s) - search_started)) s. How the index works: docs/search.md."
+	} >>"$doc"
+else
+	echo "the search bench failed; the report has no section for it" >&2
+	exit 1
+fi
 
 # What end-to-end encryption costs (issue #13): client encrypt and decrypt
 # times with real OlmMachines, the extra bytes per send frame, and the
