@@ -448,6 +448,9 @@ func queries(ctx context.Context, c Config, dir string, cp *corpus, res *Result)
 // a fresh node, with the index or without it, and measures throughput,
 // per-send latency (until durable) and the process's CPU time per
 // message, including, with the index, the indexing that follows.
+//
+// Long (over 80 lines) because it is one measurement: set-up, the timed
+// sends, the wait for the index, the figures.
 func sendCost(ctx context.Context, c Config, withSearch bool) (Send, error) {
 	dir, err := os.MkdirTemp(c.Scratch, "hearth-search-send-")
 	if err != nil {
