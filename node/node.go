@@ -89,6 +89,10 @@ type Config struct {
 	// indexed together; 50 ms.
 	Search      SearchIndex
 	SearchDelay time.Duration
+	// Searches bounds the searches running at once on the node (4), and
+	// a user runs one at a time; past either a search is refused with
+	// ErrRateLimited rather than queued behind the others.
+	Searches int
 }
 
 // Node is the Hearth domain service: every use case of the API goes
@@ -260,6 +264,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.SearchScan = 20_000
 	}
 	cfg.SearchDelay = cmp.Or(cfg.SearchDelay, defaultSearchDelay)
+	cfg.Searches = cmp.Or(cfg.Searches, defaultSearches)
 	n := &Node{
 		cfg:         cfg,
 		log:         cfg.Logger,

@@ -214,6 +214,11 @@ func (n *Node) Search(ctx context.Context, u UserID, p SearchParams) ([]*Message
 	if err != nil {
 		return nil, false, err
 	}
+	release, err := n.search.slot(u)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
 	allowed, err := n.searchRooms(u, p.Room, &q)
 	if err != nil {
 		return nil, false, err

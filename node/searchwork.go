@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -34,16 +35,23 @@ const (
 	searchRescan = 30 * time.Second
 )
 
-// searchWorker owns the goroutine that feeds the index.
+// defaultSearches is Config.Searches's default.
+const defaultSearches = 4
+
+// searchWorker owns the goroutine that feeds the index, and the slots of
+// the searches running.
 type searchWorker struct {
 	n     *Node
 	idx   SearchIndex
 	delay time.Duration
-	seq   atomic.Uint64 // the last queue seq handed out
-	built atomic.Bool   // the index holds every message (the build is done)
-	wake  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
+
+	mu      sync.Mutex
+	running map[UserID]bool // users with a search running; guarded by mu
+	seq     atomic.Uint64   // the last queue seq handed out
+	built   atomic.Bool     // the index holds every message (the build is done)
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // startSearch starts the worker when the node has an index. Queue seqs
@@ -54,7 +62,7 @@ func (n *Node) startSearch(ctx context.Context) error {
 		return nil
 	}
 	w := &searchWorker{
-		n: n, idx: n.cfg.Search, delay: n.cfg.SearchDelay,
+		n: n, idx: n.cfg.Search, delay: n.cfg.SearchDelay, running: map[UserID]bool{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	var last uint64
@@ -70,6 +78,26 @@ func (n *Node) startSearch(ctx context.Context) error {
 	n.search = w
 	go w.run()
 	return nil
+}
+
+// slot reserves a search for u before any of its work: one per user at a
+// time and Config.Searches on the node, so a user cannot take the
+// node's CPU with concurrent searches. release gives it back.
+func (w *searchWorker) slot(u UserID) (release func(), err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running[u] {
+		return nil, errorf(ErrRateLimited, "one search at a time; wait for the last one")
+	}
+	if len(w.running) >= w.n.cfg.Searches {
+		return nil, errorf(ErrRateLimited, "the node is busy with other searches; try again shortly")
+	}
+	w.running[u] = true
+	return func() {
+		w.mu.Lock()
+		delete(w.running, u)
+		w.mu.Unlock()
+	}, nil
 }
 
 // close stops the worker and waits for it; queued work stays queued.

@@ -65,7 +65,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, more, err := s.node.Search(r.Context(), userOf(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeRetry(w, r, err) // a search refused for the others running: 429
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": msgs, "more": more})
