@@ -163,16 +163,29 @@ export function MessageList({
   // Bring a requested message into view (a clicked reply quote, an edit
   // started from the composer) and flash it when asked.
   const focusSeq = view.focus?.seq;
+  const itemsNow = useRef(items);
+  itemsNow.current = items;
   useEffect(() => {
     const f = view.focus;
     if (!f) return;
-    const idx = items.indexOf(f.id);
-    if (idx < 0) return;
-    virtuoso.current?.scrollToIndex({ index: idx, align: 'center', behavior: 'auto' });
-    if (!f.highlight) return;
+    if (items.indexOf(f.id) < 0) return;
+    // Asked again a moment later: a list that has just mounted (a search
+    // result opening its room) may still be taking its first position,
+    // which would otherwise win.
+    const go = () => {
+      const idx = itemsNow.current.indexOf(f.id);
+      if (idx >= 0) virtuoso.current?.scrollToIndex({ index: idx, align: 'center', behavior: 'auto' });
+    };
+    go();
+    const again = [setTimeout(go, 150), setTimeout(go, 600)];
+    const stop = () => again.forEach(clearTimeout);
+    if (!f.highlight) return stop;
     setHighlight(f.id);
     const t = setTimeout(() => setHighlight(null), 3000);
-    return () => clearTimeout(t);
+    return () => {
+      stop();
+      clearTimeout(t);
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps -- a new request, not every new item, moves the view
   }, [focusSeq]);
 
