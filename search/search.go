@@ -36,7 +36,7 @@ import (
 
 // Format is the version of the index's mapping and analysis. An index of
 // another format is deleted and built again from the store when opened.
-const Format = "1"
+const Format = "2"
 
 // Keys of the index's own records (bleve's internal storage).
 var (
@@ -54,6 +54,7 @@ const (
 	fFile    = "file"
 	fPublic  = "public"
 	fKey     = "k"
+	fSort    = "s"
 	fVersion = "v"
 )
 
@@ -171,9 +172,14 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	file.Store, file.IncludeInAll, file.DocValues = false, false, false
 	// The sort key: ts*1000 plus the stamp's logical part (capped at 999),
 	// which orders messages of one ms as their room does. It stays exact
-	// in a float64 (below 2^53) until the year 2255.
+	// in a float64 (below 2^53) until the year 2255. Ranges run on it as
+	// a number; sorting reads it as a fixed-width keyword (fSort), whose
+	// doc values hold one term a message where a number's hold sixteen
+	// (one per precision), so a sort decompresses a tenth of the bytes.
 	key := bleve.NewNumericFieldMapping()
-	key.Store, key.IncludeInAll, key.DocValues = true, false, true // sorted on, returned
+	key.Store, key.IncludeInAll, key.DocValues = true, false, false // ranged on, returned
+	sortKw := kw()
+	sortKw.DocValues = true
 	version := kw()
 	version.Index, version.Store = false, true
 
@@ -186,6 +192,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	public.Store, public.IncludeInAll, public.DocValues = false, false, false
 	doc.AddFieldMappingsAt(fPublic, public)
 	doc.AddFieldMappingsAt(fKey, key)
+	doc.AddFieldMappingsAt(fSort, sortKw)
 	doc.AddFieldMappingsAt(fVersion, version)
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = analyzerName
@@ -226,7 +233,7 @@ func (x *Index) Index(ctx context.Context, docs []node.SearchDoc, remove []node.
 		}
 		if err := b.Index(string(d.ID), map[string]any{
 			fText: d.Text, fRoom: string(d.Room), fSender: string(d.Sender),
-			fFile: d.HasFile, fPublic: d.Public, fKey: float64(sortKey(d.TS, d.Logical)), fVersion: d.Version,
+			fFile: d.HasFile, fPublic: d.Public, fKey: float64(k), fSort: sortString(k), fVersion: d.Version,
 		}); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
@@ -303,6 +310,9 @@ const relevanceHits = 5000
 func sortKey(ts int64, logical uint32) int64 {
 	return max(ts, 0)*1000 + int64(min(logical, 999))
 }
+
+// sortString is a sort key as a keyword that sorts as the number does.
+func sortString(k int64) string { return fmt.Sprintf("%019d", k) }
 
 // rangeKeys are q's bounds as sort keys, since <= key < until (0: open):
 // Since and Until, and Before's key, inclusive, as the upper bound (the
@@ -397,7 +407,7 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int6
 			req.SortBy([]string{"-_score"})
 		} else {
 			req.Score = bleve.ScoreNone
-			req.SortBy([]string{"-" + fKey})
+			req.SortBy([]string{"-" + fSort})
 		}
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
