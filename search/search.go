@@ -258,7 +258,7 @@ func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
 
 // Search runs q. Newest-first results sort on the message's ts and
 // logical time (its order in its room), descending, and skip scoring;
-// relevance sorts on bleve's score alone.
+// relevance sorts on bleve's score, ties newest first.
 //
 // Sorting on the key reads the value of every hit, which for a common word is
 // a large share of a big index. So when a query has many hits, newest
@@ -404,7 +404,10 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int6
 		req := bleve.NewSearchRequestOptions(bq, size+slack, q.Skip, false)
 		req.Fields = []string{fKey, fVersion}
 		if q.Relevance {
-			req.SortBy([]string{"-_score"})
+			// Equal scores are ordered newest first, so that pages taken
+			// with skip neither repeat nor miss a hit (bleve leaves ties
+			// in whatever order its segments give them).
+			req.SortBy([]string{"-_score", "-" + fSort})
 		} else {
 			req.Score = bleve.ScoreNone
 			req.SortBy([]string{"-" + fSort})
