@@ -105,7 +105,8 @@ screenshots: build deps-ui deps-browser ## regenerate docs/screenshots from the 
 test-interop: build deps-interop ## a js-libp2p node receives a room's gossip
 	@if [ -f p2p/interop/package.json ]; then HEARTH_INTEROP=1 $(GOTEST) -timeout 5m -run JSLibp2p ./p2p; fi
 
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 

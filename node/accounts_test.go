@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 

@@ -18,8 +18,8 @@ type heldIndex struct {
 }
 
 func (h *heldIndex) Index(context.Context, []node.SearchDoc, []node.EventID) error { return nil }
-func (h *heldIndex) Built() bool                                                  { return true }
-func (h *heldIndex) MarkBuilt(context.Context) error                              { return nil }
+func (h *heldIndex) Built() bool                                                   { return true }
+func (h *heldIndex) MarkBuilt(context.Context) error                               { return nil }
 func (h *heldIndex) Search(ctx context.Context, _ node.IndexQuery) ([]node.SearchHit, error) {
 	h.started <- struct{}{}
 	select {
