@@ -418,25 +418,18 @@ func (t *tx) ThreadMessages(room node.RoomID, root node.EventID, before node.Ord
 }
 
 func (t *tx) CountMessagesAfter(room node.RoomID, from node.OrderKey, skip node.UserID, max int) (int, error) {
-	prefix := key(pMessage, string(room)) + "/"
-	n := 0
-	t.ascend(prefix, prefix+string(from), func(it item) bool {
-		if n >= max {
-			return false
-		}
-		m := it.val.(*node.Message)
-		if from != nil && string(m.Order) == string(from) {
-			return true
-		}
-		if m.Sender != skip && !m.Deleted {
-			n++
-		}
-		return n < max
-	})
-	return n, nil
+	return t.countAfter(room, from, max, func(m *node.Message) bool { return m.Sender != skip }), nil
 }
 
 func (t *tx) CountMentionsAfter(room node.RoomID, u node.UserID, from node.OrderKey, max int) (int, error) {
+	return t.countAfter(room, from, max, func(m *node.Message) bool {
+		return m.Sender != u && (m.MentionsRoom || slices.Contains(m.Mentions, u))
+	}), nil
+}
+
+// countAfter counts a room's live messages after order key from
+// (exclusive) for which match holds, stopping at max.
+func (t *tx) countAfter(room node.RoomID, from node.OrderKey, max int, match func(*node.Message) bool) int {
 	prefix := key(pMessage, string(room)) + "/"
 	n := 0
 	t.ascend(prefix, prefix+string(from), func(it item) bool {
@@ -447,12 +440,12 @@ func (t *tx) CountMentionsAfter(room node.RoomID, u node.UserID, from node.Order
 		if from != nil && string(m.Order) == string(from) {
 			return true
 		}
-		if m.Sender != u && !m.Deleted && (m.MentionsRoom || slices.Contains(m.Mentions, u)) {
+		if !m.Deleted && match(m) {
 			n++
 		}
 		return n < max
 	})
-	return n, nil
+	return n
 }
 
 func (t *tx) ClientMessage(u node.UserID, room node.RoomID, clientID string) (node.EventID, error) {
