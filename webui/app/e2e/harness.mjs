@@ -2,7 +2,7 @@
 // for the browser tests. The binary comes from $HEARTH_BIN; the browser is
 // Debian's /usr/bin/chromium (override with $CHROMIUM), never a download.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -80,6 +80,7 @@ export function cleanupTemp() {
  * its URL, node ID and libp2p addresses. Pass http to reuse a port (restart).
  */
 export async function startNode({ data, http = '127.0.0.1:0', peers = [], name, extraArgs = [] } = {}) {
+  if (process.env.E2E_LOG && !extraArgs.includes('--log-level')) extraArgs = [...extraArgs, '--log-level', 'debug'];
   const args = ['serve', '--data', data, '--http', http, '--p2p', '/ip4/127.0.0.1/tcp/0', '--mdns=false', ...extraArgs];
   for (const p of peers) args.push('--peer', p);
   if (name) args.push('--name', name);
@@ -97,7 +98,8 @@ export async function startNode({ data, http = '127.0.0.1:0', peers = [], name, 
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         log.push(line);
-        if (process.env.E2E_VERBOSE) console.error(`[${name ?? 'node'}] ${line}`);
+        if (process.env.E2E_LOG) appendFileSync(process.env.E2E_LOG, `[node ${name ?? ''}] ${line}\n`);
+        else if (process.env.E2E_VERBOSE) console.error(`[${name ?? 'node'}] ${line}`);
         addr ??= parseHttpAddr(line);
       }
     });

@@ -3,6 +3,7 @@
 // real node, and the app's own crypto engine (src/crypto, built for Node
 // by build.mjs) around a real OlmMachine. It plays the part socket.ts and
 // app.ts play in the browser, without React.
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** waitFor polls fn until it returns a truthy value, or throws after timeoutMs. */
@@ -19,6 +20,17 @@ export async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * traceTo makes an engine log function: E2E_LOG names a file to append to
+ * (node --test swallows a child's stderr), E2E_VERBOSE prints to stderr.
+ */
+function traceTo(who) {
+  const file = process.env.E2E_LOG;
+  if (file) return (m) => appendFileSync(file, `${new Date().toISOString()} [${who}] ${m}\n`);
+  if (process.env.E2E_VERBOSE) return (m) => console.error(`[${who}] ${m}`);
+  return undefined;
 }
 
 export class HttpError extends Error {
@@ -95,7 +107,7 @@ export class Device {
       transport: { http: (m, p, b) => this.http(m, p, b), frame: (f) => this.wsSend(f) },
       deviceSince: opts.deviceSince,
       rotateAfterMessages: opts.rotateAfterMessages,
-      log: process.env.E2E_VERBOSE ? (m) => console.error(`[${this.user}/${this.deviceId}] ${m}`) : undefined,
+      log: traceTo(`${this.user}/${this.deviceId}`),
     });
     await this.connect();
     return this.e2ee;

@@ -201,6 +201,11 @@ export class E2ee {
     this.cfg.log?.(msg);
   }
 
+  /** trace logs what msg() says only when a log is set (tests), so the browser pays nothing. */
+  private trace(msg: () => string): void {
+    if (this.cfg.log) this.cfg.log(msg());
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -241,7 +246,9 @@ export class E2ee {
       this.counts = new Map(Object.entries((f.oneTimeKeyCounts as Record<string, number>) ?? {}));
       this.fallback = new Set((f.unusedFallbackKeyTypes as string[]) ?? []);
     }
+    this.trace(() => `sync ${String(f.type)} ${f.type === 'todevice' ? describeToDevice(f.events) : JSON.stringify({ changed: f.changed, left: f.left })}`);
     const processed = await this.machine.receiveSyncChanges(events, lists, new Map(this.counts), this.fallback ? new Set(this.fallback) : undefined);
+    this.trace(() => `processed ${processed.map((p) => `${p.type}`).join(',')}`);
     if (typeof f.next === 'string') this.t.frame({ type: 'todevice_ack', upTo: f.next });
     // The machine drops a verification request from a device it does not
     // know yet (a user with whom we share no encrypted room): learn the
@@ -335,6 +342,7 @@ export class E2ee {
       default:
         throw new Error(`unknown request type ${String(r.type)}`);
     }
+    this.trace(() => `sent ${String(r.type)} ${describeRequest(r.type, body, r)} -> ${JSON.stringify(resp ?? {}).slice(0, 400)}`);
     if (r.id) await this.machine.markRequestAsSent(r.id, r.type, JSON.stringify(resp ?? {}));
   }
 
@@ -383,6 +391,7 @@ export class E2ee {
     await this.processOutgoing();
     await this.claimOnce(users());
     const reqs = await this.machine.shareRoomKey(new w.RoomId(toMatrixRoom(room)), users(), this.encryptionSettings());
+    this.trace(() => `share ${room} members=${mx.join(',')} requests=${reqs.length}`);
     for (const r of reqs) await this.send(r);
   }
 
@@ -446,6 +455,7 @@ export class E2ee {
         joinedAt: ctx.joinedAt,
         deviceSince: this.cfg.deviceSince,
       });
+      this.trace(() => `decrypt ${m.id} from ${m.sender} session=${String((m.encrypted as { session_id?: string })?.session_id)}: ${u.why} ${e?.description ?? String(err)}`);
       if (u.why === 'failed' && e?.description) return { ok: false, ...u, text: `${u.text} (${e.description})` };
       return { ok: false, ...u };
     }
@@ -957,3 +967,26 @@ function safe<T>(fn: () => T): T | undefined {
 }
 
 export { fromMatrixUser, toMatrixUser };
+
+/** describeToDevice summarises to-device events for a trace: type, sender and, for Olm, the sender key. */
+function describeToDevice(events: unknown): string {
+  if (!Array.isArray(events)) return '[]';
+  return events
+    .map((e: { type?: string; sender?: string; content?: { sender_key?: string; ciphertext?: Record<string, { type?: number }> } }) => {
+      const olm = e.content?.ciphertext ? Object.values(e.content.ciphertext).map((c) => `olm${c?.type}`).join('/') : '';
+      return `${e.type}<${e.sender}${olm ? ` ${olm} ${e.content?.sender_key?.slice(0, 8)}` : ''}>`;
+    })
+    .join(' ');
+}
+
+/** describeRequest summarises an outgoing request for a trace: who it addresses. */
+function describeRequest(type: unknown, body: Record<string, unknown>, r: unknown): string {
+  const msgs = body.messages as Record<string, Record<string, unknown>> | undefined;
+  if (msgs) {
+    const to = Object.entries(msgs).map(([u, d]) => `${u}:${Object.keys(d).join('+')}`);
+    return `${(r as { event_type?: string }).event_type ?? ''} to ${to.join(' ')}`;
+  }
+  const keys = (body.one_time_keys ?? body.device_keys) as Record<string, unknown> | undefined;
+  if (keys && String(type) !== '0') return JSON.stringify(keys).slice(0, 300);
+  return '';
+}
