@@ -29,14 +29,16 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/hearth-chat/hearth/node"
 )
 
 // Format is the version of the index's mapping and analysis. An index of
 // another format is deleted and built again from the store when opened.
-const Format = "2"
+const Format = "3"
 
 // Keys of the index's own records (bleve's internal storage).
 var (
@@ -55,6 +57,7 @@ const (
 	fPublic  = "public"
 	fKey     = "k"
 	fSort    = "s"
+	fBucket  = "b"
 	fVersion = "v"
 )
 
@@ -182,6 +185,10 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	sortKw.DocValues = true
 	version := kw()
 	version.Index, version.Store = false, true
+	// The hour blocks a message's time falls in (bucketTerms): windows of
+	// recent time are a few of these terms, where a range on the numeric
+	// key expands to hundreds.
+	bucket := kw()
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fText, text)
@@ -194,6 +201,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	doc.AddFieldMappingsAt(fKey, key)
 	doc.AddFieldMappingsAt(fSort, sortKw)
 	doc.AddFieldMappingsAt(fVersion, version)
+	doc.AddFieldMappingsAt(fBucket, bucket)
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = analyzerName
 	m.DefaultField = fText
@@ -234,6 +242,7 @@ func (x *Index) Index(ctx context.Context, docs []node.SearchDoc, remove []node.
 		if err := b.Index(string(d.ID), map[string]any{
 			fText: d.Text, fRoom: string(d.Room), fSender: string(d.Sender),
 			fFile: d.HasFile, fPublic: d.Public, fKey: float64(k), fSort: sortString(k), fVersion: d.Version,
+			fBucket: bucketTerms(d.TS),
 		}); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
@@ -260,12 +269,18 @@ func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
 // logical time (its order in its room), descending, and skip scoring;
 // relevance sorts on bleve's score, ties newest first.
 //
-// Sorting on the key reads the value of every hit, which for a common word is
-// a large share of a big index. So when a query has many hits, newest
-// first results are looked for in windows of time ending at the newest
-// message, the first sized to hold a page were the hits spread evenly
-// over the index's time span, each next one eight times wider, until one
-// holds a page: the hits to sort are then few, whatever the word.
+// Sorting on the key reads the value of every hit (a chunk of a thousand
+// messages' values decompressed for each hit in another chunk), which
+// for a word in thousands of messages is most of a big index. So when a
+// query has more than a few hundred hits, newest-first results are
+// looked for in windows of time ending at the newest message: the first
+// sized to hold a few pages were the hits spread evenly over the index's
+// time span, each next one wider by what the last one found, until one
+// holds a page. The hits to sort are then few, whatever the word. A
+// window is a handful of hour-block terms (bucketCover), not a range on
+// the numeric key, which would expand to hundreds of terms; the upper
+// bound (until, or the page's cursor) is applied by the sort itself
+// (bleve's search-after), which reads the values it already sorts on.
 //
 // Relevance has to score every hit, so a query with very many is ranked
 // among its newest relevanceHits or so (a window sized the same way):
@@ -273,8 +288,6 @@ func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
 // is for, at a cost that does not grow with the history.
 func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit, error) {
 	since, until := rangeKeys(q)
-	// A range on the key costs a disjunction of terms, so none is added
-	// that the query did not ask for.
 	total, err := x.estimate(ctx, q)
 	if err != nil {
 		return nil, err
@@ -289,22 +302,38 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 		want, direct = x.relevanceHits, x.relevanceHits
 	}
 	if total <= direct || hi <= lo {
-		return x.search(ctx, q, since, until)
+		hits, _, err := x.search(ctx, q, since, until, 0)
+		return hits, err
 	}
 	// The window where want hits would be if hits were spread evenly;
 	// at least an hour.
-	w := max(int64(float64(hi-lo)*float64(want)/float64(total)), sortKey(60*60*1000, 0))
-	for ; hi-w > lo; w *= 8 {
-		hits, err := x.search(ctx, q, hi-w, hi)
+	w := max(int64(float64(hi-lo)*float64(want)/float64(total)), hourKey)
+	for hi-w > lo {
+		hits, matched, err := x.search(ctx, q, since, until, hi-w)
 		if err != nil || len(hits) >= q.Limit {
 			return hits, err
 		}
+		w *= growth(want, matched)
 	}
-	return x.search(ctx, q, since, until)
+	hits, _, err := x.search(ctx, q, since, until, 0)
+	return hits, err
 }
 
-// relevanceHits is about how many of the newest matches relevance ranks.
-const relevanceHits = 5000
+// growth is how much wider the next window is than one in which matched
+// of the want hits sought were found: as much wider as the hits were
+// fewer (a phrase or a filter matches far fewer than the estimate of its
+// rarest word), at least eight and at most 512 times.
+func growth(want, matched uint64) int64 {
+	return int64(min(max(want/(matched+1), 8), 512))
+}
+
+// Tuning: directSort is the most hits sorted at once (below it a window
+// costs more than it saves); relevanceHits is about how many of the
+// newest matches relevance ranks.
+const (
+	directSort    = 200
+	relevanceHits = 5000
+)
 
 // sortKey is a message's place in newest-first order (fKey).
 func sortKey(ts int64, logical uint32) int64 {
@@ -333,14 +362,58 @@ func rangeKeys(q node.IndexQuery) (since, until int64) {
 	return since, until
 }
 
-// directSort is the most hits sorted at once: below it a window costs
-// more than it saves.
-const directSort = 2000
+// Hour blocks. A message is indexed under the block of 8^l hours its time
+// falls in, for each level l below bucketLevels (the top blocks span 30
+// years), so any span of hours is the union of at most 7 blocks of each
+// level at either end.
+const (
+	bucketLevels = 7
+	hourMs       = 60 * 60 * 1000
+	hourKey      = hourMs * 1000 // an hour in sort-key units
+)
+
+// bucketTerms are the block terms of a message sent at ts (ms).
+func bucketTerms(ts int64) []string {
+	h := max(ts, 0) / hourMs
+	out := make([]string, bucketLevels)
+	for l := range bucketLevels {
+		out[l] = bucketTerm(l, h>>(3*l))
+	}
+	return out
+}
+
+func bucketTerm(level int, block int64) string {
+	return strconv.Itoa(level) + ":" + strconv.FormatInt(block, 36)
+}
+
+// bucketCover is the fewest blocks whose union is hours a to b,
+// inclusive: from a, each step takes the largest block that starts there
+// and ends by b.
+func bucketCover(a, b int64) []string {
+	var out []string
+	for a <= b {
+		l := 0
+		for l+1 < bucketLevels {
+			size := int64(1) << (3 * (l + 1))
+			if a%size != 0 || a+size-1 > b {
+				break
+			}
+			l++
+		}
+		out = append(out, bucketTerm(l, a>>(3*l)))
+		a += int64(1) << (3 * l)
+	}
+	return out
+}
 
 // estimate bounds how many messages q matches without running it: the
-// fewest messages that hold one of its words, or its sender, or its room
+// fewest messages that hold one of its words or prefixes (a prefix counts
+// the messages of each word it expands to), or its sender, or its room
 // when it is one room (each is a term whose count the index keeps). A
-// query of prefixes and filters only counts as matching everything.
+// query of filters only counts as matching everything.
+//
+// Kept whole (over 80 lines): one reader, one walk over the query's
+// parts, each narrowing the same bound.
 func (x *Index) estimate(ctx context.Context, q node.IndexQuery) (uint64, error) {
 	ix, err := x.idx.Advanced()
 	if err != nil {
@@ -364,10 +437,19 @@ func (x *Index) estimate(ctx context.Context, q node.IndexQuery) (uint64, error)
 		return tr.Close()
 	}
 	for _, t := range q.Terms {
-		if t.Not || t.Prefix {
+		if t.Not {
 			continue
 		}
-		for _, tok := range x.analyzer.Analyze([]byte(t.Text)) {
+		toks := x.analyzer.Analyze([]byte(t.Text))
+		if t.Prefix && len(toks) == 1 {
+			n, err := prefixCount(r, toks[0].Term, total)
+			if err != nil {
+				return 0, err
+			}
+			total = min(total, n)
+			continue
+		}
+		for _, tok := range toks {
 			if err := df(fText, tok.Term); err != nil {
 				return 0, err
 			}
@@ -386,11 +468,43 @@ func (x *Index) estimate(ctx context.Context, q node.IndexQuery) (uint64, error)
 	return total, nil
 }
 
-// search runs q over the messages with since <= key < until (0: open).
-func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int64) ([]node.SearchHit, error) {
-	bq, ok := x.query(q, since, until)
+// prefixCount adds up how many messages hold each word that starts with
+// prefix, stopping once the sum reaches upTo (a word's messages may
+// overlap another's, so the sum is an upper bound).
+func prefixCount(r index.IndexReader, prefix []byte, upTo uint64) (uint64, error) {
+	d, err := r.FieldDictPrefix(fText, prefix)
+	if err != nil {
+		return 0, fmt.Errorf("search index: %w", err)
+	}
+	defer d.Close()
+	var n uint64
+	for n < upTo {
+		e, err := d.Next()
+		if err != nil {
+			return 0, fmt.Errorf("search index: %w", err)
+		}
+		if e == nil {
+			break
+		}
+		n += e.Count
+	}
+	return n, nil
+}
+
+// search runs q over the messages with since <= key < until (0: open)
+// and, when from is set, in the hour blocks from from's hour on. It
+// returns the hits and how many messages matched before the upper bound
+// and paging were applied (what a window found).
+func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until, from int64) ([]node.SearchHit, uint64, error) {
+	// Newest first, the upper bound is the sort's own search-after; with
+	// relevance it is part of the query.
+	rangeUntil := until
+	if !q.Relevance {
+		rangeUntil = 0
+	}
+	bq, ok := x.query(q, since, rangeUntil, from, until)
 	if !ok {
-		return nil, nil
+		return nil, 0, nil
 	}
 	// Messages at the cursor's very ms sort before or after it by order, which
 	// a range on ts cannot say: ask for a few more and drop those at or
@@ -411,10 +525,13 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int6
 		} else {
 			req.Score = bleve.ScoreNone
 			req.SortBy([]string{"-" + fSort})
+			if until != 0 {
+				req.SearchAfter = []string{sortString(until)} // key < until
+			}
 		}
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
-			return nil, fmt.Errorf("search index: %w", err)
+			return nil, 0, fmt.Errorf("search index: %w", err)
 		}
 		hits := make([]node.SearchHit, 0, len(res.Hits))
 		for _, h := range res.Hits {
@@ -434,16 +551,23 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int6
 			hits = append(hits, hit)
 		}
 		if len(hits) >= q.Limit || len(res.Hits) < size+slack {
-			return hits[:min(len(hits), q.Limit)], nil
+			return hits[:min(len(hits), q.Limit)], res.Total, nil
 		}
 		slack *= 4
 	}
 }
 
-// query builds q's bleve query for since <= key < until (0: open); ok is
-// false when nothing can match (a term that analyses to no words at all,
-// like "?!").
-func (x *Index) query(q node.IndexQuery, since, until int64) (query.Query, bool) {
+// query builds q's bleve query for since <= key < until (0: open) and,
+// when from is set, the hour blocks from from's hour to top's (the
+// hour of the newest key the query may find, below top); ok is false when
+// nothing can match (a term that analyses to no words at all, like
+// "?!"). Only the text terms are scored: who may see what, the filters
+// and the window match without adding to a relevance score, so a
+// message does not rank higher for being in a quiet room or hour.
+//
+// Kept whole (over 80 lines): one clause per part of the query, in one
+// place, so what is scored and what only filters is read at a glance.
+func (x *Index) query(q node.IndexQuery, since, until, from, top int64) (query.Query, bool) {
 	var must, mustNot []query.Query
 	for _, t := range q.Terms {
 		c, ok := x.termQuery(t)
@@ -472,20 +596,27 @@ func (x *Index) query(q node.IndexQuery, since, until int64) (query.Query, bool)
 	case 0:
 		return nil, false
 	case 1:
-		must = append(must, where[0])
+		must = append(must, unscored{where[0]})
 	default:
-		must = append(must, query.NewDisjunctionQuery(where))
+		must = append(must, unscored{query.NewDisjunctionQuery(where)})
 	}
 	if len(q.NotRooms) > 0 {
 		mustNot = append(mustNot, termsQuery(fRoom, q.NotRooms))
 	}
 	if q.Sender != "" {
-		must = append(must, fieldTerm(fSender, string(q.Sender)))
+		must = append(must, unscored{fieldTerm(fSender, string(q.Sender))})
 	}
 	if q.HasFile {
 		f := query.NewBoolFieldQuery(true)
 		f.SetField(fFile)
-		must = append(must, f)
+		must = append(must, unscored{f})
+	}
+	if from != 0 {
+		hiKey := x.maxKey.Load()
+		if top != 0 {
+			hiKey = min(hiKey, top-1)
+		}
+		must = append(must, unscored{termsQuery(fBucket, bucketCover(from/hourKey, max(hiKey, from)/hourKey))})
 	}
 	if since != 0 || until != 0 {
 		var lo, hi *float64
@@ -497,7 +628,7 @@ func (x *Index) query(q node.IndexQuery, since, until int64) (query.Query, bool)
 		}
 		r := query.NewNumericRangeInclusiveQuery(lo, hi, ptr(true), ptr(false))
 		r.SetField(fKey)
-		must = append(must, r)
+		must = append(must, unscored{r})
 	}
 	if len(must) == 0 {
 		must = append(must, query.NewMatchAllQuery())
@@ -509,6 +640,16 @@ func (x *Index) query(q node.IndexQuery, since, until int64) (query.Query, bool)
 		return query.NewConjunctionQuery(must), true
 	}
 	return query.NewBooleanQuery(must, nil, mustNot), true
+}
+
+// unscored matches what its query matches and scores nothing: a filter
+// inside a scored query. Built without scoring, a disjunction of terms
+// is also one bitmap union rather than a heap of term cursors.
+type unscored struct{ query.Query }
+
+func (u unscored) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, o search.SearcherOptions) (search.Searcher, error) {
+	o.Score, o.Explain, o.IncludeTermVectors = bleve.ScoreNone, false, false
+	return u.Query.Searcher(ctx, i, m, o)
 }
 
 // termQuery is one word, phrase or prefix on the text field. A word the

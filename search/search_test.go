@@ -553,3 +553,24 @@ func TestSearchRefusesBadInput(t *testing.T) {
 	}
 	_ = room
 }
+
+// TestRelevanceScoresOnlyTheWords checks that who may see what and the
+// filters do not add to a relevance score: the same words in a quiet
+// room and a busy one score the same (ties are newest first), where a
+// scored room term would rank the quiet room's rarer term first.
+func TestRelevanceScoresOnlyTheWords(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice")
+	quiet := e.room(alice, "quiet", node.Private, node.RoomOptions{})
+	busy := e.room(alice, "busy", node.Private, node.RoomOptions{})
+	e.send(alice, quiet, "apple pie tonight")
+	for i := range 30 {
+		e.send(alice, busy, fmt.Sprintf("chatter %d", i))
+	}
+	e.send(alice, busy, "apple pie tonight?")
+	e.settled()
+	msgs, _ := e.search(alice, node.SearchParams{Text: "apple pie", Relevance: true})
+	if len(msgs) != 2 || msgs[0].Room != busy {
+		t.Fatalf("relevance found %q in rooms %v, want the newer (busy room) first", bodies(msgs), []node.RoomID{msgs[0].Room})
+	}
+}

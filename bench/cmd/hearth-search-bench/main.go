@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.Queries, "queries", 500, "timed queries of each kind")
 	fs.IntVar(&c.SendMessages, "send-messages", 20_000, "messages of each send-cost run")
 	fs.DurationVar(&c.SearchDelay, "search-delay", 0, "the node's search delay (0: its default)")
+	fs.BoolVar(&c.NoSend, "no-send", false, "time the queries only, not what indexing adds to a send")
 	quick := fs.Bool("quick", false, "100,000 messages, 100 queries of each kind, 5,000 sends")
 	jsonOut := fs.String("json", "", "also write the figures as JSON to this file")
 	command := fs.String("command", "make bench", "the command named in the report")
