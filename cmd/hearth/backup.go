@@ -22,24 +22,35 @@ import (
 
 // A backup file is
 //
-//	"HEARTH-BACKUP 2\n"
+//	"HEARTH-BACKUP 3\n"
 //	uvarint length, node.key bytes
 //	uvarint length, token.key bytes
+//	uvarint length, vapid.key bytes (0: the node had none)
 //	Badger's backup stream of the database, cut in chunks:
 //	  (uvarint length, bytes)*, then a 0 length
 //	the media files, each: uvarint 43, the media ID, uvarint size, bytes;
 //	  then a 0
 //
 // so it restores the node's identity along with its users, rooms,
-// messages, sessions and files. The database comes first: a file
+// messages, sessions and files, and its Web Push key, without which every
+// browser's push subscription (made for that key) would stop working. The database comes first: a file
 // uploaded meanwhile may be in the backup without its record (the
 // collector removes it after the grace period), never the other way
-// round for a file in use. Version 1 files (no media; the database
-// stream to the end) still restore.
+// round for a file in use. Version 2 files (no vapid.key) and version 1
+// files (no media either; the database stream to the end) still restore.
 const (
-	backupMagic   = "HEARTH-BACKUP 2\n"
+	backupMagic   = "HEARTH-BACKUP 3\n"
+	backupMagicV2 = "HEARTH-BACKUP 2\n"
 	backupMagicV1 = "HEARTH-BACKUP 1\n"
 )
+
+// backupKeys are the key files a backup holds, in order; optional ones
+// may be missing (written as empty) and are absent from older versions.
+var backupKeys = []struct {
+	name     string
+	optional bool
+	since    int // the first backup version holding it
+}{{"node.key", false, 1}, {"token.key", false, 1}, {"vapid.key", true, 3}}
 
 // adminSocket is the Unix socket a running node answers local admin
 // requests on (`hearth backup`, `hearth admin`). File permissions (0600
@@ -89,10 +100,13 @@ func writeBackup(ctx context.Context, w io.Writer, data string, db *store.DB, fi
 	if _, err := bw.WriteString(backupMagic); err != nil {
 		return err
 	}
-	for _, name := range []string{"node.key", "token.key"} {
-		b, err := os.ReadFile(filepath.Join(data, name))
+	for _, k := range backupKeys {
+		b, err := os.ReadFile(filepath.Join(data, k.name))
+		if k.optional && errors.Is(err, os.ErrNotExist) {
+			b, err = nil, nil
+		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", k.name, err)
 		}
 		if err := writeChunk(bw, b); err != nil {
 			return err
@@ -310,23 +324,30 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64<<10)
 	magic := make([]byte, len(backupMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != backupMagic && string(magic) != backupMagicV1 {
+	version := map[string]int{backupMagic: 3, backupMagicV2: 2, backupMagicV1: 1}
+	if _, err := io.ReadFull(r, magic); err != nil || version[string(magic)] == 0 {
 		return fmt.Errorf("%s is not a hearth backup", fs.Arg(0))
 	}
-	v1 := string(magic) == backupMagicV1
+	v1 := version[string(magic)] == 1
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	for _, name := range []string{"node.key", "token.key"} {
+	for _, k := range backupKeys {
+		if k.since > version[string(magic)] {
+			continue
+		}
 		n, err := binary.ReadUvarint(r)
 		if err != nil || n > 1024 {
-			return fmt.Errorf("backup is corrupt (%s)", name)
+			return fmt.Errorf("backup is corrupt (%s)", k.name)
 		}
 		b := make([]byte, n)
 		if _, err := io.ReadFull(r, b); err != nil {
-			return fmt.Errorf("backup is truncated (%s)", name)
+			return fmt.Errorf("backup is truncated (%s)", k.name)
 		}
-		if err := writeSecretFile(filepath.Join(*data, name), b); err != nil {
+		if n == 0 && k.optional {
+			continue
+		}
+		if err := writeSecretFile(filepath.Join(*data, k.name), b); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +82,15 @@ func TestBackupAndRestore(t *testing.T) {
 	if err := restoreCommand(ctx, []string{"--data", dst, backup}, &out, io.Discard); err == nil {
 		t.Fatal("restore into a non-empty directory succeeded")
 	}
+	for _, key := range []string{"node.key", "token.key", "vapid.key"} {
+		want, err := os.ReadFile(filepath.Join(src, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dst, key)); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("restored %s differs from the original (%v): browsers' push subscriptions would break", key, err)
+		}
+	}
 	r := startTestMain(t, dst)
 	defer r.Close()
 	if r.node.ID() != id {
@@ -99,6 +111,44 @@ func TestBackupAndRestore(t *testing.T) {
 	f.Close()
 	if !bytes.Equal(got, file) {
 		t.Fatal("restored media differs")
+	}
+
+	// A version 2 file (before vapid.key) still restores: the same
+	// backup with that key's chunk cut out.
+	v3, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := bytes.NewReader(v3[len(backupMagic):])
+	var keys [][]byte
+	for range 3 {
+		n, err := binary.ReadUvarint(rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rest, b); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, b)
+	}
+	v2 := []byte(backupMagicV2)
+	for _, k := range keys[:2] {
+		v2 = binary.AppendUvarint(v2, uint64(len(k)))
+		v2 = append(v2, k...)
+	}
+	tail, _ := io.ReadAll(rest)
+	v2 = append(v2, tail...)
+	old := filepath.Join(t.TempDir(), "v2.backup")
+	if err := os.WriteFile(old, v2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst2 := filepath.Join(t.TempDir(), "dst2")
+	if err := restoreCommand(ctx, []string{"--data", dst2, old}, &out, io.Discard); err != nil {
+		t.Fatalf("restore of a version 2 backup: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst2, "vapid.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a version 2 backup restored a vapid.key: %v", err)
 	}
 
 	// With the node stopped, backup opens the directory itself.
