@@ -74,6 +74,9 @@ type Config struct {
 	Push         bool
 	PushSubject  string
 	PushLoopback bool
+	// Search keeps the full-text index (docs/search.md); off, searches
+	// answer 503 and sends skip the indexing (about 200 µs of CPU each).
+	Search bool
 	// HeaderTimeout bounds how long a client may take to send request
 	// headers (slowloris); 10 s. Not a flag: tests shorten it.
 	HeaderTimeout time.Duration
@@ -163,6 +166,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090; off when empty")
 	fs.BoolVar(&c.Push, "push", true, "send Web Push notifications to users' browsers while no tab of theirs is open")
 	fs.StringVar(&c.PushSubject, "push-subject", "", "contact for push services (mailto:you@example.org or an https URL); empty: the first https --public-url, else mailto:admin@<host name>")
+	fs.BoolVar(&c.Search, "search", true, "keep a full-text index of messages in <data>/search for search; off, searches answer 503 unavailable")
 	fs.BoolVar(&c.PushLoopback, "push-allow-loopback", false, "accept http:// push endpoints on loopback addresses and push to them (tests and local push services only)")
 
 	// Environment first, so that flags given on the command line win. A
@@ -306,9 +310,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// The search index lives beside the database and is built from it
 	// when missing (docs/search.md).
-	m.search, err = search.Open(filepath.Join(c.Data, "search"), m.log.With("component", "search"))
-	if err != nil {
-		return err
+	var index node.SearchIndex // nil, not a nil *search.Index, when off
+	if c.Search {
+		m.search, err = search.Open(filepath.Join(c.Data, "search"), m.log.With("component", "search"))
+		if err != nil {
+			return err
+		}
+		index = m.search
 	}
 	m.hub = webui.NewHub(m.log.With("component", "hub"))
 	var pushCfg node.PushConfig
@@ -329,7 +337,7 @@ func (m *Main) Run(ctx context.Context) error {
 		RoomsPerUser: c.UserRooms, JoinedRoomsPerUser: c.UserJoined, SessionsPerUser: c.UserSessions,
 		Admin:  node.AdminConfig{Registration: c.Registration, Federation: c.Federation},
 		Push:   pushCfg,
-		Search: m.search,
+		Search: index,
 	})
 	if err != nil {
 		return err

@@ -92,4 +92,18 @@ describe('message search', { skip: skip || false, timeout: 240_000 }, () => {
     await page.getByRole('dialog', { name: 'Search messages' }).getByRole('alert').filter({ hasText: /prefix/ }).waitFor();
     await page.keyboard.press('Escape');
   });
+
+  it('says search is off on a node started with --search=false', async () => {
+    const off = await startNode({ data: tempDir('search-off'), name: 'search-off', extraArgs: ['--search=false'] });
+    try {
+      await register(off, 'carol', 'Carol');
+      const carol = await newUser(browser, off.url);
+      await logIn(carol.page, { username: 'carol' });
+      await search(carol.page, 'anything');
+      await carol.page.getByRole('dialog', { name: 'Search messages' }).getByRole('alert').filter({ hasText: 'Search is turned off on this node.' }).waitFor();
+      await carol.context?.close();
+    } finally {
+      await off.stop();
+    }
+  });
 });

@@ -90,8 +90,18 @@ export function SearchPanel({ onClose }: { onClose(): void }) {
       setSearched(text);
     } catch (e) {
       // The node says what is wrong with a query in words a user can act
-      // on ("a prefix needs at least 2 characters before the *").
-      if (mine === seq.current) setError(codeOf(e) === 'invalid_argument' && e instanceof Error ? e.message : describeError(e, 'load'));
+      // on ("a prefix needs at least 2 characters before the *"); search
+      // is the only thing a node runs without on purpose (--search=false).
+      if (mine === seq.current) {
+        const code = codeOf(e);
+        setError(
+          code === 'invalid_argument' && e instanceof Error
+            ? e.message
+            : code === 'unavailable'
+              ? 'Search is turned off on this node.'
+              : describeError(e, 'load'),
+        );
+      }
     } finally {
       if (mine === seq.current) setBusy(false);
     }
