@@ -86,7 +86,8 @@ type Config struct {
 	Push PushConfig
 	// Search is the full-text index of messages (search.go); nil turns
 	// search off. SearchDelay is how long changes gather before they are
-	// indexed together; 50 ms.
+	// indexed together, 50 ms; batches are at least 20 delays (at most a
+	// second) apart.
 	Search      SearchIndex
 	SearchDelay time.Duration
 	// Searches bounds the searches running at once on the node (4), and

@@ -30,6 +30,14 @@ const (
 	// being woken, so that a burst of sends is indexed as one batch (each
 	// batch is one segment and one sync in the index).
 	defaultSearchDelay = 50 * time.Millisecond
+	// searchEvery is the least time between two batches. A batch has a
+	// cost of its own whatever its size (a segment written and synced,
+	// then merged with others): at 200 messages a second, batches every
+	// 50 ms cost the node more CPU than the messages' fan-out to 100
+	// users (docs/benchmarks.md). Once a second keeps that cost small
+	// and a message findable a second after it is sent; the first change
+	// after a quiet second is still indexed after only the delay.
+	searchEvery = time.Second
 	// searchRescan is how often the whole queue is read from its start,
 	// not from where the last batch stopped, and a failed batch retried.
 	searchRescan = 30 * time.Second
@@ -44,6 +52,7 @@ type searchWorker struct {
 	n     *Node
 	idx   SearchIndex
 	delay time.Duration
+	every time.Duration // searchEvery, shorter in tests
 
 	mu      sync.Mutex
 	running map[UserID]bool // users with a search running; guarded by mu
@@ -62,7 +71,7 @@ func (n *Node) startSearch(ctx context.Context) error {
 		return nil
 	}
 	w := &searchWorker{
-		n: n, idx: n.cfg.Search, delay: n.cfg.SearchDelay, running: map[UserID]bool{},
+		n: n, idx: n.cfg.Search, delay: n.cfg.SearchDelay, every: min(searchEvery, n.cfg.SearchDelay*20), running: map[UserID]bool{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	var last uint64
@@ -153,7 +162,8 @@ func (w *searchWorker) run() {
 	}()
 	rescan := time.NewTicker(searchRescan)
 	defer rescan.Stop()
-	var next uint64 // the queue is read from here when woken
+	var next uint64    // the queue is read from here when woken
+	var last time.Time // when the last batch was read
 	for {
 		if !w.built.Load() {
 			if err := w.build(ctx); err != nil {
@@ -166,6 +176,7 @@ func (w *searchWorker) run() {
 		}
 		if w.built.Load() {
 			var err error
+			last = time.Now()
 			if next, err = w.drain(ctx, next); err != nil && ctx.Err() == nil {
 				w.n.log.Error("search indexing", "err", err)
 			}
@@ -176,7 +187,7 @@ func (w *searchWorker) run() {
 		case <-rescan.C:
 			next = 0
 		case <-w.wake:
-			t := time.NewTimer(w.delay)
+			t := time.NewTimer(max(w.delay, time.Until(last.Add(w.every))))
 			select {
 			case <-ctx.Done():
 				t.Stop()
