@@ -149,7 +149,19 @@ func (n *Node) SetNotifyPrefs(ctx context.Context, u UserID, p NotifyPrefs) (*No
 	if err := n.WaitDurable(ctx); err != nil {
 		return nil, err
 	}
-	return n.NotifySettings(ctx, u)
+	return n.settingsChanged(ctx, u)
+}
+
+// settingsChanged sends u's settings, as they now are, to every
+// connection of u's (the tab that changed them and the others), and
+// returns them.
+func (n *Node) settingsChanged(ctx context.Context, u UserID) (*NotifySettings, error) {
+	s, err := n.NotifySettings(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	n.notify.Notify([]UserID{u}, &Notification{Kind: NoteSettings, User: u, Settings: s})
+	return s, nil
 }
 
 // notifyRoom returns the kind of a room u may set a level in: one they
@@ -207,6 +219,9 @@ func (n *Node) SetRoomNotify(ctx context.Context, u UserID, room RoomID, level s
 		return nil, fmt.Errorf("set room notification level: %w", err)
 	}
 	if err := n.WaitDurable(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := n.settingsChanged(ctx, u); err != nil {
 		return nil, err
 	}
 	return n.RoomNotify(ctx, u, room)

@@ -17,6 +17,9 @@ const (
 	// frame of its own.
 	NoteDevice   = "device"
 	NoteReaction = "reaction"
+	// NoteSettings carries a user's notification settings to all their
+	// connections after a change, so every open tab follows it.
+	NoteSettings = "notifications"
 )
 
 // Notification is something live that local users should see. The web
@@ -45,6 +48,8 @@ type Notification struct {
 	Emoji     string
 	On        bool
 	Count     int
+	// Settings are the user's notification settings (notifications).
+	Settings *NotifySettings
 	// Delivered asks the notifier to report, through Node.Delivered, that
 	// a message reached a connection of a recipient. Set only in small
 	// rooms, where per-recipient receipts are worth their cost.

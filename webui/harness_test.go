@@ -369,6 +369,8 @@ type wsFrame struct {
 	Left             []string          `json:"left"`
 	OneTimeKeyCounts map[string]int    `json:"oneTimeKeyCounts"`
 	UnusedFallback   []string          `json:"unusedFallbackKeyTypes"`
+	// A notifications frame's settings (docs/api.md).
+	Settings json.RawMessage `json:"settings"`
 	// Reaction deltas (docs/api.md).
 	Emoji string `json:"emoji"`
 	On    *bool  `json:"on"`

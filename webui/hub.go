@@ -472,6 +472,14 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
+// settingsFrame is {"type":"notifications","settings"}: the user's
+// notification settings, as GET /api/v1/notifications answers them,
+// after any change (docs/api.md).
+type settingsFrame struct {
+	Type     string               `json:"type"`
+	Settings *node.NotifySettings `json:"settings"`
+}
+
 func frameOf(n *node.Notification) any {
 	switch n.Kind {
 	case node.NoteReaction:
@@ -490,6 +498,8 @@ func frameOf(n *node.Notification) any {
 	case node.NoteMember:
 		c := n.MemberCount
 		return &frame{Type: "member", Room: n.RoomID, User: n.User, Membership: n.Membership, MemberCount: &c}
+	case node.NoteSettings:
+		return &settingsFrame{Type: n.Kind, Settings: n.Settings}
 	}
 	return &frame{Type: n.Kind}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -108,6 +109,32 @@ func TestNotificationSettingsAPI(t *testing.T) {
 	if !after.DND || after.DNDUntil != until || len(after.Rooms) != 0 {
 		t.Fatalf("bad input changed the settings: %+v", after)
 	}
+}
+
+// TestNotificationSettingsReachEveryTab: a change made in one tab is
+// sent, as the whole settings, to every connection of the user (the
+// other tab follows at once), and to no one else's.
+func TestNotificationSettingsReachEveryTab(t *testing.T) {
+	tn := pushNode(t)
+	alice, bob := tn.mustRegister(t, "alice"), tn.mustRegister(t, "bob")
+	room := alice.mustCreateRoom(t, "garden", "public")
+	tab1, tab2, other := alice.mustWS(t), alice.mustWS(t), bob.mustWS(t)
+	settings := func(w *wsClient, match func(node.NotifySettings) bool) {
+		t.Helper()
+		w.expect(t, "notifications", func(f wsFrame) bool {
+			var ns node.NotifySettings
+			return json.Unmarshal(f.Settings, &ns) == nil && match(ns)
+		})
+	}
+	alice.must(t, "PUT", "/api/v1/rooms/"+string(room.ID)+"/notifications", map[string]string{"level": "mute"}, 200, nil)
+	for _, w := range []*wsClient{tab1, tab2} {
+		settings(w, func(ns node.NotifySettings) bool { return ns.Rooms[room.ID] == "mute" && !ns.DND })
+	}
+	alice.must(t, "PUT", "/api/v1/notifications", map[string]any{"dnd": true}, 200, nil)
+	for _, w := range []*wsClient{tab1, tab2} {
+		settings(w, func(ns node.NotifySettings) bool { return ns.DND && ns.Rooms[room.ID] == "mute" })
+	}
+	other.expectNone(t, "notifications", nil, 300*time.Millisecond)
 }
 
 // TestPushSubscriptionAPI: the VAPID key, registering (idempotent per

@@ -242,6 +242,8 @@ export type ServerFrame =
   | MemberFrame
   | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'pong' }
+  // docs/api.md: the user's notification settings after a change in any tab.
+  | { type: 'notifications'; settings: NotifySettings }
   // API.md §7: the connection's device; handled by src/crypto, never the store.
   | { type: 'todevice'; events: unknown[]; next: string }
   | { type: 'device_lists'; changed: UserID[]; left: UserID[]; next?: string }

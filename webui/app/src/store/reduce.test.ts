@@ -32,6 +32,15 @@ describe('reduceFrame', () => {
     expect(s.messages.rooms.r1.main).toEqual(['a']);
   });
 
+  it('follows notification settings changed in another tab', () => {
+    let s = apply(start(), { type: 'notifications', settings: { dnd: false, rooms: { r1: 'mute' }, defaults: { dm: 'all', group: 'mentions' } } });
+    expect(s.notify.loaded).toBe(true);
+    expect(s.notify.rooms.r1).toBe('mute');
+    s = apply(s, { type: 'notifications', settings: { dnd: true, rooms: {}, defaults: { dm: 'all', group: 'mentions' } } });
+    expect(s.notify.dnd).toBe(true);
+    expect(s.notify.rooms.r1).toBeUndefined();
+  });
+
   it('drops a room the user left and keeps one they are invited to', () => {
     let s = apply(start(), { type: 'room', room: { ...room, members: ['bob@n'] } });
     expect(s.rooms.byId.r1).toBeUndefined();

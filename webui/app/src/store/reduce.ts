@@ -111,6 +111,9 @@ export function reduceFrame(s: AppData, f: ServerFrame, now: number): AppData {
     }
     case 'member':
       return { ...s, rooms: rooms.applyMember(s.rooms, f) };
+    case 'notifications':
+      // A change made in another tab (or this one): every tab follows.
+      return { ...s, notify: ntf.setSettings(s.notify, f.settings) };
     case 'error':
       if (f.id && msgs.findLocal(s.messages, f.id)) {
         return { ...s, messages: msgs.failSend(s.messages, f.id, f.code || 'internal') };
