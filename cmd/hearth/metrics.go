@@ -30,8 +30,16 @@ func (m *Main) serveMetrics(met *metrics.Metrics) error {
 		msgs, _ := m.node.OutboxDepth(c)
 		return float64(msgs)
 	})
-	// Media bytes: the media package (issue #14) registers
-	// hearth_media_bytes here with met.Gauge once it is on main.
+	if m.Config.Push {
+		met.Gauge("hearth_push_queue", "Web Push messages waiting in the outbox (new, or retrying with backoff).", func() float64 {
+			queued, _ := m.node.PushStats()
+			return float64(queued)
+		})
+		met.CounterFunc("hearth_pushes_sent_total", "Web Push messages that push services accepted since the node started.", func() float64 {
+			_, sent := m.node.PushStats()
+			return float64(sent)
+		})
+	}
 	ln, err := net.Listen("tcp", m.Config.Metrics)
 	if err != nil {
 		return fmt.Errorf("metrics listener on %s: %w", m.Config.Metrics, err)

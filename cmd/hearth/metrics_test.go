@@ -100,6 +100,7 @@ func TestMetrics(t *testing.T) {
 		"hearth_fanout_queue", "hearth_slow_clients_total", "hearth_rate_limited_total", "hearth_p2p_peers",
 		"hearth_gossip_mesh_peers", "hearth_sync_rounds_total", "hearth_e2ee_outbox_messages", "hearth_registrations_total",
 		"hearth_logins_total", "hearth_node_info", "go_goroutines", "process_resident_memory_bytes",
+		"hearth_push_queue", "hearth_pushes_sent_total",
 	} {
 		if before[name] == nil {
 			t.Errorf("no series %s", name)
