@@ -411,9 +411,6 @@ func bucketCover(a, b int64) []string {
 // the messages of each word it expands to), or its sender, or its room
 // when it is one room (each is a term whose count the index keeps). A
 // query of filters only counts as matching everything.
-//
-// Kept whole (over 80 lines): one reader, one walk over the query's
-// parts, each narrowing the same bound.
 func (x *Index) estimate(ctx context.Context, q node.IndexQuery) (uint64, error) {
 	ix, err := x.idx.Advanced()
 	if err != nil {
@@ -564,9 +561,6 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until, fro
 // "?!"). Only the text terms are scored: who may see what, the filters
 // and the window match without adding to a relevance score, so a
 // message does not rank higher for being in a quiet room or hour.
-//
-// Kept whole (over 80 lines): one clause per part of the query, in one
-// place, so what is scored and what only filters is read at a glance.
 func (x *Index) query(q node.IndexQuery, since, until, from, top int64) (query.Query, bool) {
 	var must, mustNot []query.Query
 	for _, t := range q.Terms {
