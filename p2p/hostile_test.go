@@ -94,6 +94,11 @@ func TestHostileNodeIsRejectedAndPenalised(t *testing.T) {
 	}
 	mustJoin(t, b, ub, room.ID)
 	real := mustSend(t, a, ua, room.ID, "hello world")
+	// B must have the real message before the hostile replays it: the
+	// check below, that each node showed it once, is about the replay,
+	// and on a busy machine the real one can reach B later than the
+	// hostile's garbage lowers its score.
+	p2ptest.WaitFor(t, 15*time.Second, func() error { return b.Notes.HasMessage(ub, real.ID) })
 	realEv, err := a.Node.Events(bg, room.ID, []node.EventID{real.ID})
 	if err != nil || len(realEv) != 1 {
 		t.Fatal("no stored event", err)
