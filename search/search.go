@@ -302,20 +302,21 @@ func (x *Index) Search(ctx context.Context, q node.IndexQuery) ([]node.SearchHit
 		want, direct = x.relevanceHits, x.relevanceHits
 	}
 	if total <= direct || hi <= lo {
-		hits, _, err := x.search(ctx, q, since, until, 0)
+		hits, _, err := x.search(ctx, q, since, until, nil)
 		return hits, err
 	}
 	// The window where want hits would be if hits were spread evenly;
 	// at least an hour.
 	w := max(int64(float64(hi-lo)*float64(want)/float64(total)), hourKey)
 	for hi-w > lo {
-		hits, matched, err := x.search(ctx, q, since, until, hi-w)
+		// The window [hi-w, hi) as the hour blocks that cover it.
+		hits, matched, err := x.search(ctx, q, since, until, bucketCover((hi-w)/hourKey, (hi-1)/hourKey))
 		if err != nil || len(hits) >= q.Limit {
 			return hits, err
 		}
 		w *= growth(want, matched)
 	}
-	hits, _, err := x.search(ctx, q, since, until, 0)
+	hits, _, err := x.search(ctx, q, since, until, nil)
 	return hits, err
 }
 
@@ -489,17 +490,11 @@ func prefixCount(r index.IndexReader, prefix []byte, upTo uint64) (uint64, error
 }
 
 // search runs q over the messages with since <= key < until (0: open)
-// and, when from is set, in the hour blocks from from's hour on. It
-// returns the hits and how many messages matched before the upper bound
-// and paging were applied (what a window found).
-func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until, from int64) ([]node.SearchHit, uint64, error) {
-	// Newest first, the upper bound is the sort's own search-after; with
-	// relevance it is part of the query.
-	rangeUntil := until
-	if !q.Relevance {
-		rangeUntil = 0
-	}
-	bq, ok := x.query(q, since, rangeUntil, from, until)
+// and, when window is set, in those hour blocks. It returns the hits and
+// how many messages matched before the upper bound and paging were
+// applied (what a window found).
+func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until int64, window []string) ([]node.SearchHit, uint64, error) {
+	bq, ok := x.query(q, since, until, window)
 	if !ok {
 		return nil, 0, nil
 	}
@@ -554,14 +549,13 @@ func (x *Index) search(ctx context.Context, q node.IndexQuery, since, until, fro
 	}
 }
 
-// query builds q's bleve query for since <= key < until (0: open) and,
-// when from is set, the hour blocks from from's hour to top's (the
-// hour of the newest key the query may find, below top); ok is false when
-// nothing can match (a term that analyses to no words at all, like
+// query builds q's bleve query for since <= key < until (0: open) in
+// the hour blocks of window (all when empty); ok is false when nothing
+// can match (a term that analyses to no words at all, like
 // "?!"). Only the text terms are scored: who may see what, the filters
 // and the window match without adding to a relevance score, so a
 // message does not rank higher for being in a quiet room or hour.
-func (x *Index) query(q node.IndexQuery, since, until, from, top int64) (query.Query, bool) {
+func (x *Index) query(q node.IndexQuery, since, until int64, window []string) (query.Query, bool) {
 	var must, mustNot []query.Query
 	for _, t := range q.Terms {
 		c, ok := x.termQuery(t)
@@ -605,12 +599,11 @@ func (x *Index) query(q node.IndexQuery, since, until, from, top int64) (query.Q
 		f.SetField(fFile)
 		must = append(must, unscored{f})
 	}
-	if from != 0 {
-		hiKey := x.maxKey.Load()
-		if top != 0 {
-			hiKey = min(hiKey, top-1)
-		}
-		must = append(must, unscored{termsQuery(fBucket, bucketCover(from/hourKey, max(hiKey, from)/hourKey))})
+	if len(window) > 0 {
+		must = append(must, unscored{termsQuery(fBucket, window)})
+	}
+	if !q.Relevance {
+		until = 0 // newest first, the sort's own search-after bounds it (search)
 	}
 	if since != 0 || until != 0 {
 		var lo, hi *float64
