@@ -163,7 +163,7 @@ func (w *searchWorker) run() {
 	rescan := time.NewTicker(searchRescan)
 	defer rescan.Stop()
 	var next uint64    // the queue is read from here when woken
-	var last time.Time // when the last batch was read
+	var last time.Time // when the last batch was indexed
 	for {
 		if !w.built.Load() {
 			if err := w.build(ctx); err != nil {
@@ -175,10 +175,13 @@ func (w *searchWorker) run() {
 			}
 		}
 		if w.built.Load() {
+			from := next
 			var err error
-			last = time.Now()
 			if next, err = w.drain(ctx, next); err != nil && ctx.Err() == nil {
 				w.n.log.Error("search indexing", "err", err)
+			}
+			if next != from { // a batch was indexed (not an empty rescan)
+				last = time.Now()
 			}
 		}
 		select {
