@@ -179,6 +179,23 @@ func writeChunk(w io.Writer, b []byte) error {
 	return err
 }
 
+// readChunk reads one chunk writeChunk wrote, of at most max bytes.
+func readChunk(r interface {
+	io.Reader
+	io.ByteReader
+}, max uint64) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("a chunk of %d bytes, over %d", n, max)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
+
 // chunkWriter frames a stream of unknown length as chunks.
 type chunkWriter struct{ w io.Writer }
 
@@ -336,15 +353,11 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		if k.since > version[string(magic)] {
 			continue
 		}
-		n, err := binary.ReadUvarint(r)
-		if err != nil || n > 1024 {
-			return fmt.Errorf("backup is corrupt (%s)", k.name)
+		b, err := readChunk(r, 1024)
+		if err != nil {
+			return fmt.Errorf("backup is corrupt or truncated (%s): %w", k.name, err)
 		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return fmt.Errorf("backup is truncated (%s)", k.name)
-		}
-		if n == 0 && k.optional {
+		if len(b) == 0 && k.optional {
 			continue
 		}
 		if err := writeSecretFile(filepath.Join(*data, k.name), b); err != nil {

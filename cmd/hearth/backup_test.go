@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -120,27 +119,19 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	rest := bytes.NewReader(v3[len(backupMagic):])
-	var keys [][]byte
-	for range 3 {
-		n, err := binary.ReadUvarint(rest)
+	v2 := bytes.NewBufferString(backupMagicV2)
+	for i := range 3 {
+		k, err := readChunk(rest, 1024)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(rest, b); err != nil {
-			t.Fatal(err)
+		if i < 2 { // node.key and token.key; vapid.key is cut
+			_ = writeChunk(v2, k)
 		}
-		keys = append(keys, b)
 	}
-	v2 := []byte(backupMagicV2)
-	for _, k := range keys[:2] {
-		v2 = binary.AppendUvarint(v2, uint64(len(k)))
-		v2 = append(v2, k...)
-	}
-	tail, _ := io.ReadAll(rest)
-	v2 = append(v2, tail...)
+	_, _ = rest.WriteTo(v2)
 	old := filepath.Join(t.TempDir(), "v2.backup")
-	if err := os.WriteFile(old, v2, 0o600); err != nil {
+	if err := os.WriteFile(old, v2.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dst2 := filepath.Join(t.TempDir(), "dst2")
