@@ -186,20 +186,27 @@ func (n *Node) RoomNotify(ctx context.Context, u UserID, room RoomID) (*RoomNoti
 	if err != nil {
 		return nil, err
 	}
-	rn := &RoomNotify{Room: room, Level: DefaultNotify(kind), Default: true}
+	var level string
 	err = n.store.View(ctx, func(tx Tx) error {
-		level, err := tx.RoomNotify(u, room)
-		if err == nil {
-			rn.Level, rn.Default = level, false
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
+		level, err = tx.RoomNotify(u, room)
+		if errors.Is(err, ErrNotFound) {
+			level, err = "", nil
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("room notification level: %w", err)
 	}
-	return rn, nil
+	return roomNotify(room, kind, level), nil
+}
+
+// roomNotify is a room's level as the API shows it: the stored one, or
+// (level "") its kind's default.
+func roomNotify(room RoomID, kind, level string) *RoomNotify {
+	if level == "" {
+		return &RoomNotify{Room: room, Level: DefaultNotify(kind), Default: true}
+	}
+	return &RoomNotify{Room: room, Level: level}
 }
 
 // SetRoomNotify sets u's level in a room of theirs; NotifyDefault forgets
@@ -208,7 +215,8 @@ func (n *Node) SetRoomNotify(ctx context.Context, u UserID, room RoomID, level s
 	if err := validLevel(level); err != nil {
 		return nil, err
 	}
-	if _, err := n.notifyRoom(u, room); err != nil {
+	kind, err := n.notifyRoom(u, room)
+	if err != nil {
 		return nil, err
 	}
 	stored := level
@@ -221,10 +229,11 @@ func (n *Node) SetRoomNotify(ctx context.Context, u UserID, room RoomID, level s
 	if err := n.WaitDurable(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := n.settingsChanged(ctx, u); err != nil {
+	s, err := n.settingsChanged(ctx, u)
+	if err != nil {
 		return nil, err
 	}
-	return n.RoomNotify(ctx, u, room)
+	return roomNotify(room, kind, s.Rooms[room]), nil
 }
 
 // Notifies reports whether m, a new message in a room of kind, notifies u
