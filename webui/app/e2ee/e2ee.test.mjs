@@ -174,7 +174,7 @@ describe('end-to-end encryption across three nodes', { skip: skip || false, time
     // Every sender's node must know every member before it sends: a
     // device shares the room key with the members its node lists, and a
     // join its node has not heard of yet gets no key for that message
-    // (docs/e2ee.md, "Known limits"). Bob and Carol send below from
+    // (docs/e2ee.md, "Unable to decrypt", explained). Bob and Carol send below from
     // nodes B and C.
     for (const d of [alice1, bob1, carol1]) {
       await waitFor(`all members on ${d.user}'s node`, async () => (await d.members(room)).length === 3);

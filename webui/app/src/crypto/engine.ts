@@ -342,7 +342,7 @@ export class E2ee {
       default:
         throw new Error(`unknown request type ${String(r.type)}`);
     }
-    this.trace(() => `sent ${String(r.type)} ${describeRequest(r.type, body, r)} -> ${JSON.stringify(resp ?? {}).slice(0, 400)}`);
+    this.trace(() => `sent ${String(r.type)} ${describeRequest(body, (r as { event_type?: string }).event_type)} -> ${JSON.stringify(resp ?? {}).slice(0, 400)}`);
     if (r.id) await this.machine.markRequestAsSent(r.id, r.type, JSON.stringify(resp ?? {}));
   }
 
@@ -979,14 +979,13 @@ function describeToDevice(events: unknown): string {
     .join(' ');
 }
 
-/** describeRequest summarises an outgoing request for a trace: who it addresses. */
-function describeRequest(type: unknown, body: Record<string, unknown>, r: unknown): string {
+/** describeRequest summarises an outgoing request for a trace: who it addresses, or its keys (cut short). */
+function describeRequest(body: Record<string, unknown>, eventType?: string): string {
   const msgs = body.messages as Record<string, Record<string, unknown>> | undefined;
   if (msgs) {
     const to = Object.entries(msgs).map(([u, d]) => `${u}:${Object.keys(d).join('+')}`);
-    return `${(r as { event_type?: string }).event_type ?? ''} to ${to.join(' ')}`;
+    return `${eventType ?? ''} to ${to.join(' ')}`;
   }
-  const keys = (body.one_time_keys ?? body.device_keys) as Record<string, unknown> | undefined;
-  if (keys && String(type) !== '0') return JSON.stringify(keys).slice(0, 300);
-  return '';
+  const keys = body.one_time_keys ?? body.device_keys;
+  return keys ? JSON.stringify(keys).slice(0, 300) : '';
 }
