@@ -53,6 +53,10 @@ func newBatchConn(c net.Conn) *batchConn {
 	return b
 }
 
+// direct says whether TryWrite can ever write: the connection exposes its
+// descriptor.
+func (b *batchConn) direct() bool { return b.raw != nil }
+
 // TryWrite writes p at once if that needs no waiting: nothing is held,
 // buffered or left over, and the socket is ready. It reports whether p was
 // taken; pending means part of it is left in rest, and the caller must

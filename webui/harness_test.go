@@ -67,6 +67,8 @@ type nodeOptions struct {
 	// that a client that does not read backs up into the server's queue
 	// quickly.
 	sndBuf int
+	// listener, when set, wraps the server's listener.
+	listener func(net.Listener) net.Listener
 }
 
 func newTestNode(t *testing.T, o nodeOptions) *testNode {
@@ -122,6 +124,9 @@ func newTestNode(t *testing.T, o nodeOptions) *testNode {
 	srv := httptest.NewUnstartedServer(web)
 	if o.sndBuf > 0 {
 		srv.Listener = &smallBufListener{Listener: srv.Listener, size: o.sndBuf}
+	}
+	if o.listener != nil {
+		srv.Listener = o.listener(srv.Listener)
 	}
 	srv.Start()
 	tn := &testNode{URL: srv.URL, Node: n, Hub: hub, Web: web, Tokens: tokens, srv: srv}

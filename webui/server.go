@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -90,6 +91,9 @@ type Server struct {
 
 	stopPings chan struct{}
 	pingsDone chan struct{}
+	// noDirect says once that the listener's connections hide their
+	// descriptor, so that no frame takes the direct path (batchconn.go).
+	noDirect sync.Once
 }
 
 // New builds the server's routes.

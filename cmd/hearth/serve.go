@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/gologshim"
-	"golang.org/x/net/netutil"
 
 	"github.com/hearth-chat/hearth/media"
 	"github.com/hearth-chat/hearth/metrics"
@@ -390,9 +389,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
 	}
 	if c.MaxConns > 0 {
-		// Past the cap, connections wait in the kernel's accept queue
-		// rather than each taking a goroutine and buffers here.
-		m.ln = netutil.LimitListener(m.ln, c.MaxConns)
+		m.ln = newLimitListener(m.ln, c.MaxConns)
 	}
 	m.http = &http.Server{
 		Handler:           m.web,
