@@ -85,6 +85,10 @@ type Config struct {
 	RateLimitWait time.Duration
 	// Logger gets progress messages (default: discard).
 	Logger *slog.Logger
+	// Sending, if set, is called once just before the first message with
+	// how long sending is planned to take: the suite starts the server's
+	// CPU profile there, so that it covers the measured part only.
+	Sending func(planned time.Duration)
 }
 
 // DefaultConfig is the run a zero Config describes: setDefaults fills
@@ -508,9 +512,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var payload, frame []byte
 	var lag time.Duration
 	log.Info("sending", "messages", cfg.Messages, "rate", cfg.Rate)
+	dueLast := p.due(cfg.Messages)
+	if cfg.Sending != nil {
+		cfg.Sending(dueLast.Sub(start))
+	}
 	// A server that stops reading the sender's socket would block a write
 	// for ever: no write may end after the run's deadline.
-	deadline := p.due(cfg.Messages).Add(cfg.Drain)
+	deadline := dueLast.Add(cfg.Drain)
 	sc.SetWriteDeadline(deadline)
 	for i := 0; i < cfg.Messages; i++ {
 		due, err := p.wait(ctx, i)

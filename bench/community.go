@@ -42,6 +42,9 @@ type CommunityConfig struct {
 	Password    string
 	Accounts    Accounts
 	Logger      *slog.Logger
+	// Posting, if set, is called once as the posting starts with how long
+	// it lasts (bench.Config.Sending's counterpart).
+	Posting func(d time.Duration)
 }
 
 // CommunityResult is a workload C run.
@@ -281,6 +284,9 @@ func RunCommunity(ctx context.Context, cc CommunityConfig) (*CommunityResult, er
 	tool0 := selfCPU()
 	log.Info("community: posting", "messages", len(plan.posts), "seconds", cc.Duration.Seconds())
 	t0 := time.Now()
+	if cc.Posting != nil {
+		cc.Posting(cc.Duration)
+	}
 	var payload, frame []byte
 	run := fmt.Sprint(time.Now().UnixNano())
 	for seq, p := range plan.posts {

@@ -22,7 +22,7 @@ func TestPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peers := Peers{Root: root, LogDir: t.TempDir()}
+	peers := Peers{Root: root, LogDir: t.TempDir(), Profiles: t.TempDir()}
 	hearth := os.Getenv("HEARTH_BIN")
 	if hearth == "" {
 		hearth = filepath.Join(root, ".bin", "hearth")
@@ -48,13 +48,30 @@ func TestPeers(t *testing.T) {
 					t.Error(err)
 				}
 			}()
+			// Hearth's CPU profile over the sending, as -profile takes it.
+			var profiled func() error
+			profile := filepath.Join(peers.Profiles, target+".pprof")
+			sending := func(d time.Duration) { profiled = srv.profile(ctx, d, profile) }
+			if target != "hearth" {
+				sending = nil
+			}
 			r, err := bench.Run(ctx, bench.Config{
 				URLs: []string{srv.URL}, Target: target, Receivers: 20, Rate: 400,
 				Messages: 400, Size: 120, PID: srv.PID(), ConnsPerUser: 10,
 				Warmup: 200 * time.Millisecond, Drain: 20 * time.Second,
+				Sending: sending,
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if target == "hearth" {
+				if profiled == nil {
+					t.Error("Sending was not called")
+				} else if err := profiled(); err != nil {
+					t.Errorf("cpu profile: %v", err)
+				} else if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+					t.Errorf("cpu profile: %v, %v", fi, err)
+				}
 			}
 			if r.Sent != 400 || r.Received != r.Expected || r.Lost != 0 || r.Duplicates != 0 || r.Malformed != 0 || r.Disconnected != 0 {
 				t.Errorf("sent %d, received %d of %d, lost %d, dups %d, malformed %d, disconnected %d",

@@ -18,6 +18,7 @@ import (
 type Server struct {
 	Target string // bench target name: hearth, socketio, centrifugo
 	URL    string // HTTP base URL
+	debug  string // Go profiler's base URL (Hearth with Peers.Profiles)
 	cmd    *exec.Cmd
 	exited chan error
 	log    *os.File
@@ -64,6 +65,10 @@ type Peers struct {
 	Centrifugo string
 	// LogDir receives one log file per server start (default a temp dir).
 	LogDir string
+	// Profiles, if set, is where the CPU and heap profiles of the measured
+	// Hearth runs are written (profile.go); Hearth nodes then serve Go's
+	// profiler.
+	Profiles string
 }
 
 func (p *Peers) fill() error {
@@ -99,6 +104,7 @@ func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var cmd *exec.Cmd
+	var debug string
 	health := "/healthz"
 	switch target {
 	case "hearth":
@@ -115,6 +121,15 @@ func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, err
 		cmd = exec.Command(p.Hearth, "serve", "--data", dataDir, "--http", addr,
 			"--p2p", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--name", "bench",
 			"--user-rate=-1", "--user-sockets=-1", "--unauth-sockets-per-addr=1024", "--log-level", "warn")
+		if p.Profiles != "" {
+			dport, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			daddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(dport))
+			cmd.Args = append(cmd.Args, "--debug-addr", daddr)
+			debug = "http://" + daddr
+		}
 	case "socketio":
 		cmd = exec.Command(p.Node, filepath.Join(p.Root, "peers", "socketio", "server.js"), "--port", strconv.Itoa(port))
 	case "centrifugo":
@@ -133,7 +148,7 @@ func (p *Peers) Start(ctx context.Context, target, dataDir string) (*Server, err
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", target, err)
 	}
-	s := &Server{Target: target, URL: "http://" + addr, cmd: cmd, exited: make(chan error, 1), log: logf}
+	s := &Server{Target: target, URL: "http://" + addr, debug: debug, cmd: cmd, exited: make(chan error, 1), log: logf}
 	go func() { s.exited <- cmd.Wait() }()
 	if err := s.waitReady(ctx, health, 60*time.Second); err != nil {
 		s.Stop()

@@ -100,6 +100,9 @@ type Results struct {
 	JoinsError     string                 `json:"joins_error,omitempty"`
 	Community      *bench.CommunityResult `json:"community,omitempty"`
 	CommunityError string                 `json:"community_error,omitempty"`
+	// CommunityProfile is the node's CPU profile over workload C's
+	// posting, when the suite was asked for profiles.
+	CommunityProfile string `json:"community_profile,omitempty"`
 	// Accounts says how the Hearth users were signed up.
 	Accounts *AccountsInfo `json:"accounts,omitempty"`
 	// SweepP99Ms is the sweep's latency bound.
@@ -136,6 +139,10 @@ type Run struct {
 	Retry  bool          `json:"retry,omitempty"`
 	Result *bench.Result `json:"result,omitempty"`
 	Error  string        `json:"error,omitempty"`
+	// Profile is the node's CPU profile over the sending, when the suite
+	// was asked for profiles; its heap profile is beside it, "-heap" added
+	// to the name.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Sweep is the rate sweep of one target: every step, and the highest
@@ -292,7 +299,7 @@ func RunSuite(ctx context.Context, cfg Config) (*Results, error) {
 		res.Joins, res.JoinsError = cfg.joins(ctx)
 	}
 	if contains(targets, "hearth") && !cfg.SkipC {
-		res.Community, res.CommunityError = cfg.community(ctx)
+		res.Community, res.CommunityProfile, res.CommunityError = cfg.community(ctx)
 	}
 	return res, ctx.Err()
 }
@@ -347,11 +354,20 @@ func (c *Config) one(ctx context.Context, target string, n int, rate float64, me
 	if tabs > 1 {
 		cpu = tabs
 	}
+	name := fmt.Sprintf("%s-F-n%d-r%g", target, n, rate)
+	if tabs > 1 {
+		name += fmt.Sprintf("-tabs%d", tabs)
+	}
+	sending, profiled := c.profiling(ctx, srv, name)
 	r, err := bench.Run(ctx, bench.Config{
 		URLs: []string{url}, Target: target, Receivers: n, Rate: rate,
 		Messages: messages, Size: c.Size, PID: srv.PID(),
 		ConnsPerUser: cpu, Accounts: c.accounts, Logger: c.Logger,
+		Sending: sending,
 	})
+	if profiled != nil {
+		run.Profile = profiled()
+	}
 	if stopErr := srv.Stop(); stopErr != nil && err == nil {
 		// A server that died during the run invalidates it.
 		err = stopErr
@@ -497,26 +513,32 @@ func (c *Config) joins(ctx context.Context) (*bench.JoinsResult, string) {
 	return r, ""
 }
 
-// community runs workload C on a fresh Hearth node.
-func (c *Config) community(ctx context.Context) (*bench.CommunityResult, string) {
+// community runs workload C on a fresh Hearth node. It returns the
+// result, the CPU profile written (if any) and the error's text.
+func (c *Config) community(ctx context.Context) (_ *bench.CommunityResult, profile, errText string) {
 	cc := c.Community
 	c.Logger.Info("workload C", "users", cc.Users, "rooms", cc.Rooms)
 	srv, err := c.startHearth(ctx, c.template)
 	if err != nil {
-		return nil, err.Error()
+		return nil, "", err.Error()
 	}
 	cc.URL, cc.PID, cc.Accounts, cc.Logger = srv.URL, srv.PID(), c.accounts, c.Logger
 	cc.UsersPrefix, cc.Password = c.accounts.Prefix, c.accounts.Password
+	var profiled func() string
+	cc.Posting, profiled = c.profiling(ctx, srv, "hearth-C")
 	r, err := bench.RunCommunity(ctx, cc)
+	if profiled != nil {
+		profile = profiled()
+	}
 	if stopErr := srv.Stop(); stopErr != nil && err == nil {
 		err = stopErr
 	}
 	settle()
 	if err != nil {
 		c.Logger.Error("workload C failed", "err", err)
-		return r, err.Error()
+		return r, profile, err.Error()
 	}
-	return r, ""
+	return r, profile, ""
 }
 
 // Describe describes this machine: CPU, cores, RAM, kernel, the Go

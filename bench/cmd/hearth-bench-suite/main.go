@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Peers.Node, "node", "node", "node binary for the Socket.io peer")
 	fs.StringVar(&cfg.Peers.Centrifugo, "centrifugo-bin", "", "centrifugo binary (default ROOT/.bin/centrifugo)")
 	fs.StringVar(&cfg.Peers.LogDir, "log-dir", "", "directory for server logs (default a temp dir)")
+	fs.StringVar(&cfg.Peers.Profiles, "profile", "", "write the Hearth node's CPU profile over each F and C run's sending, and its heap as it ends, into this directory (read with go tool pprof)")
 	fs.StringVar(&targets, "targets", strings.Join(def.Targets, ","), "comma-separated targets")
 	fs.StringVar(&ns, "n", joinInts(def.Ns), "comma-separated receiver counts for workload F")
 	fs.Float64Var(&cfg.Rate, "rate", def.Rate, "workload F rate (messages/s)")
