@@ -62,7 +62,7 @@ func (h *Host) publishSealed(ctx context.Context, e *node.Event, key *node.RoomK
 		h.log.Debug("seal envelope", "event", e.ID, "err", err)
 		return
 	}
-	if t, err := h.join(roomTopic(e.Room)); err == nil {
+	if t, err := h.roomTopicToPublish(e.Room); err == nil {
 		if err := t.Publish(ctx, b); err != nil {
 			h.log.Debug("publish envelope", "event", e.ID, "err", err)
 		}

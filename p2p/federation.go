@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -42,14 +43,39 @@ func (h *Host) Typing(r *node.Route, user node.UserID, typing bool) {
 // RoomsChanged tells the topic loop to resubscribe, and the directory to
 // announce the public rooms again soon (one may be new or renamed).
 func (h *Host) RoomsChanged() {
-	select {
-	case h.changed <- struct{}{}:
-	default:
-	}
+	h.wakeTopics()
 	select {
 	case h.dirDirty <- struct{}{}:
 	default:
 	}
+}
+
+// wakeTopics tells the topic loop (runTopics) to bring the subscriptions
+// in line with the rooms again.
+func (h *Host) wakeTopics() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+// roomTopicToPublish is the topic a room's event or signal is published
+// on, joined now if it was not: a new room's first events would otherwise
+// wait for the topic loop to subscribe. Which topics are held is the topic
+// loop's decision, though, and it may have made it before this join: at
+// MaxTopics this room may not be one to keep, and its topic would keep a
+// room that comes before it out until the loop's next pass. So a topic
+// joined here wakes the loop, which leaves it again if it is not wanted.
+func (h *Host) roomTopicToPublish(room node.RoomID) (*pubsub.Topic, error) {
+	name := roomTopic(room)
+	if t := h.topics.get(name); t != nil {
+		return t, nil
+	}
+	t, err := h.join(name)
+	if err == nil {
+		h.wakeTopics()
+	}
+	return t, err
 }
 
 // runPublisher sends queued events and typing signals.
@@ -89,7 +115,7 @@ func (h *Host) publishEvent(ctx context.Context, d *node.Delivery) {
 	}
 	public := d.Visibility == node.Public
 	if public {
-		t, err := h.join(roomTopic(e.Room))
+		t, err := h.roomTopicToPublish(e.Room)
 		if err == nil {
 			peers := t.ListPeers()
 			// With no one in the topic a publish reaches no one, yet
@@ -125,7 +151,7 @@ func (h *Host) publishTyping(ctx context.Context, t typingOut) {
 		if err != nil {
 			return
 		}
-		if tp, err := h.join(roomTopic(t.signal.Room)); err == nil {
+		if tp, err := h.roomTopicToPublish(t.signal.Room); err == nil {
 			_ = tp.Publish(ctx, b)
 		}
 		return

@@ -47,3 +47,38 @@ func TestTopicsAreBounded(t *testing.T) {
 		t.Fatalf("%d topics after a send: %v", len(got), got)
 	}
 }
+
+// TestTopicJoinedToPublishIsLeftIfNotWanted: a topic joined to publish
+// (roomTopicToPublish) is the topic loop's to keep or leave, and the loop
+// hears of it at once, not at its 30-second tick. At MaxTopics a topic
+// joined that way for a room the node does not want would otherwise keep
+// a wanted room out (TestTopicsAreBounded failed so in a stress round).
+func TestTopicJoinedToPublishIsLeftIfNotWanted(t *testing.T) {
+	a := p2ptest.Start(t, "a", func(c *p2p.Config) { p2ptest.Fast(c); c.MaxTopics = 4 })
+	u := a.User(t, "alice")
+	room, err := a.Node.CreateRoom(bg, u, "held", "", node.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"hearth/directory/1", "hearth/presence/1", "hearth/room/1/" + string(room.ID)}
+	slices.Sort(want)
+	settled := func() error {
+		got := a.Host.Topics()
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("topics %v, want %v", got, want)
+		}
+		return nil
+	}
+	p2ptest.WaitFor(t, 10*time.Second, settled)
+
+	// A room this node does not hold: a free slot lets the publish join.
+	stray := node.RoomID("rNotHeldByThisNode0000")
+	if err := a.Host.JoinTopicToPublish(stray); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(a.Host.Topics(), "hearth/room/1/"+string(stray)) {
+		t.Fatal("the publish did not join the stray room's topic")
+	}
+	p2ptest.WaitFor(t, 5*time.Second, settled)
+}
