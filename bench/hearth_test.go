@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -341,8 +342,20 @@ func TestForEachStopsAtFirstError(t *testing.T) {
 		mu.Lock()
 		ran++
 		mu.Unlock()
-		if i == 10 {
+		switch {
+		case i == 10:
 			return context.DeadlineExceeded
+		case i > 10:
+			// Wait for the cancellation the error must cause: without
+			// it, on a busy machine the other workers could finish all
+			// 1,000 before the failing one got a core to cancel
+			// (a stress round saw it).
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Second):
+				return errors.New("not cancelled 10 s after the first error")
+			}
 		}
 		return nil
 	})

@@ -165,11 +165,23 @@ func TestRestartConvergesWithIdenticalOrder(t *testing.T) {
 		}
 		return nil
 	})
-	// Catch-up reached C's user as notifications, once each.
-	seen := map[node.EventID]int{}
-	for _, n := range c.Notes.Of(uc, node.NoteMessage) {
-		seen[n.Message.ID]++
-	}
+	// Catch-up reached C's user as notifications, once each. A synced
+	// event is in the history as soon as it is written, but its
+	// notification goes out from the durability callback, after the
+	// fsync: wait for every one, then count.
+	var seen map[node.EventID]int
+	p2ptest.WaitFor(t, 10*time.Second, func() error {
+		seen = map[node.EventID]int{}
+		for _, n := range c.Notes.Of(uc, node.NoteMessage) {
+			seen[n.Message.ID]++
+		}
+		for _, id := range sent {
+			if seen[id] == 0 {
+				return fmt.Errorf("carol was not notified of %s", id)
+			}
+		}
+		return nil
+	})
 	for _, id := range sent {
 		if seen[id] != 1 {
 			t.Fatalf("carol was notified of %s %d times", id, seen[id])

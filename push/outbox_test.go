@@ -403,16 +403,23 @@ func TestPushSurvivesRestart(t *testing.T) {
 		t.Fatal("no attempts")
 	}
 	w.close()
-	if q := len(w.svc.Received()); q == 0 {
-		t.Fatal("nothing tried")
-	}
-	w.svc.Always(0)
+	tried := len(w.svc.Received())
+	// The service still refuses after the restart, so the reloaded job
+	// stays queued while the test looks at it: accepting straight away
+	// would race the worker's first send against the count.
 	w.open()
 	if q, _ := w.n.PushStats(); q != 1 {
 		t.Fatalf("%d pushes queued after the restart, want 1", q)
 	}
+	if _, ok := w.svc.Wait(10*time.Second, func(ps []pushtest.Push) bool { return len(ps) > tried }); !ok {
+		t.Fatal("the reloaded push was not tried again after the restart")
+	}
+	w.svc.Always(0)
 	if p := w.accepted(m.ID); p["body"] != "survive the restart" {
 		t.Fatalf("payload %v", p)
 	}
 	w.idle()
+	if _, sent := w.n.PushStats(); sent != 1 {
+		t.Fatalf("%d pushes accepted after the restart, want 1", sent)
+	}
 }
