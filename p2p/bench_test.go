@@ -16,9 +16,15 @@ import (
 
 // BenchmarkCrossNodeDelivery measures the time from Send on the first node
 // of a line to the message notification on the last. "relayed" lines do
-// not dial the other nodes of their rooms (relayed, below), so gossip is
-// forwarded hop by hop; "direct" lines use the default config, where a
-// node dials them. Both run at the default intervals.
+// not dial the other nodes of their rooms (p2ptest.HopByHop), so gossip
+// is forwarded hop by hop; "direct" lines use the default config, where a
+// node dials them. Both run at a node's default intervals: the tests'
+// Fast intervals (anti-entropy every second instead of every ten,
+// presence twice a second, scores five times) are for tests that wait
+// for convergence, and a benchmark with them measures ten times the
+// background work of a real node, and did: the paced relayed line's p99
+// was 9.8 to 27.9 ms in six runs with them and 7.2 to 10.0 ms without
+// (docs/benchmarks.md).
 // The plain cases send one message at a time and time each from the call
 // to Send; the "paced" cases send b.N messages on a fixed schedule of 100
 // per second and time each from when it was due, so a sender held up by a
@@ -30,11 +36,11 @@ func BenchmarkCrossNodeDelivery(b *testing.B) {
 		tune func(*p2p.Config)
 		rate float64 // messages per second; 0 sends one at a time
 	}{
-		{"relayed/hops=1", 1, relayed, 0},
-		{"relayed/hops=2", 2, relayed, 0},
-		{"relayed/hops=3", 3, relayed, 0},
+		{"relayed/hops=1", 1, p2ptest.HopByHop, 0},
+		{"relayed/hops=2", 2, p2ptest.HopByHop, 0},
+		{"relayed/hops=3", 3, p2ptest.HopByHop, 0},
 		{"direct/nodes=3", 2, nil, 0},
-		{"paced/relayed/nodes=3/rate=100", 2, relayed, 100},
+		{"paced/relayed/nodes=3/rate=100", 2, p2ptest.HopByHop, 100},
 		{"paced/direct/nodes=3/rate=100", 2, nil, 100},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -51,15 +57,6 @@ func BenchmarkCrossNodeDelivery(b *testing.B) {
 		})
 	}
 }
-
-// relayed is p2ptest.Relayed at a node's default intervals. The tests'
-// Fast intervals (anti-entropy every second instead of every ten, presence
-// twice a second, scores five times) are for tests that wait for
-// convergence; a benchmark with them measures ten times the background
-// work of a real node, and did: the paced relayed line's p99 was 9.8 to
-// 27.9 ms in six runs with them and 7.2 to 10.0 ms without (docs/
-// benchmarks.md).
-func relayed(c *p2p.Config) { c.NoRoomDials, c.DisableDHT = true, true }
 
 // benchLine is a line of nodes with one member per node in one room, and
 // a watch on the last node's message notifications.

@@ -107,7 +107,7 @@ func federation(p *printer, res *suite.Results) {
 			catch = append(catch, b)
 		}
 	}
-	p.f("**Cross-node delivery latency**: from `Node.Send` on the first node of a line (it returns once the message is durable there) to the `message` notification for a member on the last node (after that node validated, authorised and durably stored it). *Relayed* lines use `p2ptest.Relayed` (no DHT, no direct dials between a room's nodes), so each hop is a GossipSub forward after the relaying node ingested the event; the *default* config lets a node dial the other nodes of its rooms, so a line of three becomes one hop plus a direct push. *One at a time* sends each message after the previous one arrived and times it from the call to Send; *paced* sends on a fixed schedule and times each message from when it was due, so a sender held up by a slow send counts.\n\n")
+	p.f("**Cross-node delivery latency**: from `Node.Send` on the first node of a line (it returns once the message is durable there) to the `message` notification for a member on the last node (after that node validated, authorised and durably stored it). *Relayed* lines use `p2ptest.HopByHop` (no DHT, no direct dials between a room's nodes; a node's default intervals, as the default lines), so each hop is a GossipSub forward after the relaying node ingested the event; the *default* config lets a node dial the other nodes of its rooms, so a line of three becomes one hop plus a direct push. *One at a time* sends each message after the previous one arrived and times it from the call to Send; *paced* sends on a fixed schedule and times each message from when it was due, so a sender held up by a slow send counts.\n\n")
 	if len(cross) == 0 {
 		p.f("Not run.\n\n")
 	} else {

@@ -255,6 +255,12 @@ func TestProcess(t *testing.T) {
 		if code := p.wait(t, 20*time.Second); code != 0 {
 			t.Errorf("exit code %d after SIGTERM, want 0; stderr:\n%s", code, p.stderr.String())
 		}
+		// The binary's listener (--max-conns is on by default) leaves the
+		// WebSocket writer its direct path: x/net's LimitListener hid the
+		// socket, and the server says so when a connection cannot use it.
+		if strings.Contains(p.stderr.String(), "cannot be written directly") {
+			t.Errorf("the binary's WebSockets cannot write frames directly:\n%s", p.stderr.String())
+		}
 
 		// Restart: same node, users, rooms, messages and sessions.
 		p2 := startProc(t, bin, data)

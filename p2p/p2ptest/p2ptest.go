@@ -168,10 +168,15 @@ func Connect(t testing.TB, a, b *Node) {
 // Line starts n nodes connected in a line: 0-1-2-...
 func Line(t testing.TB, n int) []*Node { return LineWith(t, n, nil) }
 
-// Relayed tunes a host not to dial its rooms' other nodes and to run no
+// HopByHop tunes a host not to dial its rooms' other nodes and to run no
 // DHT (whose queries dial the peers they learn of), so that a line
-// stays a line and traffic is relayed hop by hop.
-func Relayed(c *p2p.Config) { Fast(c); c.NoRoomDials, c.DisableDHT = true, true }
+// stays a line and traffic is relayed hop by hop. It keeps a node's
+// default intervals, as a benchmark wants.
+func HopByHop(c *p2p.Config) { c.NoRoomDials, c.DisableDHT = true, true }
+
+// Relayed is HopByHop at the Fast intervals, for tests that wait for a
+// line to converge.
+func Relayed(c *p2p.Config) { Fast(c); HopByHop(c) }
 
 // LineWith is Line with a host config tuner.
 func LineWith(t testing.TB, n int, tune func(*p2p.Config)) []*Node {
