@@ -5,7 +5,8 @@
 # on a colleague's busy laptop. `make test-stress` runs it.
 #
 # Each round is `go test -race -count=1 -cpu $STRESS_CPU -shuffle=on` over
-# $STRESS_PKGS (and the browser suite with STRESS_E2E=1). The first failing
+# $STRESS_PKGS, then every fuzz target as make test runs them (make
+# test-fuzz), and the browser suite with STRESS_E2E=1. The first failing
 # round stops the run and prints the failing tests and the shuffle seed.
 #
 #   STRESS_TIME    start no new round after this long (e.g. 20m, 2h; 0: no
@@ -15,6 +16,7 @@
 #   STRESS_CPU     the -cpu list (GOMAXPROCS values); default 1,2
 #   STRESS_PKGS    packages; default ./...
 #   STRESS_RUN     a -run pattern; default: every test
+#   STRESS_FUZZ    0: leave out the fuzz targets; default 1
 #   STRESS_E2E     1: also run the browser tests (make test-e2e) each round
 #
 # Run it under `nice` on a shared machine: the burners and the tests then
@@ -28,6 +30,7 @@ load=${STRESS_LOAD:-$(nproc)}
 cpus=${STRESS_CPU:-1,2}
 pkgs=${STRESS_PKGS:-./...}
 run=${STRESS_RUN:-}
+fuzz=${STRESS_FUZZ:-1}
 e2e=${STRESS_E2E:-0}
 go=${GO:-go}
 
@@ -63,7 +66,7 @@ done
 
 args=(-race -count=1 -cpu "$cpus" -shuffle=on -timeout 30m)
 [ -n "$run" ] && args+=(-run "$run")
-echo "stress: $load burner(s), go test ${args[*]} $pkgs$([ "$e2e" = 1 ] && echo ' + make test-e2e'), logs in $logdir"
+echo "stress: $load burner(s), go test ${args[*]} $pkgs$([ "$fuzz" = 1 ] && echo ' + make test-fuzz')$([ "$e2e" = 1 ] && echo ' + make test-e2e'), logs in $logdir"
 if [ "$e2e" = 1 ]; then
 	make --no-print-directory build deps-ui deps-browser >/dev/null
 fi
@@ -78,6 +81,13 @@ while :; do
 		echo "stress: round $round FAILED after $((SECONDS - t0))s ($passed passed before it); log: $log"
 		grep -E -e '^(--- FAIL|FAIL|panic:|-test.shuffle)' -e 'DATA RACE' "$log" | head -40 || true
 		exit 1
+	fi
+	if [ "$fuzz" = 1 ]; then
+		if ! make --no-print-directory test-fuzz >"$log.fuzz" 2>&1; then
+			echo "stress: round $round FAILED in the fuzz targets ($passed passed before it); log: $log.fuzz"
+			grep -E -A4 '^--- FAIL' "$log.fuzz" | head -40 || true
+			exit 1
+		fi
 	fi
 	if [ "$e2e" = 1 ]; then
 		if ! (cd webui/app && HEARTH_BIN="$PWD/../../bin/hearth" HEARTH_E2E_REQUIRED=1 npm run --silent e2e) >"$log.e2e" 2>&1; then
