@@ -17,6 +17,7 @@ GOTEST    := $(GO) test -race -count=1
 # gets its own, smaller count. `make fuzz` fuzzes for minutes instead.
 FUZZTIME  ?= 10000x
 FUZZTIME_STATEMACHINE ?= 40x
+FUZZPKGS  ?= ./...
 export CGO_ENABLED ?= 1
 
 # make run: HTTP and DATA become --http and --data when set (make run
@@ -85,8 +86,8 @@ test-go: ## Go tests with the race detector
 test-stress: ## the Go tests round after round with every core busy (STRESS_TIME=20m; see scripts/stress.sh)
 	STRESS_TIME=$(STRESS_TIME) bash scripts/stress.sh
 
-test-fuzz: ## run every fuzz target briefly (FUZZTIME inputs each, default 10000x)
-	@set -e; for pkg in $$($(GO) list ./...); do \
+test-fuzz: ## run every fuzz target briefly (FUZZTIME inputs each, default 10000x; FUZZPKGS=./...)
+	@set -e; for pkg in $$($(GO) list $(FUZZPKGS)); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			t=$(FUZZTIME); [ "$$f" != FuzzStateMachine ] || t=$(FUZZTIME_STATEMACHINE); \
 			echo "fuzz $$pkg $$f ($$t)"; \

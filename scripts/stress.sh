@@ -5,7 +5,7 @@
 # on a colleague's busy laptop. `make test-stress` runs it.
 #
 # Each round is `go test -race -count=1 -cpu $STRESS_CPU -shuffle=on` over
-# $STRESS_PKGS, then every fuzz target as make test runs them (make
+# $STRESS_PKGS, then their fuzz targets as make test runs them (make
 # test-fuzz), and the browser suite with STRESS_E2E=1. The first failing
 # round stops the run and prints the failing tests and the shuffle seed.
 #
@@ -16,7 +16,9 @@
 #   STRESS_CPU     the -cpu list (GOMAXPROCS values); default 1,2
 #   STRESS_PKGS    packages; default ./...
 #   STRESS_RUN     a -run pattern; default: every test
-#   STRESS_FUZZ    0: leave out the fuzz targets; default 1
+#   STRESS_FUZZ    1: run the packages' fuzz targets each round, 0: not;
+#                  default 1, or 0 with STRESS_RUN (a run narrowed to some
+#                  tests is not about the fuzz targets)
 #   STRESS_E2E     1: also run the browser tests (make test-e2e) each round
 #
 # Run it under `nice` on a shared machine: the burners and the tests then
@@ -30,7 +32,7 @@ load=${STRESS_LOAD:-$(nproc)}
 cpus=${STRESS_CPU:-1,2}
 pkgs=${STRESS_PKGS:-./...}
 run=${STRESS_RUN:-}
-fuzz=${STRESS_FUZZ:-1}
+fuzz=${STRESS_FUZZ:-$([ -n "$run" ] && echo 0 || echo 1)}
 e2e=${STRESS_E2E:-0}
 go=${GO:-go}
 
@@ -83,7 +85,7 @@ while :; do
 		exit 1
 	fi
 	if [ "$fuzz" = 1 ]; then
-		if ! make --no-print-directory test-fuzz >"$log.fuzz" 2>&1; then
+		if ! make --no-print-directory test-fuzz FUZZPKGS="$pkgs" >"$log.fuzz" 2>&1; then
 			echo "stress: round $round FAILED in the fuzz targets ($passed passed before it); log: $log.fuzz"
 			grep -E -A4 '^--- FAIL' "$log.fuzz" | head -40 || true
 			exit 1
